@@ -1,0 +1,120 @@
+//! The typed wire contract (../shared/API.md): one tagged enum per channel, JSON in camelCase.
+//!
+//! Serde only, so the same types compile for the server and for the WASM UI.
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+mod error_code;
+mod rest;
+
+pub use error_code::ErrorCode;
+pub use rest::*;
+
+/// A room's id (server-made UUIDv7 text).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct RoomId(pub String);
+
+/// A member's id; always the subject of the caller's token, never taken from a payload.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct MemberId(pub String);
+
+impl std::fmt::Display for RoomId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::fmt::Display for MemberId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A frame a client sends: a WebSocket text frame or the body of `POST …/messages`.
+///
+/// The room comes from the handshake or the path, the sender from the token: fields such as
+/// `senderId` or `roomId` in a client frame are ignored.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "SCREAMING_SNAKE_CASE", rename_all_fields = "camelCase")]
+pub enum ClientFrame {
+    /// Enter the room (idempotent).
+    Join,
+    /// Leave the room (idempotent).
+    Leave,
+    /// Say something; a repeated `messageId` is accepted once.
+    Talk {
+        content: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        message_id: Option<Uuid>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        receiver_id: Option<MemberId>,
+    },
+}
+
+/// A frame the server sends: a WebSocket frame, an SSE `data:` line or an element of a poll batch.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "SCREAMING_SNAKE_CASE", rename_all_fields = "camelCase")]
+pub enum ServerFrame {
+    /// A chat message (stored, sequenced).
+    Talk(TalkEvent),
+    /// A member entered the room (stored, sequenced).
+    Join(MemberEvent),
+    /// A member left the room (stored, sequenced).
+    Leave(MemberEvent),
+    /// The request in a client frame failed; the connection stays open.
+    Error {
+        code: ErrorCode,
+        message: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        retry_after_ms: Option<u64>,
+    },
+    /// The server could not keep up with this client: fetch events after `after`, then continue.
+    Resync { after: u64 },
+    /// A `TALK` was stored (sent to the sender only). Not a room event, so its seq is not `seq`.
+    Ack { message_id: Uuid, accepted_seq: u64 },
+}
+
+impl ServerFrame {
+    /// The per-room sequence number of a stored room event; `None` for ephemeral frames.
+    pub fn seq(&self) -> Option<u64> {
+        match self {
+            ServerFrame::Talk(e) => Some(e.seq),
+            ServerFrame::Join(e) | ServerFrame::Leave(e) => Some(e.seq),
+            _ => None,
+        }
+    }
+}
+
+/// A stored chat message.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TalkEvent {
+    pub seq: u64,
+    pub room_id: RoomId,
+    pub message_id: Uuid,
+    pub sender_id: MemberId,
+    pub sender_nickname: String,
+    pub content: String,
+    /// RFC 3339 UTC.
+    pub created_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receiver_id: Option<MemberId>,
+}
+
+/// A stored membership change (JOIN or LEAVE).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MemberEvent {
+    pub seq: u64,
+    pub room_id: RoomId,
+    pub member_id: MemberId,
+    pub nickname: String,
+    /// RFC 3339 UTC.
+    pub created_at: String,
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,67 @@
+//! Bodies of the REST endpoints.
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::{ErrorCode, MemberId, RoomId};
+
+/// `POST /api/auth/guest` request.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GuestLogin {
+    pub nickname: String,
+}
+
+/// A successful login: the access token and who it names.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Session {
+    pub access_token: String,
+    pub member_id: MemberId,
+    pub nickname: String,
+}
+
+/// `POST /api/rooms` request.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateRoom {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_capacity: Option<u32>,
+}
+
+/// A room as listed: `maxCapacity` 0 means unlimited.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RoomSummary {
+    pub room_id: RoomId,
+    pub name: String,
+    pub max_capacity: u32,
+    pub connected_count: u32,
+}
+
+/// A page of a room's stored events (`GET …/messages`), as raw server frames.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HistoryPage {
+    /// Newest first with `before`, oldest first with `after`.
+    pub events: Vec<super::ServerFrame>,
+    /// The cursor for the next page (`before` or `after` of the next request), if there may be more.
+    pub next: Option<u64>,
+}
+
+/// `202` answer to `POST …/messages`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Accepted {
+    pub message_id: Uuid,
+    pub seq: u64,
+}
+
+/// The body of every error answer: a stable code and a message a person can read.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ErrorBody {
+    pub code: ErrorCode,
+    pub message: String,
+}

@@ -1,0 +1,162 @@
+//! Access tokens: issuing (guest login) and verifying (every handshake and REST call).
+//!
+//! HS256 only: a token signed with any other algorithm, `none` included, is refused.
+
+use std::path::Path;
+
+use axum::extract::{FromRequestParts, Query};
+use axum::http::{HeaderMap, header, request::Parts};
+use dungeontalk_app::wire::{ErrorCode, MemberId, Session};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, errors::ErrorKind};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::config::Settings;
+use crate::error::AppError;
+use crate::hub::Actor;
+use crate::state::AppState;
+
+/// What an access token says.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Claims {
+    /// The member id: the only source of identity.
+    pub sub: String,
+    /// The nickname shown to others.
+    pub nick: String,
+    pub iat: u64,
+    pub exp: u64,
+    /// A unique id per token (so it can be revoked on logout).
+    pub jti: String,
+}
+
+/// Signs and verifies access tokens.
+pub struct Auth {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+    guest_ttl_secs: u64,
+}
+
+/// Longest nickname, in characters.
+pub const MAX_NICKNAME_CHARS: usize = 20;
+
+impl Auth {
+    /// Keys from the configured secret, or from one generated once and kept in the data dir.
+    pub fn from_settings(settings: &Settings) -> std::io::Result<Auth> {
+        let secret = match &settings.jwt_secret {
+            Some(s) => s.expose().to_vec(),
+            None => load_or_create_secret(&settings.data_dir)?,
+        };
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.leeway = 5;
+        validation.set_required_spec_claims(&["exp", "sub"]);
+        Ok(Auth {
+            encoding: EncodingKey::from_secret(&secret),
+            decoding: DecodingKey::from_secret(&secret),
+            validation,
+            guest_ttl_secs: settings.guest_token_ttl_secs,
+        })
+    }
+
+    /// A guest session for a nickname (trimmed; 1–20 characters, no control characters).
+    pub fn guest(&self, nickname: &str) -> Result<Session, AppError> {
+        let nickname = nickname.trim();
+        let chars = nickname.chars().count();
+        if chars == 0 || chars > MAX_NICKNAME_CHARS || nickname.chars().any(char::is_control) {
+            let msg = format!("A nickname needs 1 to {MAX_NICKNAME_CHARS} characters.");
+            return Err(AppError::new(ErrorCode::InvalidRequest, msg));
+        }
+        let member_id = format!("guest-{}", Uuid::now_v7());
+        let access_token = self.issue(&member_id, nickname, self.guest_ttl_secs)?;
+        Ok(Session { access_token, member_id: MemberId(member_id), nickname: nickname.to_owned() })
+    }
+
+    /// Signs a token for `member_id` that lives `ttl_secs`.
+    pub fn issue(&self, member_id: &str, nickname: &str, ttl_secs: u64) -> Result<String, AppError> {
+        let now = jsonwebtoken::get_current_timestamp();
+        let claims = Claims {
+            sub: member_id.to_owned(),
+            nick: nickname.to_owned(),
+            iat: now,
+            exp: now + ttl_secs,
+            jti: Uuid::now_v7().to_string(),
+        };
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).map_err(|e| {
+            tracing::error!(error = %e, "cannot sign a token");
+            AppError::new(ErrorCode::Internal, "Could not sign in; try again.")
+        })
+    }
+
+    /// The actor a token names, or 401 with why it was refused.
+    pub fn verify(&self, token: &str) -> Result<Actor, AppError> {
+        match jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation) {
+            Ok(data) => Ok(Actor { member_id: MemberId(data.claims.sub), nickname: data.claims.nick }),
+            Err(e) if matches!(e.kind(), ErrorKind::ExpiredSignature) => {
+                Err(AppError::new(ErrorCode::TokenExpired, "Your session has expired; sign in again."))
+            }
+            Err(_) => Err(AppError::new(ErrorCode::InvalidToken, "The access token is not valid.")),
+        }
+    }
+}
+
+fn load_or_create_secret(dir: &Path) -> std::io::Result<Vec<u8>> {
+    let path = dir.join("jwt-secret");
+    if let Ok(text) = std::fs::read_to_string(&path) {
+        let text = text.trim();
+        if text.len() >= 32 {
+            return Ok(text.as_bytes().to_vec());
+        }
+    }
+    std::fs::create_dir_all(dir)?;
+    let mut raw = [0u8; 32];
+    getrandom::fill(&mut raw).map_err(std::io::Error::other)?;
+    let hex: String = raw.iter().map(|b| format!("{b:02x}")).collect();
+    write_private(&path, &hex)?;
+    tracing::info!(path = %path.display(), "generated a JWT secret");
+    Ok(hex.into_bytes())
+}
+
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(text.as_bytes())
+}
+
+/// The token of a request: `Authorization: Bearer …` first, then `?token=`.
+pub fn token_from(headers: &HeaderMap, query_token: Option<&str>) -> Option<String> {
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty());
+    bearer.or(query_token.filter(|t| !t.is_empty())).map(str::to_owned)
+}
+
+/// Verifies a possibly missing token: missing → 400, bad → 401.
+pub fn authenticate(auth: &Auth, token: Option<String>) -> Result<Actor, AppError> {
+    let token = token.ok_or_else(|| {
+        AppError::new(ErrorCode::MissingToken, "Sign in first: no access token was sent.")
+    })?;
+    auth.verify(&token)
+}
+
+#[derive(Deserialize)]
+struct TokenQuery {
+    token: Option<String>,
+}
+
+/// The caller of a REST endpoint; the only way a handler learns who is calling.
+pub struct Caller(pub Actor);
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Caller, AppError> {
+        let query = Query::<TokenQuery>::try_from_uri(&parts.uri).map(|q| q.0.token).ok().flatten();
+        authenticate(&state.auth, token_from(&parts.headers, query.as_deref())).map(Caller)
+    }
+}

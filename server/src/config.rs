@@ -1,0 +1,238 @@
+//! Typed settings, loaded once at start: defaults < `--config` TOML file < `DUNGEONTALK_*` env < flags.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use clap::Parser;
+use serde::Deserialize;
+
+/// A secret that never prints.
+#[derive(Clone, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// The secret's bytes, for the code that must use them.
+    pub fn expose(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+impl std::str::FromStr for Secret {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Secret(s.to_owned()))
+    }
+}
+
+/// The command line. Every setting is also an env var and a key of the `--config` TOML file.
+#[derive(Debug, Parser)]
+#[command(name = "dungeontalk", version, about = "DungeonTalk: real-time chat for an AI-narrated dungeon game")]
+pub struct Cli {
+    /// A TOML file with any of the settings below (keys as the flags, with `_` for `-`).
+    #[arg(long, env = "DUNGEONTALK_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub overrides: Overrides,
+}
+
+/// Settings as given by one layer; `None` means "not set here".
+#[derive(Debug, Default, Deserialize, clap::Args)]
+#[serde(deny_unknown_fields)]
+pub struct Overrides {
+    /// Address to listen on [default: 127.0.0.1:8080]; port 0 picks a free port.
+    #[arg(long, env = "DUNGEONTALK_BIND", value_name = "ADDR:PORT")]
+    pub bind: Option<SocketAddr>,
+    /// Folder for the embedded store and the generated JWT secret [default: ./data].
+    #[arg(long, env = "DUNGEONTALK_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// HS256 secret for access tokens [default: random, kept in DATA_DIR/jwt-secret].
+    #[arg(long, env = "DUNGEONTALK_JWT_SECRET", value_name = "SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<Secret>,
+    /// Lifetime of a guest's access token in seconds [default: 86400].
+    #[arg(long, env = "DUNGEONTALK_GUEST_TOKEN_TTL_SECS", value_name = "SECS")]
+    pub guest_token_ttl_secs: Option<u64>,
+    /// Largest client frame accepted; bigger ones get a `chat.frame_too_large` error [default: 131072].
+    #[arg(long, env = "DUNGEONTALK_MAX_FRAME_BYTES", value_name = "BYTES")]
+    pub max_frame_bytes: Option<usize>,
+    /// Largest WebSocket message read at all; bigger ones close the socket (1009) [default: 1048576].
+    #[arg(long, env = "DUNGEONTALK_WS_MAX_MESSAGE_BYTES", value_name = "BYTES")]
+    pub ws_max_message_bytes: Option<usize>,
+    /// Longest message content in characters [default: 2000].
+    #[arg(long, env = "DUNGEONTALK_MAX_CONTENT_CHARS", value_name = "CHARS")]
+    pub max_content_chars: Option<usize>,
+    /// Room events a connection may fall behind before it is told to RESYNC [default: 1024].
+    #[arg(long, env = "DUNGEONTALK_OUTGOING_QUEUE_LEN", value_name = "EVENTS")]
+    pub outgoing_queue_len: Option<usize>,
+    /// Recent events sent on join when the client gives no `after` [default: 50].
+    #[arg(long, env = "DUNGEONTALK_HISTORY_ON_JOIN", value_name = "EVENTS")]
+    pub history_on_join: Option<usize>,
+    /// Events read from the store per page while a client resumes [default: 500].
+    #[arg(long, env = "DUNGEONTALK_REPLAY_PAGE", value_name = "EVENTS")]
+    pub replay_page: Option<usize>,
+    /// Largest page `GET …/messages` returns [default: 200].
+    #[arg(long, env = "DUNGEONTALK_MAX_PAGE", value_name = "EVENTS")]
+    pub max_page: Option<usize>,
+    /// Most appends committed in one store transaction [default: 256].
+    #[arg(long, env = "DUNGEONTALK_WRITE_BATCH_MAX", value_name = "EVENTS")]
+    pub write_batch_max: Option<usize>,
+    /// Appends waiting for the store before senders wait too [default: 4096].
+    #[arg(long, env = "DUNGEONTALK_WRITE_QUEUE_LEN", value_name = "EVENTS")]
+    pub write_queue_len: Option<usize>,
+    /// A send to one client taking longer than this closes that connection [default: 20000].
+    #[arg(long, env = "DUNGEONTALK_SEND_TIMEOUT_MS", value_name = "MS")]
+    pub send_timeout_ms: Option<u64>,
+    /// Capacity of a new room when the creator gives none; 0 means unlimited [default: 3].
+    #[arg(long, env = "DUNGEONTALK_DEFAULT_ROOM_CAPACITY", value_name = "N")]
+    pub default_room_capacity: Option<u32>,
+    /// Log filter in `tracing` syntax; RUST_LOG wins when set [default: info].
+    #[arg(long, env = "DUNGEONTALK_LOG", value_name = "FILTER")]
+    pub log: Option<String>,
+}
+
+/// The settings in force; see [`Overrides`] for what each field means.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub bind: SocketAddr,
+    pub data_dir: PathBuf,
+    pub jwt_secret: Option<Secret>,
+    pub guest_token_ttl_secs: u64,
+    pub max_frame_bytes: usize,
+    pub ws_max_message_bytes: usize,
+    pub max_content_chars: usize,
+    pub outgoing_queue_len: usize,
+    pub history_on_join: usize,
+    pub replay_page: usize,
+    pub max_page: usize,
+    pub write_batch_max: usize,
+    pub write_queue_len: usize,
+    pub send_timeout_ms: u64,
+    pub default_room_capacity: u32,
+    pub log: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("./data"),
+            jwt_secret: None,
+            guest_token_ttl_secs: 86_400,
+            max_frame_bytes: 128 * 1024,
+            ws_max_message_bytes: 1024 * 1024,
+            max_content_chars: 2000,
+            outgoing_queue_len: 1024,
+            history_on_join: 50,
+            replay_page: 500,
+            max_page: 200,
+            write_batch_max: 256,
+            write_queue_len: 4096,
+            send_timeout_ms: 20_000,
+            default_room_capacity: 3,
+            log: "info".into(),
+        }
+    }
+}
+
+/// Settings that make no sense, reported at start instead of failing later.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {0}: {1}")]
+    Read(PathBuf, std::io::Error),
+    #[error("bad config file {0}: {1}")]
+    Parse(PathBuf, toml::de::Error),
+    #[error("invalid setting: {0}")]
+    Invalid(&'static str),
+}
+
+impl Settings {
+    /// Loads the layers for a parsed command line (flags and env are already merged by clap).
+    pub fn load(cli: Cli) -> Result<Settings, ConfigError> {
+        let file = match &cli.config {
+            Some(path) => read_file(path)?,
+            None => Overrides::default(),
+        };
+        let settings = Settings::default().apply(file).apply(cli.overrides);
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// This layer's values win over the current ones.
+    pub fn apply(mut self, o: Overrides) -> Settings {
+        macro_rules! take {
+            ($($field:ident),*) => { $( if let Some(v) = o.$field { self.$field = v; } )* };
+        }
+        take!(
+            bind, data_dir, guest_token_ttl_secs, max_frame_bytes, ws_max_message_bytes,
+            max_content_chars, outgoing_queue_len, history_on_join, replay_page, max_page,
+            write_batch_max, write_queue_len, send_timeout_ms, default_room_capacity, log
+        );
+        if o.jwt_secret.is_some() {
+            self.jwt_secret = o.jwt_secret;
+        }
+        self
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let checks: [(bool, &'static str); 7] = [
+            (self.max_frame_bytes > 0, "max_frame_bytes must be > 0"),
+            (
+                self.ws_max_message_bytes >= self.max_frame_bytes,
+                "ws_max_message_bytes must be >= max_frame_bytes",
+            ),
+            (self.outgoing_queue_len > 0, "outgoing_queue_len must be > 0"),
+            (self.replay_page > 0 && self.max_page > 0, "replay_page and max_page must be > 0"),
+            (self.write_batch_max > 0 && self.write_queue_len > 0, "write queue sizes must be > 0"),
+            (self.guest_token_ttl_secs > 0, "guest_token_ttl_secs must be > 0"),
+            (
+                self.jwt_secret.as_ref().is_none_or(|s| s.expose().len() >= 32),
+                "jwt_secret must be at least 32 bytes",
+            ),
+        ];
+        match checks.iter().find(|(ok, _)| !ok) {
+            Some((_, why)) => Err(ConfigError::Invalid(why)),
+            None => Ok(()),
+        }
+    }
+}
+
+fn read_file(path: &Path) -> Result<Overrides, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read(path.into(), e))?;
+    toml::from_str(&text).map_err(|e| ConfigError::Parse(path.into(), e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layers_apply_in_order() {
+        let file: Overrides = toml::from_str("bind = \"127.0.0.1:9000\"\nhistory_on_join = 5").unwrap();
+        let flags = Overrides { bind: Some("127.0.0.1:9100".parse().unwrap()), ..Default::default() };
+        let s = Settings::default().apply(file).apply(flags);
+        assert_eq!(s.bind.port(), 9100, "flags win over the file");
+        assert_eq!(s.history_on_join, 5, "the file wins over defaults");
+        assert_eq!(s.max_frame_bytes, 131072, "defaults stay where nothing is set");
+    }
+
+    #[test]
+    fn unknown_keys_and_nonsense_are_refused() {
+        assert!(toml::from_str::<Overrides>("bnid = \"x\"").is_err());
+        let bad = Settings { max_frame_bytes: 0, ..Settings::default() };
+        assert!(bad.validate().is_err());
+        let short = Settings { jwt_secret: Some(Secret("short".into())), ..Settings::default() };
+        assert!(short.validate().is_err());
+    }
+
+    #[test]
+    fn secrets_do_not_print() {
+        let s = Settings { jwt_secret: Some(Secret("x".repeat(40))), ..Settings::default() };
+        assert!(!format!("{s:?}").contains("xxxx"));
+    }
+}

@@ -1,0 +1,123 @@
+//! Rooms: list, create, and a room's stored history.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use dungeontalk_app::wire::{CreateRoom, ErrorCode, RoomId, RoomSummary};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::extract::{Body, Params};
+use crate::auth::Caller;
+use crate::error::AppError;
+use crate::hub::{StoredEvent, now_rfc3339};
+use crate::state::AppState;
+use crate::store::RoomRecord;
+
+/// Longest room name, in characters.
+pub const MAX_ROOM_NAME_CHARS: usize = 60;
+/// Largest capacity a room may be given (0 = unlimited).
+pub const MAX_ROOM_CAPACITY: u32 = 1000;
+
+fn summary(state: &AppState, r: RoomRecord) -> RoomSummary {
+    let connected_count = state.hub.connected_count(&r.room_id);
+    RoomSummary { room_id: r.room_id, name: r.name, max_capacity: r.max_capacity, connected_count }
+}
+
+/// `GET /api/rooms`: every room with its online count.
+pub async fn list(State(state): State<AppState>, _: Caller) -> Result<Json<Vec<RoomSummary>>, AppError> {
+    let rooms = state.hub.store().rooms().await.map_err(crate::hub::HubError::from)?;
+    Ok(Json(rooms.into_iter().map(|r| summary(&state, r)).collect()))
+}
+
+/// `POST /api/rooms`: creates a room owned by the caller.
+pub async fn create(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Body(req): Body<CreateRoom>,
+) -> Result<(StatusCode, Json<RoomSummary>), AppError> {
+    let name = req.name.trim().to_owned();
+    let chars = name.chars().count();
+    if chars == 0 || chars > MAX_ROOM_NAME_CHARS || name.chars().any(char::is_control) {
+        let msg = format!("A room name needs 1 to {MAX_ROOM_NAME_CHARS} characters.");
+        return Err(AppError::new(ErrorCode::InvalidRequest, msg));
+    }
+    let max_capacity = req.max_capacity.unwrap_or(state.settings.default_room_capacity);
+    if max_capacity > MAX_ROOM_CAPACITY {
+        let msg = format!("A room holds at most {MAX_ROOM_CAPACITY} members (0 means unlimited).");
+        return Err(AppError::new(ErrorCode::InvalidRequest, msg));
+    }
+    let room = RoomRecord {
+        room_id: RoomId(Uuid::now_v7().to_string()),
+        name,
+        max_capacity,
+        created_by: actor.member_id,
+        created_at: now_rfc3339(),
+    };
+    state.hub.store().create_room(room.clone()).await.map_err(crate::hub::HubError::from)?;
+    Ok((StatusCode::CREATED, Json(summary(&state, room))))
+}
+
+/// The room, or 404 `room.not_found`.
+pub async fn existing_room(state: &AppState, room_id: &RoomId) -> Result<RoomRecord, AppError> {
+    match state.hub.store().room(room_id).await.map_err(crate::hub::HubError::from)? {
+        Some(room) => Ok(room),
+        None => Err(AppError::new(ErrorCode::RoomNotFound, "That room does not exist.")),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct PageQuery {
+    before: Option<u64>,
+    after: Option<u64>,
+    limit: Option<usize>,
+}
+
+/// `GET /api/rooms/{roomId}/messages`: newest first with `?before=`, oldest first with `?after=`.
+pub async fn history(
+    State(state): State<AppState>,
+    _: Caller,
+    Path(room_id): Path<String>,
+    Params(q): Params<PageQuery>,
+) -> Result<Response, AppError> {
+    let room_id = RoomId(room_id);
+    existing_room(&state, &room_id).await?;
+    let limit = q.limit.unwrap_or(50).clamp(1, state.settings.max_page);
+    let store = state.hub.store();
+    let (events, next) = match (q.before, q.after) {
+        (Some(_), Some(_)) => {
+            return Err(AppError::new(ErrorCode::InvalidRequest, "Give either before or after, not both."));
+        }
+        (before, None) => {
+            let events = store.before(&room_id, before.unwrap_or(u64::MAX), limit).await.map_err(crate::hub::HubError::from)?;
+            let next = (events.len() == limit).then(|| events.last().map(|e| e.seq)).flatten();
+            (events, next)
+        }
+        (None, Some(after)) => {
+            let events = store.after(&room_id, after, limit).await.map_err(crate::hub::HubError::from)?;
+            let next = events.last().map_or(Some(after), |e| Some(e.seq));
+            (events, next)
+        }
+    };
+    Ok(page_response(&events, next))
+}
+
+/// `{"events":[…],"next":…}` built from the stored bytes, without parsing them again.
+fn page_response(events: &[StoredEvent], next: Option<u64>) -> Response {
+    let mut body = String::with_capacity(events.iter().map(|e| e.json.len() + 1).sum::<usize>() + 32);
+    body.push_str("{\"events\":[");
+    for (i, e) in events.iter().enumerate() {
+        if i > 0 {
+            body.push(',');
+        }
+        body.push_str(e.json.as_str());
+    }
+    body.push_str("],\"next\":");
+    match next {
+        Some(n) => body.push_str(&n.to_string()),
+        None => body.push_str("null"),
+    }
+    body.push('}');
+    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+}

@@ -1,0 +1,171 @@
+//! Router tests through `oneshot`: status codes and `{code, message}` bodies, no sockets.
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+use crate::config::Settings;
+
+const SECRET: &str = "router-test-secret-router-test-secret";
+
+struct App {
+    router: Router,
+    _dir: tempfile::TempDir,
+}
+
+fn app() -> App {
+    let dir = tempfile::tempdir().unwrap();
+    let settings = Settings {
+        data_dir: dir.path().to_path_buf(),
+        jwt_secret: Some(SECRET.parse().unwrap()),
+        ..Settings::default()
+    };
+    let (state, _writer) = crate::build_state(settings, Default::default()).unwrap();
+    App { router: super::router(state), _dir: dir }
+}
+
+async fn call(app: &App, req: Request<Body>) -> (StatusCode, Value) {
+    let resp = app.router.clone().oneshot(req).await.unwrap();
+    let status = resp.status();
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+}
+
+fn get(uri: &str, token: Option<&str>) -> Request<Body> {
+    let mut req = Request::get(uri);
+    if let Some(t) = token {
+        req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
+    }
+    req.body(Body::empty()).unwrap()
+}
+
+fn post(uri: &str, token: Option<&str>, body: Value) -> Request<Body> {
+    let mut req = Request::post(uri).header(header::CONTENT_TYPE, "application/json");
+    if let Some(t) = token {
+        req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
+    }
+    req.body(Body::from(body.to_string())).unwrap()
+}
+
+async fn login(app: &App) -> String {
+    let (status, body) = call(app, post("/api/auth/guest", None, json!({"nickname": "Aria"}))).await;
+    assert_eq!(status, StatusCode::OK);
+    body["accessToken"].as_str().unwrap().to_owned()
+}
+
+async fn room(app: &App, token: &str) -> String {
+    let (status, body) = call(app, post("/api/rooms", Some(token), json!({"name": "Crypt"}))).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    body["roomId"].as_str().unwrap().to_owned()
+}
+
+fn forged(claims: Value, alg: jsonwebtoken::Algorithm, secret: &str) -> String {
+    let key = jsonwebtoken::EncodingKey::from_secret(secret.as_bytes());
+    jsonwebtoken::encode(&jsonwebtoken::Header::new(alg), &claims, &key).unwrap()
+}
+
+fn claims(exp_offset: i64) -> Value {
+    let now = jsonwebtoken::get_current_timestamp() as i64;
+    json!({"sub": "m1", "nick": "Eve", "iat": now, "exp": now + exp_offset, "jti": "x"})
+}
+
+#[tokio::test]
+async fn health_and_readiness() {
+    let app = app();
+    assert_eq!(call(&app, get("/healthz", None)).await.0, StatusCode::OK);
+    let (status, body) = call(&app, get("/readyz", None)).await;
+    assert_eq!((status, body["status"].as_str()), (StatusCode::OK, Some("ready")));
+}
+
+#[tokio::test]
+async fn guest_login_gives_a_token_naming_a_new_member() {
+    let app = app();
+    let (status, body) = call(&app, post("/api/auth/guest", None, json!({"nickname": "  Aria "}))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["nickname"], "Aria", "the nickname is trimmed");
+    assert!(body["memberId"].as_str().unwrap().starts_with("guest-"));
+    assert_eq!(body["accessToken"].as_str().unwrap().split('.').count(), 3);
+}
+
+#[tokio::test]
+async fn bad_logins_get_400_with_a_code() {
+    let app = app();
+    for body in [json!({"nickname": ""}), json!({"nickname": "x".repeat(21)}), json!({"nick": "a"})] {
+        let (status, err) = call(&app, post("/api/auth/guest", None, body)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(err["code"], "request.invalid");
+        assert!(!err["message"].as_str().unwrap().is_empty());
+    }
+}
+
+#[tokio::test]
+async fn rooms_need_a_valid_token() {
+    let app = app();
+    let (status, err) = call(&app, get("/api/rooms", None)).await;
+    assert_eq!((status, err["code"].as_str()), (StatusCode::BAD_REQUEST, Some("auth.missing_token")));
+    let (status, err) = call(&app, get("/api/rooms", Some("not-a-jwt"))).await;
+    assert_eq!((status, err["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("auth.invalid_token")));
+    let token = login(&app).await;
+    let id = room(&app, &token).await;
+    let (status, list) = call(&app, get("/api/rooms", Some(&token))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(list, json!([{"roomId": id, "name": "Crypt", "maxCapacity": 3, "connectedCount": 0}]));
+}
+
+#[tokio::test]
+async fn ws_handshake_refuses_missing_and_bad_credentials() {
+    let app = app();
+    let token = login(&app).await;
+    let room_id = room(&app, &token).await;
+    let expired = forged(claims(-3600), jsonwebtoken::Algorithm::HS256, SECRET);
+    let wrong_key = forged(claims(3600), jsonwebtoken::Algorithm::HS256, "another-secret-another-secret-another");
+    let wrong_alg = forged(claims(3600), jsonwebtoken::Algorithm::HS384, SECRET);
+    let unsigned = {
+        let good = forged(claims(3600), jsonwebtoken::Algorithm::HS256, SECRET);
+        let payload = good.split('.').nth(1).unwrap().to_owned();
+        format!("eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.{payload}.")
+    };
+    let cases = [
+        (format!("/ws?roomId={room_id}"), StatusCode::BAD_REQUEST, "auth.missing_token"),
+        (format!("/ws?token={token}"), StatusCode::BAD_REQUEST, "request.missing_param"),
+        (format!("/ws?token=garbage&roomId={room_id}"), StatusCode::UNAUTHORIZED, "auth.invalid_token"),
+        (format!("/ws?token={expired}&roomId={room_id}"), StatusCode::UNAUTHORIZED, "auth.expired"),
+        (format!("/ws?token={wrong_key}&roomId={room_id}"), StatusCode::UNAUTHORIZED, "auth.invalid_token"),
+        (format!("/ws?token={wrong_alg}&roomId={room_id}"), StatusCode::UNAUTHORIZED, "auth.invalid_token"),
+        (format!("/ws?token={unsigned}&roomId={room_id}"), StatusCode::UNAUTHORIZED, "auth.invalid_token"),
+        (format!("/ws?token={token}&roomId=no-such-room"), StatusCode::NOT_FOUND, "room.not_found"),
+    ];
+    for (uri, status, code) in cases {
+        let (got, body) = call(&app, get(&uri, None)).await;
+        assert_eq!((got, body["code"].as_str()), (status, Some(code)), "{uri}");
+    }
+    // The Bearer header works as well as ?token=, and a good handshake without upgrade headers is not 2xx.
+    let (got, _) = call(&app, get(&format!("/ws?roomId={room_id}"), Some(&token))).await;
+    assert!(got.is_client_error() && got != StatusCode::UNAUTHORIZED, "{got}");
+}
+
+#[tokio::test]
+async fn history_of_an_unknown_room_is_404_and_bad_queries_400() {
+    let app = app();
+    let token = login(&app).await;
+    let (status, err) = call(&app, get("/api/rooms/nope/messages", Some(&token))).await;
+    assert_eq!((status, err["code"].as_str()), (StatusCode::NOT_FOUND, Some("room.not_found")));
+    let id = room(&app, &token).await;
+    let (status, page) = call(&app, get(&format!("/api/rooms/{id}/messages"), Some(&token))).await;
+    assert_eq!((status, page), (StatusCode::OK, json!({"events": [], "next": null})));
+    let (status, err) = call(&app, get(&format!("/api/rooms/{id}/messages?before=x"), Some(&token))).await;
+    assert_eq!((status, err["code"].as_str()), (StatusCode::BAD_REQUEST, Some("request.invalid")));
+}
+
+#[tokio::test]
+async fn unknown_api_paths_are_json_404s_and_pages_fall_back_to_the_app() {
+    let app = app();
+    let (status, err) = call(&app, get("/api/nothing", None)).await;
+    assert_eq!((status, err["code"].as_str()), (StatusCode::NOT_FOUND, Some("request.not_found")));
+    let resp = app.router.clone().oneshot(get("/rooms/abc", None)).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert!(resp.headers()[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/html"));
+}

@@ -1,0 +1,229 @@
+//! `GET /ws`: the JSON WebSocket transport, a thin adapter over the hub.
+//!
+//! Resume is gap-free: the connection subscribes to live events first, then replays from the
+//! store, then forwards live events it has not sent yet (seq decides), so nothing falls between.
+
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade, close_code};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use dungeontalk_app::wire::{ClientFrame, ErrorCode, RoomId, ServerFrame};
+use serde::Deserialize;
+use tokio::sync::broadcast::error::RecvError;
+
+use super::extract::Params;
+use super::rooms::existing_room;
+use crate::auth::{authenticate, token_from};
+use crate::error::AppError;
+use crate::hub::{Actor, HubError};
+use crate::state::AppState;
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WsQuery {
+    token: Option<String>,
+    room_id: Option<String>,
+    /// Resume: replay every stored event after this seq before going live.
+    after: Option<u64>,
+}
+
+/// Checks the handshake (400 missing, 401 bad token, 404 no room) before upgrading.
+pub async fn handshake(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Params(q): Params<WsQuery>,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Result<Response, AppError> {
+    let token = token_from(&headers, q.token.as_deref());
+    let room_id = q.room_id.filter(|r| !r.is_empty()).map(RoomId);
+    let Some(room_id) = room_id else {
+        return Err(AppError::new(ErrorCode::MissingParam, "roomId is required."));
+    };
+    let actor = authenticate(&state.auth, token)?;
+    existing_room(&state, &room_id).await?;
+    let upgrade = upgrade.map_err(|e| AppError::new(ErrorCode::InvalidRequest, e.body_text()))?;
+    let limit = state.settings.ws_max_message_bytes;
+    Ok(upgrade
+        .max_message_size(limit)
+        .max_frame_size(limit)
+        .on_upgrade(move |socket| session(socket, state, actor, room_id, q.after)))
+}
+
+/// The connection ended (closed by either side, or too slow to write to).
+struct Closed;
+
+/// One client's connection; `last` is the highest seq it has been sent.
+struct Conn {
+    socket: WebSocket,
+    state: AppState,
+    actor: Actor,
+    room_id: RoomId,
+    last: u64,
+    /// A RESYNC was just sent: the next live event may follow a gap the client fills itself.
+    resynced: bool,
+}
+
+async fn session(socket: WebSocket, state: AppState, actor: Actor, room_id: RoomId, after: Option<u64>) {
+    state.hub.connect(&room_id, &actor);
+    let mut conn = Conn { socket, state: state.clone(), actor: actor.clone(), room_id: room_id.clone(), last: 0, resynced: false };
+    let _ = conn.run(after).await;
+    if let Err(e) = state.hub.disconnect(&room_id, &actor).await {
+        tracing::warn!(error = %e, room = %room_id, "leave on disconnect failed");
+    }
+}
+
+impl Conn {
+    async fn run(&mut self, after: Option<u64>) -> Result<(), Closed> {
+        let mut live = self.state.hub.subscribe(&self.room_id);
+        self.replay(after).await?;
+        let shutdown = self.state.shutdown.clone();
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => {
+                    let reason = Utf8Bytes::from_static("server shutting down");
+                    let close = Message::Close(Some(CloseFrame { code: close_code::AWAY, reason }));
+                    let _ = self.send(close).await;
+                    return Ok(());
+                }
+                incoming = self.socket.recv() => match incoming {
+                    Some(Ok(Message::Text(text))) => self.handle(text).await?,
+                    Some(Ok(Message::Binary(_))) => {
+                        self.send_error(ErrorCode::BadFrame, "Send JSON text frames, not binary.").await?;
+                    }
+                    Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return Ok(()),
+                    Some(Ok(_)) => {}
+                },
+                event = live.recv() => match event {
+                    Ok(event) => self.forward(event.seq, event.json.clone()).await?,
+                    Err(RecvError::Lagged(skipped)) => {
+                        // The client fell a whole queue behind: it fetches the gap, we go on live.
+                        tracing::debug!(room = %self.room_id, skipped, "subscriber lagged");
+                        self.send_frame(&ServerFrame::Resync { after: self.last }).await?;
+                        self.resynced = true;
+                    }
+                    Err(RecvError::Closed) => return Ok(()),
+                },
+            }
+        }
+    }
+
+    /// Sends stored events: everything after `after`, or the recent history when joining fresh.
+    async fn replay(&mut self, after: Option<u64>) -> Result<(), Closed> {
+        let settings = self.state.settings.clone();
+        let store = self.state.hub.store().clone();
+        match after {
+            Some(after) => {
+                self.last = after;
+                loop {
+                    let page = match store.after(&self.room_id, self.last, settings.replay_page).await {
+                        Ok(page) => page,
+                        Err(e) => return self.fail(e.into()).await,
+                    };
+                    for e in &page {
+                        self.send(Message::Text(e.json.clone())).await?;
+                        self.last = e.seq;
+                    }
+                    if page.len() < settings.replay_page {
+                        return Ok(());
+                    }
+                }
+            }
+            None => {
+                let wanted = settings.history_on_join.max(1);
+                let recent = match store.before(&self.room_id, u64::MAX, wanted).await {
+                    Ok(recent) => recent,
+                    Err(e) => return self.fail(e.into()).await,
+                };
+                self.last = recent.first().map_or(0, |e| e.seq);
+                for e in recent.iter().take(settings.history_on_join).rev() {
+                    self.send(Message::Text(e.json.clone())).await?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Sends a live event unless already sent; fills a gap from the store unless just told to RESYNC.
+    async fn forward(&mut self, seq: u64, json: Utf8Bytes) -> Result<(), Closed> {
+        if seq <= self.last {
+            return Ok(());
+        }
+        let resynced = std::mem::take(&mut self.resynced);
+        if seq > self.last + 1 && !resynced {
+            // Only if a publish failed after its commit: the store has what the bus lost.
+            let missing = (seq - self.last - 1) as usize;
+            match self.state.hub.store().after(&self.room_id, self.last, missing).await {
+                Ok(events) => {
+                    for e in events.into_iter().filter(|e| e.seq < seq) {
+                        self.send(Message::Text(e.json)).await?;
+                    }
+                }
+                Err(e) => return self.fail(e.into()).await,
+            }
+        }
+        self.send(Message::Text(json)).await?;
+        self.last = seq;
+        Ok(())
+    }
+
+    /// Acts on one client frame; a bad one gets an ERROR frame and the connection stays open.
+    async fn handle(&mut self, text: Utf8Bytes) -> Result<(), Closed> {
+        let max = self.state.settings.max_frame_bytes;
+        if text.len() > max {
+            let msg = format!("Frames may be at most {} KiB; this one has {} bytes.", max / 1024, text.len());
+            return self.send_error(ErrorCode::FrameTooLarge, &msg).await;
+        }
+        let frame: ClientFrame = match serde_json::from_str(text.as_str()) {
+            Ok(frame) => frame,
+            Err(e) => return self.send_error(ErrorCode::BadFrame, &format!("Not a valid frame: {e}")).await,
+        };
+        let hub = self.state.hub.clone();
+        let result = match frame {
+            ClientFrame::Join => hub.join(&self.room_id, &self.actor).await.map(|_| None),
+            ClientFrame::Leave => hub.leave(&self.room_id, &self.actor).await.map(|_| None),
+            ClientFrame::Talk { content, message_id, receiver_id } => {
+                hub.talk(&self.room_id, &self.actor, content, message_id, receiver_id).await.map(Some)
+            }
+        };
+        match result {
+            Ok(Some(appended)) => {
+                let message_id = appended.message_id.expect("a TALK always has a messageId");
+                self.send_frame(&ServerFrame::Ack { message_id, accepted_seq: appended.event.seq }).await
+            }
+            Ok(None) => Ok(()),
+            Err(e) => self.fail_soft(e).await,
+        }
+    }
+
+    async fn fail_soft(&mut self, e: HubError) -> Result<(), Closed> {
+        let err = AppError::from(e);
+        self.send_frame(&err.to_frame()).await
+    }
+
+    /// A store failure while replaying: say so and end the connection (the client resumes later).
+    async fn fail(&mut self, e: HubError) -> Result<(), Closed> {
+        self.fail_soft(e).await?;
+        Err(Closed)
+    }
+
+    async fn send_error(&mut self, code: ErrorCode, message: &str) -> Result<(), Closed> {
+        self.send_frame(&ServerFrame::Error { code, message: message.to_owned(), retry_after_ms: None }).await
+    }
+
+    async fn send_frame(&mut self, frame: &ServerFrame) -> Result<(), Closed> {
+        let text = serde_json::to_string(frame).expect("frames always serialize");
+        self.send(Message::Text(text.into())).await
+    }
+
+    /// Writes one message; a client that does not take it within `send_timeout_ms` is dropped.
+    async fn send(&mut self, msg: Message) -> Result<(), Closed> {
+        let limit = Duration::from_millis(self.state.settings.send_timeout_ms);
+        match tokio::time::timeout(limit, self.socket.send(msg)).await {
+            Ok(Ok(())) => Ok(()),
+            _ => Err(Closed),
+        }
+    }
+}

@@ -1,0 +1,132 @@
+//! The hub against the real embedded store: ordering, idempotency, the bounded queue, membership.
+
+use std::sync::Arc;
+
+use dungeontalk_app::wire::{MemberId, RoomId, ServerFrame};
+use tokio::sync::broadcast::error::RecvError;
+use uuid::Uuid;
+
+use super::fanout::Fanout;
+use super::{Actor, Hub, HubError, HubLimits};
+use crate::bus::LocalBus;
+use crate::store::disk::DiskStore;
+
+struct Fixture {
+    hub: Arc<Hub>,
+    _dir: tempfile::TempDir,
+}
+
+fn hub(queue_len: usize) -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(DiskStore::open(dir.path()).unwrap());
+    let fanout = Arc::new(Fanout::new(queue_len));
+    let bus = Arc::new(LocalBus::new(fanout.clone()));
+    let limits = HubLimits { max_content_chars: 2000, write_batch_max: 64, write_queue_len: 1024 };
+    let (hub, _writer) = Hub::start(store, bus, fanout, limits);
+    Fixture { hub: Arc::new(hub), _dir: dir }
+}
+
+fn actor(n: u32) -> Actor {
+    Actor { member_id: MemberId(format!("m{n}")), nickname: format!("Player{n}") }
+}
+
+fn room() -> RoomId {
+    RoomId("room-1".into())
+}
+
+fn frame(json: &str) -> ServerFrame {
+    serde_json::from_str(json).unwrap()
+}
+
+#[tokio::test]
+async fn concurrent_talks_get_gap_free_seqs_in_publish_order() {
+    let f = hub(1024);
+    let mut rx = f.hub.subscribe(&room());
+    let mut tasks = Vec::new();
+    for who in 0..4 {
+        let hub = f.hub.clone();
+        tasks.push(tokio::spawn(async move {
+            for i in 0..50 {
+                hub.talk(&room(), &actor(who), format!("{who}:{i}"), None, None).await.unwrap();
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let mut per_sender_order = std::collections::HashMap::<String, Vec<u32>>::new();
+    for expected in 1..=200u64 {
+        let event = rx.recv().await.unwrap();
+        assert_eq!(event.seq, expected, "subscribers see seqs in order with no gap");
+        let ServerFrame::Talk(t) = frame(&event.json) else { panic!("not a talk") };
+        assert_eq!(t.seq, expected, "the stored JSON carries the same seq");
+        let (who, i) = t.content.split_once(':').unwrap();
+        per_sender_order.entry(who.into()).or_default().push(i.parse().unwrap());
+    }
+    for (who, order) in per_sender_order {
+        assert_eq!(order, (0..50).collect::<Vec<_>>(), "sender {who}'s messages kept their order");
+    }
+    let stored = f.hub.store().after(&room(), 0, 1000).await.unwrap();
+    assert_eq!(stored.iter().map(|e| e.seq).collect::<Vec<_>>(), (1..=200).collect::<Vec<_>>());
+}
+
+#[tokio::test]
+async fn a_repeated_message_id_is_stored_and_published_once() {
+    let f = hub(16);
+    let mut rx = f.hub.subscribe(&room());
+    let id = Uuid::now_v7();
+    let first = f.hub.talk(&room(), &actor(1), "once".into(), Some(id), None).await.unwrap();
+    let again = f.hub.talk(&room(), &actor(1), "once".into(), Some(id), None).await.unwrap();
+    assert!(!first.duplicate && again.duplicate);
+    assert_eq!(first.event.seq, again.event.seq);
+    f.hub.talk(&room(), &actor(1), "next".into(), None, None).await.unwrap();
+    assert_eq!(rx.recv().await.unwrap().seq, 1);
+    assert_eq!(rx.recv().await.unwrap().seq, 2, "the duplicate was not published");
+    assert_eq!(f.hub.store().after(&room(), 0, 10).await.unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn a_subscriber_that_falls_a_queue_behind_is_told_how_far() {
+    let f = hub(4);
+    let mut slow = f.hub.subscribe(&room());
+    for i in 0..10 {
+        f.hub.talk(&room(), &actor(1), format!("m{i}"), None, None).await.unwrap();
+    }
+    match slow.recv().await {
+        Err(RecvError::Lagged(skipped)) => assert_eq!(skipped, 6, "only the last 4 events stay queued"),
+        other => panic!("expected a lag, got {other:?}"),
+    }
+    let rest: Vec<u64> = [(); 4].iter().map(|_| slow.try_recv().unwrap().seq).collect();
+    assert_eq!(rest, vec![7, 8, 9, 10], "after the lag it continues with what is queued");
+    // What it missed is still in the store, where RESYNC sends the client.
+    let missed = f.hub.store().after(&room(), 0, 6).await.unwrap();
+    assert_eq!(missed.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![1, 2, 3, 4, 5, 6]);
+}
+
+#[tokio::test]
+async fn content_limits_are_enforced_with_codes() {
+    let f = hub(16);
+    let empty = f.hub.talk(&room(), &actor(1), "   ".into(), None, None).await;
+    assert!(matches!(empty, Err(HubError::Invalid(dungeontalk_app::wire::ErrorCode::EmptyMessage, _))));
+    let long = f.hub.talk(&room(), &actor(1), "가".repeat(2001), None, None).await;
+    assert!(matches!(long, Err(HubError::Invalid(dungeontalk_app::wire::ErrorCode::MessageTooLong, _))));
+    assert!(f.hub.talk(&room(), &actor(1), "가".repeat(2000), None, None).await.is_ok(), "the limit counts characters");
+}
+
+#[tokio::test]
+async fn join_and_leave_are_idempotent_and_the_last_disconnect_leaves() {
+    let f = hub(16);
+    let (a, r) = (actor(1), room());
+    f.hub.connect(&r, &a);
+    f.hub.connect(&r, &a);
+    assert!(f.hub.join(&r, &a).await.unwrap().is_some());
+    assert!(f.hub.join(&r, &a).await.unwrap().is_none(), "a second JOIN stores nothing");
+    assert_eq!(f.hub.connected_count(&r), 1, "two tabs of one member count once");
+    f.hub.disconnect(&r, &a).await.unwrap();
+    assert_eq!(f.hub.store().after(&r, 0, 10).await.unwrap().len(), 1, "one tab closing is no LEAVE");
+    f.hub.disconnect(&r, &a).await.unwrap();
+    let events = f.hub.store().after(&r, 0, 10).await.unwrap();
+    assert!(matches!(frame(&events[1].json), ServerFrame::Leave(_)), "the last tab closing leaves");
+    assert_eq!(f.hub.connected_count(&r), 0);
+    assert!(f.hub.leave(&r, &a).await.unwrap().is_none(), "LEAVE when not in the room stores nothing");
+}

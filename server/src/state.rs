@@ -1,0 +1,19 @@
+//! The one shared state every handler gets: cheap to clone, built once at start.
+
+use std::sync::Arc;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::auth::Auth;
+use crate::config::Settings;
+use crate::hub::Hub;
+
+/// Settings, hub, auth and the shutdown signal.
+#[derive(Clone)]
+pub struct AppState {
+    pub settings: Arc<Settings>,
+    pub hub: Arc<Hub>,
+    pub auth: Arc<Auth>,
+    /// Cancelled when the server stops: long-lived connections close on it.
+    pub shutdown: CancellationToken,
+}

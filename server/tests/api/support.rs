@@ -1,0 +1,182 @@
+//! Spawning the server binary and talking to it like an outside client would.
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+use futures::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::net::TcpStream;
+use tokio::process::{Child, Command};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// How long a test waits for one expected frame before failing.
+const FRAME_WAIT: Duration = Duration::from_secs(10);
+
+/// A running `dungeontalk` process with its own data dir.
+pub struct TestServer {
+    child: Child,
+    pub base: String,
+    http: reqwest::Client,
+}
+
+impl TestServer {
+    /// Starts the binary on a free port with `data_dir` and extra `DUNGEONTALK_*` env settings.
+    pub async fn spawn(data_dir: &Path, env: &[(&str, &str)]) -> TestServer {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_dungeontalk"));
+        cmd.args(["--bind", "127.0.0.1:0", "--data-dir"])
+            .arg(data_dir)
+            .env("DUNGEONTALK_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("start dungeontalk");
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
+            .await
+            .expect("server announces its address")
+            .unwrap()
+            .expect("server printed a line");
+        let base = line.rsplit(' ').next().unwrap().to_owned();
+        assert!(base.starts_with("http://127.0.0.1:"), "unexpected first line {line}");
+        TestServer { child, base, http: reqwest::Client::new() }
+    }
+
+    /// Sends SIGTERM and waits for a clean exit.
+    pub async fn stop(mut self) {
+        let pid = self.child.id().expect("running").to_string();
+        let status = std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        assert!(status.success());
+        let exit = tokio::time::timeout(Duration::from_secs(20), self.child.wait()).await.unwrap().unwrap();
+        assert!(exit.success(), "graceful shutdown exits 0, got {exit}");
+    }
+
+    /// A guest session: (token, memberId).
+    pub async fn guest(&self, nickname: &str) -> (String, String) {
+        let body: Value = self
+            .http
+            .post(format!("{}/api/auth/guest", self.base))
+            .json(&json!({"nickname": nickname}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        (body["accessToken"].as_str().unwrap().into(), body["memberId"].as_str().unwrap().into())
+    }
+
+    /// Creates a room and returns its id.
+    pub async fn room(&self, token: &str, name: &str) -> String {
+        let resp = self
+            .http
+            .post(format!("{}/api/rooms", self.base))
+            .bearer_auth(token)
+            .json(&json!({"name": name, "maxCapacity": 0}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 201);
+        resp.json::<Value>().await.unwrap()["roomId"].as_str().unwrap().into()
+    }
+
+    /// `GET` a JSON endpoint with a token.
+    pub async fn get(&self, path: &str, token: &str) -> (u16, Value) {
+        let resp = self.http.get(format!("{}{path}", self.base)).bearer_auth(token).send().await.unwrap();
+        (resp.status().as_u16(), resp.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Opens `/ws` for a room, optionally resuming after a seq.
+    pub async fn ws(&self, token: &str, room: &str, after: Option<u64>) -> Client {
+        let mut url = format!("{}/ws?token={token}&roomId={room}", self.base.replace("http://", "ws://"));
+        if let Some(after) = after {
+            url.push_str(&format!("&after={after}"));
+        }
+        let (stream, _) = tokio_tungstenite::connect_async(url).await.expect("websocket handshake");
+        Client { stream }
+    }
+
+    /// The HTTP status a WebSocket handshake gets refused with.
+    pub async fn ws_refusal(&self, query: &str) -> u16 {
+        let url = format!("{}/ws?{query}", self.base.replace("http://", "ws://"));
+        match tokio_tungstenite::connect_async(url).await {
+            Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => resp.status().as_u16(),
+            other => panic!("expected a refusal, got {:?}", other.map(|_| ())),
+        }
+    }
+}
+
+/// A WebSocket client speaking the JSON frames.
+pub struct Client {
+    stream: WebSocketStream<MaybeTlsStream<TcpStream>>,
+}
+
+impl Client {
+    /// Sends a JSON frame.
+    pub async fn send(&mut self, frame: Value) {
+        self.send_text(frame.to_string()).await;
+    }
+
+    /// Sends raw text.
+    pub async fn send_text(&mut self, text: String) {
+        self.stream.send(Message::text(text)).await.unwrap();
+    }
+
+    /// Says something.
+    pub async fn talk(&mut self, content: &str) {
+        self.send(json!({"type": "TALK", "content": content})).await;
+    }
+
+    /// The next JSON frame; fails the test if none comes in time.
+    pub async fn next(&mut self) -> Value {
+        loop {
+            let msg = tokio::time::timeout(FRAME_WAIT, self.stream.next())
+                .await
+                .expect("a frame in time")
+                .expect("the connection is open")
+                .expect("a readable frame");
+            if let Message::Text(t) = msg {
+                return serde_json::from_str(&t).unwrap();
+            }
+        }
+    }
+
+    /// The next frame of one of `types`, skipping others (e.g. ACKs).
+    pub async fn next_of(&mut self, types: &[&str]) -> Value {
+        loop {
+            let frame = self.next().await;
+            if types.contains(&frame["type"].as_str().unwrap_or("")) {
+                return frame;
+            }
+        }
+    }
+
+    /// Room events (frames with a seq) until `n` TALKs have arrived, in arrival order.
+    pub async fn events_until_talks(&mut self, n: usize) -> Vec<Value> {
+        let mut events = Vec::new();
+        let mut talks = 0;
+        while talks < n {
+            let frame = self.next().await;
+            if matches!(frame["type"].as_str(), Some("TALK" | "JOIN" | "LEAVE")) {
+                talks += usize::from(frame["type"] == "TALK");
+                events.push(frame);
+            }
+        }
+        events
+    }
+
+    /// Closes the connection politely.
+    pub async fn close(mut self) {
+        let _ = self.stream.close(None).await;
+    }
+}
+
+/// The seqs of a list of events.
+pub fn seqs(events: &[Value]) -> Vec<u64> {
+    events.iter().map(|e| e["seq"].as_u64().unwrap()).collect()
+}

@@ -1,0 +1,189 @@
+//! The WebSocket transport end to end: order, resume, limits, identity, errors, resync.
+
+use serde_json::json;
+
+use crate::support::{TestServer, seqs};
+
+#[tokio::test]
+async fn two_clients_receive_every_message_in_the_same_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::spawn(dir.path(), &[]).await;
+    let (ta, _) = server.guest("Aria").await;
+    let (tb, _) = server.guest("Bo").await;
+    let room = server.room(&ta, "Crypt").await;
+    let mut a = server.ws(&ta, &room, None).await;
+    let mut b = server.ws(&tb, &room, None).await;
+    a.send(json!({"type": "JOIN"})).await;
+    b.send(json!({"type": "JOIN"})).await;
+    // Both talk at once: the server decides one order, and both must see that same order.
+    let (mut a_sent, mut b_sent) = (Vec::new(), Vec::new());
+    for i in 0..25 {
+        a.talk(&format!("a{i}")).await;
+        b.talk(&format!("b{i}")).await;
+        a_sent.push(format!("a{i}"));
+        b_sent.push(format!("b{i}"));
+    }
+    let seen_a = a.events_until_talks(50).await;
+    let seen_b = b.events_until_talks(50).await;
+    assert_eq!(seen_a, seen_b, "both clients see the same events in the same order");
+    let all = seqs(&seen_a);
+    assert!(all.windows(2).all(|w| w[1] == w[0] + 1), "seqs increase by one: {all:?}");
+    let talks: Vec<&str> = seen_a.iter().filter(|e| e["type"] == "TALK").map(|e| e["content"].as_str().unwrap()).collect();
+    let from_a: Vec<&str> = talks.iter().copied().filter(|c| c.starts_with('a')).collect();
+    assert_eq!(from_a, a_sent, "each sender's messages keep their order");
+    assert_eq!(talks.len(), 50);
+    assert_eq!(seen_a.iter().filter(|e| e["type"] == "JOIN").count(), 2);
+}
+
+#[tokio::test]
+async fn reconnecting_with_a_seq_resumes_with_nothing_lost_or_repeated() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::spawn(dir.path(), &[]).await;
+    let (ta, _) = server.guest("Aria").await;
+    let (tb, _) = server.guest("Bo").await;
+    let room = server.room(&ta, "Hall").await;
+    let mut a = server.ws(&ta, &room, None).await;
+    let mut b = server.ws(&tb, &room, None).await;
+    for i in 0..5 {
+        b.talk(&format!("before{i}")).await;
+    }
+    let before = a.events_until_talks(5).await;
+    let last = *seqs(&before).last().unwrap();
+    a.close().await;
+    for i in 0..7 {
+        b.talk(&format!("gap{i}")).await;
+    }
+    b.events_until_talks(7).await; // all seven are stored and published
+    let mut a = server.ws(&ta, &room, Some(last)).await;
+    b.talk("after").await;
+    let resumed = a.events_until_talks(8).await;
+    let got = seqs(&resumed);
+    assert_eq!(got, ((last + 1)..=(last + got.len() as u64)).collect::<Vec<_>>(), "no gap, no duplicate");
+    let contents: Vec<&str> = resumed.iter().filter_map(|e| e["content"].as_str()).collect();
+    let mut want: Vec<String> = (0..7).map(|i| format!("gap{i}")).collect();
+    want.push("after".into());
+    assert_eq!(contents, want);
+}
+
+#[tokio::test]
+async fn joining_without_a_seq_sends_the_recent_history_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::spawn(dir.path(), &[("DUNGEONTALK_HISTORY_ON_JOIN", "3")]).await;
+    let (t, _) = server.guest("Aria").await;
+    let room = server.room(&t, "Hall").await;
+    let mut a = server.ws(&t, &room, None).await;
+    for i in 0..5 {
+        a.talk(&format!("m{i}")).await;
+    }
+    a.events_until_talks(5).await;
+    let mut late = server.ws(&t, &room, None).await;
+    let history = late.events_until_talks(3).await;
+    let contents: Vec<&str> = history.iter().map(|e| e["content"].as_str().unwrap()).collect();
+    assert_eq!(contents, ["m2", "m3", "m4"], "the 3 newest, oldest first");
+}
+
+#[tokio::test]
+async fn oversized_and_malformed_frames_get_errors_and_the_connection_stays_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::spawn(dir.path(), &[]).await;
+    let (t, _) = server.guest("Aria").await;
+    let room = server.room(&t, "Hall").await;
+    let mut a = server.ws(&t, &room, None).await;
+    let huge = json!({"type": "TALK", "content": "x".repeat(128 * 1024)}).to_string();
+    a.send_text(huge).await;
+    let err = a.next().await;
+    assert_eq!((err["type"].as_str(), err["code"].as_str()), (Some("ERROR"), Some("chat.frame_too_large")));
+    a.send_text("{not json".into()).await;
+    assert_eq!(a.next().await["code"], "chat.bad_frame");
+    a.send(json!({"type": "TALK", "content": "x".repeat(2001)})).await;
+    assert_eq!(a.next().await["code"], "chat.too_long");
+    a.send(json!({"type": "TALK", "content": "  "})).await;
+    assert_eq!(a.next().await["code"], "chat.empty");
+    a.talk("still here").await;
+    let talk = a.next_of(&["TALK"]).await;
+    assert_eq!(talk["content"], "still here");
+    assert_eq!(talk["seq"], 1, "nothing bad was stored");
+}
+
+#[tokio::test]
+async fn the_sender_is_the_token_never_the_payload() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::spawn(dir.path(), &[]).await;
+    let (t, me) = server.guest("Aria").await;
+    let room = server.room(&t, "Hall").await;
+    let mut a = server.ws(&t, &room, None).await;
+    a.send(json!({"type": "TALK", "content": "hi", "senderId": "someone-else", "senderNickname": "Admin"})).await;
+    let talk = a.next_of(&["TALK"]).await;
+    assert_eq!(talk["senderId"], me.as_str());
+    assert_eq!(talk["senderNickname"], "Aria");
+}
+
+#[tokio::test]
+async fn a_repeated_message_id_is_accepted_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::spawn(dir.path(), &[]).await;
+    let (t, _) = server.guest("Aria").await;
+    let room = server.room(&t, "Hall").await;
+    let mut a = server.ws(&t, &room, None).await;
+    let frame = json!({"type": "TALK", "content": "once", "messageId": "01890a5d-ac96-774b-bcce-b302099a8057"});
+    a.send(frame.clone()).await;
+    a.send(frame).await;
+    a.talk("next").await;
+    let first = a.next_of(&["ACK"]).await;
+    let second = a.next_of(&["ACK"]).await;
+    assert_eq!(first["acceptedSeq"], second["acceptedSeq"], "the retry is acknowledged with the first seq");
+    assert_eq!(a.next_of(&["ACK"]).await["acceptedSeq"], 2);
+    let (_, page) = server.get(&format!("/api/rooms/{room}/messages"), &t).await;
+    let contents: Vec<&str> = page["events"].as_array().unwrap().iter().map(|e| e["content"].as_str().unwrap()).collect();
+    assert_eq!(contents, ["next", "once"], "newest first, and only one 'once'");
+}
+
+#[tokio::test]
+async fn handshake_refusals_over_a_real_socket() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::spawn(dir.path(), &[]).await;
+    let (t, _) = server.guest("Aria").await;
+    let room = server.room(&t, "Hall").await;
+    assert_eq!(server.ws_refusal(&format!("roomId={room}")).await, 400);
+    assert_eq!(server.ws_refusal(&format!("token={t}")).await, 400);
+    assert_eq!(server.ws_refusal(&format!("token=bad&roomId={room}")).await, 401);
+    assert_eq!(server.ws_refusal(&format!("token={t}&roomId=missing")).await, 404);
+}
+
+#[tokio::test]
+async fn a_client_that_falls_behind_is_told_to_resync_and_can_resume_everything() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::spawn(dir.path(), &[("DUNGEONTALK_OUTGOING_QUEUE_LEN", "4")]).await;
+    let (t, _) = server.guest("Aria").await;
+    let room = server.room(&t, "Hall").await;
+    let mut slow = server.ws(&t, &room, Some(0)).await;
+    let mut fast = server.ws(&t, &room, Some(0)).await;
+    // ~18 MB of big messages overflow the socket buffers while `slow` reads nothing.
+    let total = 3000;
+    let body = "가".repeat(1990);
+    for i in 0..total {
+        fast.talk(&format!("{i:04}{body}")).await;
+    }
+    for _ in 0..total {
+        fast.next_of(&["ACK"]).await; // every message is stored
+    }
+    let mut resync_after = None;
+    let mut seen = Vec::new();
+    while seen.len() < total {
+        let frame = slow.next().await;
+        if frame["type"] == "RESYNC" {
+            resync_after = Some(frame["after"].as_u64().unwrap());
+            break;
+        }
+        if frame["type"] == "TALK" {
+            seen.push(frame["seq"].as_u64().unwrap());
+        }
+    }
+    let after = resync_after.expect("the slow client was told to resync");
+    assert_eq!(after, seen.last().copied().unwrap_or(0), "RESYNC names the last seq it was sent");
+    // Resuming from that seq gets exactly the rest.
+    let mut resumed = server.ws(&t, &room, Some(after)).await;
+    let rest = resumed.events_until_talks(total - seen.len()).await;
+    seen.extend(seqs(&rest));
+    assert_eq!(seen, (1..=total as u64).collect::<Vec<_>>());
+}
