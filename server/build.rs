@@ -10,9 +10,8 @@ use std::path::{Path, PathBuf};
 fn main() {
     println!("cargo:rerun-if-env-changed=DUNGEONTALK_DIST");
     let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
-    let dist = std::env::var("DUNGEONTALK_DIST")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| manifest.join("../frontend/dist"));
+    let dist =
+        std::env::var("DUNGEONTALK_DIST").map(PathBuf::from).unwrap_or_else(|_| manifest.join("../frontend/dist"));
     println!("cargo:rerun-if-changed={}", dist.display());
 
     let mut files = Vec::new();

@@ -138,9 +138,8 @@ pub fn token_from(headers: &HeaderMap, query_token: Option<&str>) -> Option<Stri
 
 /// Verifies a possibly missing token: missing → 400, bad → 401.
 pub fn authenticate(auth: &Auth, token: Option<String>) -> Result<Actor, AppError> {
-    let token = token.ok_or_else(|| {
-        AppError::new(ErrorCode::MissingToken, "Sign in first: no access token was sent.")
-    })?;
+    let token =
+        token.ok_or_else(|| AppError::new(ErrorCode::MissingToken, "Sign in first: no access token was sent."))?;
     auth.verify(&token)
 }
 

@@ -169,9 +169,21 @@ impl Settings {
             ($($field:ident),*) => { $( if let Some(v) = o.$field { self.$field = v; } )* };
         }
         take!(
-            bind, data_dir, guest_token_ttl_secs, max_frame_bytes, ws_max_message_bytes,
-            max_content_chars, outgoing_queue_len, history_on_join, replay_page, max_page,
-            write_batch_max, write_queue_len, send_timeout_ms, default_room_capacity, log
+            bind,
+            data_dir,
+            guest_token_ttl_secs,
+            max_frame_bytes,
+            ws_max_message_bytes,
+            max_content_chars,
+            outgoing_queue_len,
+            history_on_join,
+            replay_page,
+            max_page,
+            write_batch_max,
+            write_queue_len,
+            send_timeout_ms,
+            default_room_capacity,
+            log
         );
         if o.jwt_secret.is_some() {
             self.jwt_secret = o.jwt_secret;
@@ -182,18 +194,12 @@ impl Settings {
     fn validate(&self) -> Result<(), ConfigError> {
         let checks: [(bool, &'static str); 7] = [
             (self.max_frame_bytes > 0, "max_frame_bytes must be > 0"),
-            (
-                self.ws_max_message_bytes >= self.max_frame_bytes,
-                "ws_max_message_bytes must be >= max_frame_bytes",
-            ),
+            (self.ws_max_message_bytes >= self.max_frame_bytes, "ws_max_message_bytes must be >= max_frame_bytes"),
             (self.outgoing_queue_len > 0, "outgoing_queue_len must be > 0"),
             (self.replay_page > 0 && self.max_page > 0, "replay_page and max_page must be > 0"),
             (self.write_batch_max > 0 && self.write_queue_len > 0, "write queue sizes must be > 0"),
             (self.guest_token_ttl_secs > 0, "guest_token_ttl_secs must be > 0"),
-            (
-                self.jwt_secret.as_ref().is_none_or(|s| s.expose().len() >= 32),
-                "jwt_secret must be at least 32 bytes",
-            ),
+            (self.jwt_secret.as_ref().is_none_or(|s| s.expose().len() >= 32), "jwt_secret must be at least 32 bytes"),
         ];
         match checks.iter().find(|(ok, _)| !ok) {
             Some((_, why)) => Err(ConfigError::Invalid(why)),

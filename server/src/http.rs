@@ -8,7 +8,7 @@ use tower_http::trace::TraceLayer;
 use crate::error::AppError;
 use crate::state::AppState;
 
-mod assets;
+pub(crate) mod assets;
 mod extract;
 mod health;
 mod rooms;

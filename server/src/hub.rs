@@ -50,9 +50,21 @@ pub struct Draft {
 /// What a draft says.
 #[derive(Clone, Debug)]
 pub enum DraftKind {
-    Talk { message_id: Uuid, sender_id: MemberId, sender_nickname: String, content: String, receiver_id: Option<MemberId> },
-    Join { member_id: MemberId, nickname: String },
-    Leave { member_id: MemberId, nickname: String },
+    Talk {
+        message_id: Uuid,
+        sender_id: MemberId,
+        sender_nickname: String,
+        content: String,
+        receiver_id: Option<MemberId>,
+    },
+    Join {
+        member_id: MemberId,
+        nickname: String,
+    },
+    Leave {
+        member_id: MemberId,
+        nickname: String,
+    },
 }
 
 impl Draft {
@@ -127,7 +139,12 @@ pub struct Hub {
 
 impl Hub {
     /// Starts the writer task; it ends once the hub is dropped and its queue is drained.
-    pub fn start(store: Arc<dyn Store>, bus: Arc<dyn Bus>, fanout: Arc<Fanout>, limits: HubLimits) -> (Hub, JoinHandle<()>) {
+    pub fn start(
+        store: Arc<dyn Store>,
+        bus: Arc<dyn Bus>,
+        fanout: Arc<Fanout>,
+        limits: HubLimits,
+    ) -> (Hub, JoinHandle<()>) {
         let (tx, rx) = mpsc::channel(limits.write_queue_len);
         let task = tokio::spawn(writer::run(rx, store.clone(), bus, limits.write_batch_max));
         let hub = Hub { store, fanout, writer: tx, presence: Presence::default(), limits };

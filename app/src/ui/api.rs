@@ -40,10 +40,10 @@ async fn read<T: DeserializeOwned>(resp: Result<Response, gloo_net::Error>) -> R
         return resp.json::<T>().await.map_err(network_error);
     }
     let status = resp.status();
-    Err(resp.json::<ErrorBody>().await.unwrap_or(ErrorBody {
-        code: ErrorCode::Internal,
-        message: format!("The server answered {status}."),
-    }))
+    Err(resp
+        .json::<ErrorBody>()
+        .await
+        .unwrap_or(ErrorBody { code: ErrorCode::Internal, message: format!("The server answered {status}.") }))
 }
 
 /// Whether an error means the token is no good any more.

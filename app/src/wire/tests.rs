@@ -79,11 +79,8 @@ fn client_frames_parse_from_the_original_shapes() {
 
 #[test]
 fn client_frames_round_trip_and_reject_unknown_types() {
-    let frame = ClientFrame::Talk {
-        content: "psst".into(),
-        message_id: None,
-        receiver_id: Some(MemberId("m9".into())),
-    };
+    let frame =
+        ClientFrame::Talk { content: "psst".into(), message_id: None, receiver_id: Some(MemberId("m9".into())) };
     let text = serde_json::to_string(&frame).unwrap();
     assert_eq!(text, r#"{"type":"TALK","content":"psst","receiverId":"m9"}"#);
     assert_eq!(serde_json::from_str::<ClientFrame>(&text).unwrap(), frame);

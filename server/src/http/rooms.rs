@@ -90,7 +90,8 @@ pub async fn history(
             return Err(AppError::new(ErrorCode::InvalidRequest, "Give either before or after, not both."));
         }
         (before, None) => {
-            let events = store.before(&room_id, before.unwrap_or(u64::MAX), limit).await.map_err(crate::hub::HubError::from)?;
+            let events =
+                store.before(&room_id, before.unwrap_or(u64::MAX), limit).await.map_err(crate::hub::HubError::from)?;
             let next = (events.len() == limit).then(|| events.last().map(|e| e.seq)).flatten();
             (events, next)
         }

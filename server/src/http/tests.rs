@@ -169,3 +169,30 @@ async fn unknown_api_paths_are_json_404s_and_pages_fall_back_to_the_app() {
     assert_eq!(resp.status(), StatusCode::OK);
     assert!(resp.headers()[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/html"));
 }
+
+#[tokio::test]
+async fn embedded_files_have_their_content_type_and_revalidate_with_etags() {
+    let app = app();
+    for asset in super::assets::ASSETS {
+        let resp = app.router.clone().oneshot(get(asset.path, None)).await.unwrap();
+        assert_eq!(resp.status(), StatusCode::OK, "{}", asset.path);
+        let ctype = resp.headers()[header::CONTENT_TYPE].to_str().unwrap().to_owned();
+        let want = match asset.path.rsplit('.').next() {
+            Some("wasm") => "application/wasm",
+            Some("js") => "text/javascript; charset=utf-8",
+            Some("html") => "text/html; charset=utf-8",
+            Some("css") => "text/css; charset=utf-8",
+            _ => ctype.as_str(),
+        };
+        assert_eq!(ctype, want, "{}", asset.path);
+        let etag = resp.headers()[header::ETAG].clone();
+        let again = Request::get(asset.path).header(header::IF_NONE_MATCH, etag).body(Body::empty()).unwrap();
+        let resp = app.router.clone().oneshot(again).await.unwrap();
+        assert_eq!(resp.status(), StatusCode::NOT_MODIFIED, "{}", asset.path);
+    }
+    // Whatever was built, `/` is an HTML page and unknown files are 404, not the app.
+    let resp = app.router.clone().oneshot(get("/", None)).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let resp = app.router.clone().oneshot(get("/missing.js", None)).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+}

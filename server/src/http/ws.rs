@@ -68,7 +68,8 @@ struct Conn {
 
 async fn session(socket: WebSocket, state: AppState, actor: Actor, room_id: RoomId, after: Option<u64>) {
     state.hub.connect(&room_id, &actor);
-    let mut conn = Conn { socket, state: state.clone(), actor: actor.clone(), room_id: room_id.clone(), last: 0, resynced: false };
+    let mut conn =
+        Conn { socket, state: state.clone(), actor: actor.clone(), room_id: room_id.clone(), last: 0, resynced: false };
     let _ = conn.run(after).await;
     if let Err(e) = state.hub.disconnect(&room_id, &actor).await {
         tracing::warn!(error = %e, room = %room_id, "leave on disconnect failed");

@@ -25,11 +25,11 @@ pub(super) async fn run(mut rx: mpsc::Receiver<Job>, store: Arc<dyn Store>, bus:
         match store.append(drafts).await {
             Ok(appended) => {
                 for (result, reply) in appended.into_iter().zip(replies) {
-                    if !result.duplicate {
-                        if let Err(e) = bus.publish(result.event.clone()).await {
-                            // Stored already: subscribers fill the gap from the store.
-                            tracing::warn!(error = %e, seq = result.event.seq, "publish failed");
-                        }
+                    if !result.duplicate
+                        && let Err(e) = bus.publish(result.event.clone()).await
+                    {
+                        // Stored already: subscribers fill the gap from the store.
+                        tracing::warn!(error = %e, seq = result.event.seq, "publish failed");
                     }
                     let _ = reply.send(Ok(result));
                 }

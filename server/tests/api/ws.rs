@@ -28,7 +28,8 @@ async fn two_clients_receive_every_message_in_the_same_order() {
     assert_eq!(seen_a, seen_b, "both clients see the same events in the same order");
     let all = seqs(&seen_a);
     assert!(all.windows(2).all(|w| w[1] == w[0] + 1), "seqs increase by one: {all:?}");
-    let talks: Vec<&str> = seen_a.iter().filter(|e| e["type"] == "TALK").map(|e| e["content"].as_str().unwrap()).collect();
+    let talks: Vec<&str> =
+        seen_a.iter().filter(|e| e["type"] == "TALK").map(|e| e["content"].as_str().unwrap()).collect();
     let from_a: Vec<&str> = talks.iter().copied().filter(|c| c.starts_with('a')).collect();
     assert_eq!(from_a, a_sent, "each sender's messages keep their order");
     assert_eq!(talks.len(), 50);
@@ -134,7 +135,8 @@ async fn a_repeated_message_id_is_accepted_once() {
     assert_eq!(first["acceptedSeq"], second["acceptedSeq"], "the retry is acknowledged with the first seq");
     assert_eq!(a.next_of(&["ACK"]).await["acceptedSeq"], 2);
     let (_, page) = server.get(&format!("/api/rooms/{room}/messages"), &t).await;
-    let contents: Vec<&str> = page["events"].as_array().unwrap().iter().map(|e| e["content"].as_str().unwrap()).collect();
+    let contents: Vec<&str> =
+        page["events"].as_array().unwrap().iter().map(|e| e["content"].as_str().unwrap()).collect();
     assert_eq!(contents, ["next", "once"], "newest first, and only one 'once'");
 }
 

@@ -1,0 +1,81 @@
+// Two players in two browser contexts chat live over WebSocket, in order, with own messages marked.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { startServer, launchBrowser, ARTIFACTS } from './support.js';
+
+let server;
+let browser;
+
+before(async () => {
+  server = await startServer();
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+async function signIn(nickname) {
+  const context = await browser.newContext({ viewport: { width: 900, height: 800 } });
+  const page = await context.newPage();
+  page.on('pageerror', (e) => console.error(`[${nickname}] page error:`, e));
+  await page.goto(server.base);
+  await page.getByTestId('nickname-input').fill(nickname);
+  await page.getByTestId('login-button').click();
+  await page.getByTestId('me').filter({ hasText: nickname }).waitFor();
+  return page;
+}
+
+async function say(page, text) {
+  await page.getByTestId('message-input').fill(text);
+  await page.getByTestId('send-button').click();
+}
+
+async function messages(page) {
+  return page.getByTestId('message').locator('.text').allTextContents();
+}
+
+test('two players chat live, in order, and history survives a reload', async () => {
+  const aria = await signIn('Aria');
+  await aria.getByTestId('room-name-input').fill('The Sunken Crypt');
+  await aria.getByTestId('create-room-button').click();
+  await aria.getByTestId('room-title').filter({ hasText: 'The Sunken Crypt' }).waitFor();
+  await aria.getByTestId('status').filter({ hasText: 'Connected' }).waitFor();
+
+  const bo = await signIn('Bo');
+  await bo.getByRole('link', { name: 'The Sunken Crypt' }).click();
+  await bo.getByTestId('status').filter({ hasText: 'Connected' }).waitFor();
+  // Aria sees Bo arrive (a system line made from Bo's JOIN).
+  await aria.getByTestId('system-line').filter({ hasText: 'Bo joined' }).waitFor();
+
+  const script = [
+    [aria, 'A torch flickers. Who goes there?'],
+    [bo, 'Just a wandering bard.'],
+    [aria, 'Then sing us the way out.'],
+    [bo, 'Left at the skull, right at the second skull.'],
+  ];
+  for (const [page, text] of script) {
+    await say(page, text);
+    // Wait for the echo so the script's order is the order the server saw.
+    await page.getByTestId('message').filter({ hasText: text }).waitFor();
+  }
+  const expected = script.map(([, t]) => t);
+  for (const page of [aria, bo]) {
+    await page.getByTestId('message').nth(expected.length - 1).waitFor();
+    assert.deepEqual(await messages(page), expected);
+  }
+  // Own messages are marked on each side.
+  const ariaOwn = await aria.locator('[data-testid="message"].own .text').allTextContents();
+  assert.deepEqual(ariaOwn, [expected[0], expected[2]]);
+  const boOwn = await bo.locator('[data-testid="message"].own .text').allTextContents();
+  assert.deepEqual(boOwn, [expected[1], expected[3]]);
+
+  await aria.screenshot({ path: join(ARTIFACTS, 'chat.png') });
+
+  // A reload keeps the session and shows the stored history again.
+  await bo.reload();
+  await bo.getByTestId('message').nth(expected.length - 1).waitFor();
+  assert.deepEqual(await messages(bo), expected);
+});

@@ -1,0 +1,49 @@
+// Starts the dungeontalk binary on a free port with a fresh data dir, and a headless Chromium.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+export const ARTIFACTS = join(dirname(fileURLToPath(import.meta.url)), '..', 'test-results');
+mkdirSync(ARTIFACTS, { recursive: true });
+
+/** Spawns the server; resolves with { base, stop } once it prints its address. */
+export async function startServer(env = {}) {
+  const bin = process.env.DUNGEONTALK_BIN;
+  if (!bin) throw new Error('DUNGEONTALK_BIN must point at the built dungeontalk binary');
+  const dataDir = mkdtempSync(join(tmpdir(), 'dungeontalk-e2e-'));
+  const child = spawn(bin, ['--bind', '127.0.0.1:0', '--data-dir', dataDir], {
+    env: { ...process.env, DUNGEONTALK_LOG: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const base = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('server did not start in 30 s')), 30_000);
+    child.on('exit', (code) => reject(new Error(`server exited early with ${code}`)));
+    createInterface({ input: child.stdout }).once('line', (line) => {
+      clearTimeout(timer);
+      resolve(line.split(' ').pop());
+    });
+  });
+  return {
+    base,
+    stop: () => new Promise((resolve) => {
+      child.once('exit', resolve);
+      child.kill('SIGTERM');
+    }),
+  };
+}
+
+/** Debian's Chromium, headless, with the flags that work on these machines. */
+export function launchBrowser() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
+    headless: true,
+    args: [
+      '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+    ],
+  });
+}
