@@ -41,6 +41,9 @@ fn main() {
 fn collect(root: &Path, dir: &Path, files: &mut Vec<(String, PathBuf)>) {
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
+        if path.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')) {
+            continue; // Trunk's lock file and the like
+        }
         if path.is_dir() {
             collect(root, &path, files);
         } else {

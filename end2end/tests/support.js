@@ -4,18 +4,35 @@ import { mkdtempSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { createInterface } from 'node:readline';
+import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
 export const ARTIFACTS = join(dirname(fileURLToPath(import.meta.url)), '..', 'test-results');
 mkdirSync(ARTIFACTS, { recursive: true });
 
+/** A fresh data dir for one server (or for one server started twice). */
+export function freshDataDir() {
+  return mkdtempSync(join(tmpdir(), 'dungeontalk-e2e-'));
+}
+
+/** A port that is free right now (for a server that must come back on the same address). */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
 /** Spawns the server; resolves with { base, stop } once it prints its address. */
-export async function startServer(env = {}) {
+export async function startServer({ env = {}, port = 0, dataDir = freshDataDir() } = {}) {
   const bin = process.env.DUNGEONTALK_BIN;
   if (!bin) throw new Error('DUNGEONTALK_BIN must point at the built dungeontalk binary');
-  const dataDir = mkdtempSync(join(tmpdir(), 'dungeontalk-e2e-'));
-  const child = spawn(bin, ['--bind', '127.0.0.1:0', '--data-dir', dataDir], {
+  const child = spawn(bin, ['--bind', `127.0.0.1:${port}`, '--data-dir', dataDir], {
     env: { ...process.env, DUNGEONTALK_LOG: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
