@@ -1,7 +1,8 @@
 //! Embeds the built frontend (Trunk's output, `frontend/dist` or `$DUNGEONTALK_DIST`) into the binary.
 //!
-//! Generates `assets.rs`: one entry per file with its bytes, content type and a content hash for
-//! the ETag. Without a built frontend, a one-page notice says how to build it.
+//! Generates `assets.rs`: one entry per file with its bytes and a content hash for the ETag, plus,
+//! in release builds, a gzip variant of text and wasm files. Without a built frontend, a one-page
+//! notice says how to build it.
 
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
@@ -22,20 +23,41 @@ fn main() {
     }
     files.sort();
 
+    let out_dir = PathBuf::from(std::env::var("OUT_DIR").unwrap());
+    // Debug builds skip compression: the build script itself is unoptimised and the debug wasm big.
+    let compress = std::env::var("PROFILE").as_deref() == Ok("release");
     let mut out = String::from("/// Every embedded file of the built frontend.\npub static ASSETS: &[Asset] = &[\n");
-    for (rel, path) in &files {
+    for (i, (rel, path)) in files.iter().enumerate() {
         let bytes = std::fs::read(path).unwrap();
         let mut h = DefaultHasher::new();
         bytes.hash(&mut h);
+        let hash = h.finish();
+        let gzip = match compress.then(|| gzip(&bytes)).flatten() {
+            Some(gz) => {
+                let gz_path = out_dir.join(format!("asset-{i}.gz"));
+                std::fs::write(&gz_path, gz).unwrap();
+                format!("Some(include_bytes!({:?}))", gz_path.display().to_string())
+            }
+            None => "None".into(),
+        };
         out.push_str(&format!(
-            "    Asset {{ path: {rel:?}, bytes: include_bytes!({path:?}), etag: \"\\\"{:016x}\\\"\" }},\n",
-            h.finish(),
+            "    Asset {{ path: {rel:?}, bytes: include_bytes!({path:?}), gzip: {gzip}, \
+             etag: \"\\\"{hash:016x}\\\"\", gzip_etag: \"\\\"{hash:016x}-gz\\\"\" }},\n",
             path = path.display().to_string(),
         ));
     }
     out.push_str("];\n");
-    let target = PathBuf::from(std::env::var("OUT_DIR").unwrap()).join("assets.rs");
+    let target = out_dir.join("assets.rs");
     std::fs::write(target, out).unwrap();
+}
+
+/// The gzip of a file worth compressing (text and wasm), if it saves at least a tenth.
+fn gzip(bytes: &[u8]) -> Option<Vec<u8>> {
+    use std::io::Write;
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    enc.write_all(bytes).unwrap();
+    let gz = enc.finish().unwrap();
+    (gz.len() < bytes.len() * 9 / 10).then_some(gz)
 }
 
 fn collect(root: &Path, dir: &Path, files: &mut Vec<(String, PathBuf)>) {

@@ -9,6 +9,7 @@ mod chat;
 mod connection;
 mod login;
 mod rooms;
+mod text_input;
 
 use crate::wire::Session;
 

@@ -7,6 +7,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::use_params_map;
 
+use super::text_input::TextInput;
 use super::{SessionCtx, api, connection};
 use crate::wire::{ClientFrame, MemberId, ServerFrame};
 
@@ -190,13 +191,7 @@ fn ChatView(room_id: String) -> impl IntoView {
                 </p>
             </Show>
             <form class="row composer" on:submit=send>
-                <input
-                    data-testid="message-input"
-                    placeholder="Say something…"
-                    maxlength="2000"
-                    prop:value=move || draft.get()
-                    on:input=move |ev| draft.set(event_target_value(&ev))
-                />
+                <TextInput value=draft testid="message-input" placeholder="Say something…" maxlength=2000 />
                 <button data-testid="send-button" type="submit">"Send"</button>
             </form>
         </section>

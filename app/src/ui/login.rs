@@ -3,6 +3,7 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
+use super::text_input::TextInput;
 use super::{SessionCtx, api};
 
 /// The nickname form shown until the player is signed in.
@@ -28,14 +29,7 @@ pub fn Login() -> impl IntoView {
             <h1>"Enter the dungeon"</h1>
             <p class="hint">"Pick a nickname to play as a guest."</p>
             <form on:submit=submit>
-                <input
-                    data-testid="nickname-input"
-                    placeholder="Nickname"
-                    maxlength="20"
-                    autofocus
-                    prop:value=move || nickname.get()
-                    on:input=move |ev| nickname.set(event_target_value(&ev))
-                />
+                <TextInput value=nickname testid="nickname-input" placeholder="Nickname" maxlength=20 />
                 <button data-testid="login-button" type="submit" disabled=move || busy.get()>"Enter"</button>
             </form>
             <Show when=move || error.with(Option::is_some)>

@@ -4,6 +4,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::use_navigate;
 
+use super::text_input::TextInput;
 use super::{SessionCtx, api};
 use crate::wire::{ErrorBody, RoomSummary};
 
@@ -63,13 +64,7 @@ pub fn RoomList() -> impl IntoView {
                 <p class="empty">"No rooms yet: create the first one."</p>
             </Show>
             <form class="row" on:submit=create>
-                <input
-                    data-testid="room-name-input"
-                    placeholder="New room name"
-                    maxlength="60"
-                    prop:value=move || name.get()
-                    on:input=move |ev| name.set(event_target_value(&ev))
-                />
+                <TextInput value=name testid="room-name-input" placeholder="New room name" maxlength=60 />
                 <button data-testid="create-room-button" type="submit">"Create"</button>
             </form>
             <Show when=move || error.with(Option::is_some)>
