@@ -58,6 +58,8 @@ pub enum ClientFrame {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "SCREAMING_SNAKE_CASE", rename_all_fields = "camelCase")]
 pub enum ServerFrame {
+    /// The first frame of every connection: the handshake was accepted.
+    Connected { room_id: RoomId, member_id: MemberId, nickname: String },
     /// A chat message (stored, sequenced).
     Talk(TalkEvent),
     /// A member entered the room (stored, sequenced).

@@ -79,3 +79,11 @@ test('two players chat live, in order, and history survives a reload', async () 
   await bo.getByTestId('message').nth(expected.length - 1).waitFor();
   assert.deepEqual(await messages(bo), expected);
 });
+
+test('a room that does not exist says so instead of retrying forever', async () => {
+  const page = await signIn('Wanderer');
+  await page.goto(`${server.base}/rooms/no-such-room`);
+  await page.getByTestId('status').filter({ hasText: 'Offline' }).waitFor();
+  await page.getByRole('alert').filter({ hasText: 'That room does not exist.' }).waitFor();
+  assert.equal(await page.getByTestId('me').textContent(), 'Wanderer', 'still signed in');
+});

@@ -64,6 +64,14 @@ pub async fn rooms(token: &str) -> Result<Vec<RoomSummary>, ErrorBody> {
     read(Request::get("/api/rooms").header("Authorization", &format!("Bearer {token}")).send().await).await
 }
 
+/// Ok when the room exists and the token is accepted (asked after a WebSocket fails to open,
+/// since a browser WebSocket cannot see the handshake's status).
+pub async fn probe_room(token: &str, room_id: &str) -> Result<(), ErrorBody> {
+    let url = format!("/api/rooms/{}/messages?limit=1", js_sys::encode_uri_component(room_id));
+    let resp = Request::get(&url).header("Authorization", &format!("Bearer {token}")).send().await;
+    read::<serde_json::Value>(resp).await.map(|_| ())
+}
+
 /// `POST /api/rooms`.
 pub async fn create_room(token: &str, name: String) -> Result<RoomSummary, ErrorBody> {
     let req = Request::post("/api/rooms")

@@ -9,7 +9,7 @@ use leptos_router::hooks::use_params_map;
 
 use super::text_input::TextInput;
 use super::{SessionCtx, api, connection};
-use crate::wire::{ClientFrame, MemberId, ServerFrame};
+use crate::wire::{ClientFrame, ErrorBody, MemberId, ServerFrame};
 
 /// The link's state as the status badge shows it.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -17,6 +17,8 @@ pub enum Status {
     Connecting,
     Connected,
     Reconnecting,
+    /// Refused for good (bad token, no such room): no more retries.
+    Offline,
 }
 
 /// One line of the conversation.
@@ -37,6 +39,8 @@ pub struct ChatState {
     last_seq: RwSignal<u64>,
     status: RwSignal<Status>,
     notice: RwSignal<Option<String>>,
+    /// Set when the token was refused: the view signs out.
+    signed_out: RwSignal<bool>,
     me: StoredValue<MemberId>,
 }
 
@@ -56,9 +60,18 @@ impl ChatState {
         self.status.try_set(status);
     }
 
-    /// Applies a server frame; false means "resume from the last seq" (the server sent RESYNC).
-    pub fn apply(&self, text: &str) -> bool {
-        let Ok(frame) = serde_json::from_str::<ServerFrame>(text) else { return true };
+    /// Stops for good with the server's reason; an auth error signs the player out.
+    pub fn fail(&self, e: ErrorBody) {
+        self.status.try_set(Status::Offline);
+        if api::is_auth_error(&e) {
+            self.signed_out.try_set(true);
+        }
+        self.notice.try_set(Some(e.message));
+    }
+
+    /// Applies a server frame and tells the connection what to do next.
+    pub fn apply(&self, text: &str) -> Next {
+        let Ok(frame) = serde_json::from_str::<ServerFrame>(text) else { return Next::Continue };
         let me = self.me.try_get_value();
         let line = match frame {
             ServerFrame::Talk(t) => Line {
@@ -73,19 +86,32 @@ impl ChatState {
             ServerFrame::Leave(m) => system_line(m.seq, format!("{} left", m.nickname), &m.created_at),
             ServerFrame::Error { message, .. } => {
                 self.notice.try_set(Some(message));
-                return true;
+                return Next::Continue;
             }
-            ServerFrame::Resync { .. } => return false,
-            ServerFrame::Ack { .. } => return true,
+            ServerFrame::Connected { .. } => {
+                self.set_status(Status::Connected);
+                return Next::Connected;
+            }
+            ServerFrame::Resync { .. } => return Next::Resume,
+            ServerFrame::Ack { .. } => return Next::Continue,
         };
         // Seq order is the truth: anything at or below the last seq shown is a duplicate.
-        if line.seq <= self.last_seq() {
-            return true;
+        if line.seq > self.last_seq() {
+            self.last_seq.try_set(line.seq);
+            self.lines.try_update(|l| l.push(line));
         }
-        self.last_seq.try_set(line.seq);
-        self.lines.try_update(|l| l.push(line));
-        true
+        Next::Continue
     }
+}
+
+/// What the connection does after a frame.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Next {
+    Continue,
+    /// The server accepted the handshake.
+    Connected,
+    /// The server sent RESYNC: reconnect and resume from the last seq shown.
+    Resume,
 }
 
 fn system_line(seq: u64, text: String, created_at: &str) -> Line {
@@ -111,8 +137,14 @@ fn ChatView(room_id: String) -> impl IntoView {
         last_seq: RwSignal::new(0),
         status: RwSignal::new(Status::Connecting),
         notice: RwSignal::new(None),
+        signed_out: RwSignal::new(false),
         me: StoredValue::new(me.member_id.clone()),
     };
+    Effect::new(move |_| {
+        if state.signed_out.get() {
+            session.sign_out();
+        }
+    });
     let title = RwSignal::new(String::from("Room"));
     let (tx, rx) = futures::channel::mpsc::unbounded::<ClientFrame>();
     let outbox = StoredValue::new(Some(tx));
@@ -125,10 +157,10 @@ fn ChatView(room_id: String) -> impl IntoView {
     {
         let (token, room_id) = (me.access_token.clone(), room_id.clone());
         spawn_local(async move {
-            if let Ok(rooms) = api::rooms(&token).await {
-                if let Some(r) = rooms.into_iter().find(|r| r.room_id.0 == room_id) {
-                    title.try_set(r.name);
-                }
+            if let Ok(rooms) = api::rooms(&token).await
+                && let Some(r) = rooms.into_iter().find(|r| r.room_id.0 == room_id)
+            {
+                title.try_set(r.name);
             }
         });
     }
@@ -154,6 +186,7 @@ fn ChatView(room_id: String) -> impl IntoView {
         Status::Connecting => "Connecting…",
         Status::Connected => "Connected",
         Status::Reconnecting => "Reconnecting…",
+        Status::Offline => "Offline",
     };
     view! {
         <section class="card chat">

@@ -13,8 +13,9 @@ use gloo_net::websocket::Message;
 use gloo_net::websocket::futures::WebSocket;
 use gloo_timers::future::TimeoutFuture;
 
-use super::chat::{ChatState, Status};
-use crate::wire::ClientFrame;
+use super::api;
+use super::chat::{ChatState, Next, Status};
+use crate::wire::{ClientFrame, ErrorCode};
 
 /// Backoff bounds between reconnect attempts, in milliseconds.
 const BACKOFF_MIN_MS: u32 = 500;
@@ -51,20 +52,23 @@ pub async fn run(
     let mut connected_once = false;
     while !stop.load(Ordering::Relaxed) {
         let after = connected_once.then(|| state.last_seq());
+        let mut opened = false;
         if let Ok(ws) = WebSocket::open(&ws_url(&room_id, &token, after)) {
             let (mut write, mut read) = ws.split();
-            // JOIN on every connect: the server ignores a repeated one.
+            // JOIN on every connect: the server ignores a repeated one. A socket whose handshake
+            // failed drops it silently; only the server's CONNECTED frame proves the link is up.
             if write.send(text(&ClientFrame::Join)).await.is_ok() {
-                connected_once = true;
-                backoff = BACKOFF_MIN_MS;
-                state.set_status(Status::Connected);
                 loop {
                     match select(read.next(), outbox.next()).await {
-                        Either::Left((Some(Ok(Message::Text(t))), _)) => {
-                            if !state.apply(&t) {
-                                break; // RESYNC: reconnect and resume from the last seq seen
+                        Either::Left((Some(Ok(Message::Text(t))), _)) => match state.apply(&t) {
+                            Next::Continue => {}
+                            Next::Connected => {
+                                opened = true;
+                                connected_once = true;
+                                backoff = BACKOFF_MIN_MS;
                             }
-                        }
+                            Next::Resume => break,
+                        },
                         Either::Left((Some(Ok(Message::Bytes(_))), _)) => {}
                         Either::Left(_) => break,
                         Either::Right((Some(frame), _)) => {
@@ -81,6 +85,14 @@ pub async fn run(
             }
         }
         if stop.load(Ordering::Relaxed) {
+            return;
+        }
+        // Refused before it opened: retrying is pointless if the token or the room is the cause.
+        if !opened
+            && let Err(e) = api::probe_room(&token, &room_id).await
+            && (api::is_auth_error(&e) || e.code == ErrorCode::RoomNotFound)
+        {
+            state.fail(e);
             return;
         }
         state.set_status(Status::Reconnecting);

@@ -51,6 +51,12 @@ fn member_events_and_control_frames_round_trip() {
     });
     assert_eq!(err, json!({"type": "ERROR", "code": "chat.frame_too_large", "message": "too big"}));
     assert_eq!(round_trip(&ServerFrame::Resync { after: 41 }), json!({"type": "RESYNC", "after": 41}));
+    let hello = ServerFrame::Connected {
+        room_id: RoomId("r1".into()),
+        member_id: MemberId("m1".into()),
+        nickname: "Aria".into(),
+    };
+    assert_eq!(round_trip(&hello), json!({"type": "CONNECTED", "roomId": "r1", "memberId": "m1", "nickname": "Aria"}));
 }
 
 #[test]

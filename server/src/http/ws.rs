@@ -79,6 +79,12 @@ async fn session(socket: WebSocket, state: AppState, actor: Actor, room_id: Room
 impl Conn {
     async fn run(&mut self, after: Option<u64>) -> Result<(), Closed> {
         let mut live = self.state.hub.subscribe(&self.room_id);
+        let hello = ServerFrame::Connected {
+            room_id: self.room_id.clone(),
+            member_id: self.actor.member_id.clone(),
+            nickname: self.actor.nickname.clone(),
+        };
+        self.send_frame(&hello).await?;
         self.replay(after).await?;
         let shutdown = self.state.shutdown.clone();
         loop {

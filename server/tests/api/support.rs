@@ -98,7 +98,10 @@ impl TestServer {
             url.push_str(&format!("&after={after}"));
         }
         let (stream, _) = tokio_tungstenite::connect_async(url).await.expect("websocket handshake");
-        Client { stream }
+        let mut client = Client { stream };
+        let hello = client.next().await;
+        assert_eq!((hello["type"].as_str(), hello["roomId"].as_str()), (Some("CONNECTED"), Some(room)));
+        client
     }
 
     /// The HTTP status a WebSocket handshake gets refused with.
