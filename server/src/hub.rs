@@ -172,6 +172,11 @@ impl Hub {
         message_id: Option<Uuid>,
         receiver_id: Option<MemberId>,
     ) -> Result<Appended, HubError> {
+        if receiver_id.is_some() {
+            // Until delivery is filtered per recipient, a whisper would reach the whole room.
+            let msg = "Whispers are not available yet; this message was not sent.";
+            return Err(HubError::Invalid(ErrorCode::InvalidRequest, msg.into()));
+        }
         if content.trim().is_empty() {
             return Err(HubError::Invalid(ErrorCode::EmptyMessage, "A message needs some text.".into()));
         }
@@ -197,7 +202,12 @@ impl Hub {
             return Ok(None);
         }
         let kind = DraftKind::Join { member_id: actor.member_id.clone(), nickname: actor.nickname.clone() };
-        self.append(Draft { room_id: room_id.clone(), created_at: now_rfc3339(), kind }).await.map(Some)
+        let appended = self.append(Draft { room_id: room_id.clone(), created_at: now_rfc3339(), kind }).await;
+        if appended.is_err() {
+            // Not stored, so not joined: a retried JOIN must try again.
+            self.presence.leave(room_id, &actor.member_id);
+        }
+        appended.map(Some)
     }
 
     /// Takes `actor` out of the room; a LEAVE of someone not in it stores nothing.

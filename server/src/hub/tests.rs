@@ -111,6 +111,12 @@ async fn content_limits_are_enforced_with_codes() {
     let long = f.hub.talk(&room(), &actor(1), "가".repeat(2001), None, None).await;
     assert!(matches!(long, Err(HubError::Invalid(dungeontalk_app::wire::ErrorCode::MessageTooLong, _))));
     assert!(f.hub.talk(&room(), &actor(1), "가".repeat(2000), None, None).await.is_ok(), "the limit counts characters");
+    let whisper = f.hub.talk(&room(), &actor(1), "psst".into(), None, Some(MemberId("m2".into()))).await;
+    assert!(
+        matches!(whisper, Err(HubError::Invalid(dungeontalk_app::wire::ErrorCode::InvalidRequest, _))),
+        "a whisper is refused rather than shown to the whole room"
+    );
+    assert_eq!(f.hub.store().after(&room(), 0, 10).await.unwrap().len(), 1, "only the valid message was stored");
 }
 
 #[tokio::test]
