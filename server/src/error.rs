@@ -21,11 +21,6 @@ impl AppError {
         AppError { code, message: message.into() }
     }
 
-    /// The HTTP status of this error's code.
-    pub fn status(&self) -> StatusCode {
-        status_of(self.code)
-    }
-
     /// The same error as a frame on an open connection.
     pub fn to_frame(&self) -> ServerFrame {
         ServerFrame::Error { code: self.code, message: self.message.clone(), retry_after_ms: None }
@@ -56,6 +51,12 @@ impl From<HubError> for AppError {
             }
             HubError::Stopped => AppError::new(ErrorCode::Unavailable, "The server is shutting down."),
         }
+    }
+}
+
+impl From<crate::store::StoreError> for AppError {
+    fn from(e: crate::store::StoreError) -> AppError {
+        HubError::from(e).into()
     }
 }
 

@@ -40,12 +40,6 @@ pub struct Running {
 }
 
 impl Running {
-    /// Stops accepting, closes open connections, and waits until the store is closed.
-    pub async fn stop(self) {
-        self.shutdown.cancel();
-        let _ = self.task.await;
-    }
-
     /// Waits until the server has stopped (after [`Running::shutdown_token`] is cancelled).
     pub async fn wait(self) {
         let _ = self.task.await;

@@ -39,8 +39,7 @@ pub struct ChatState {
     last_seq: RwSignal<u64>,
     status: RwSignal<Status>,
     notice: RwSignal<Option<String>>,
-    /// Set when the token was refused: the view signs out.
-    signed_out: RwSignal<bool>,
+    session: SessionCtx,
     me: StoredValue<MemberId>,
 }
 
@@ -64,7 +63,7 @@ impl ChatState {
     pub fn fail(&self, e: ErrorBody) {
         self.status.try_set(Status::Offline);
         if api::is_auth_error(&e) {
-            self.signed_out.try_set(true);
+            self.session.sign_out();
         }
         self.notice.try_set(Some(e.message));
     }
@@ -137,14 +136,9 @@ fn ChatView(room_id: String) -> impl IntoView {
         last_seq: RwSignal::new(0),
         status: RwSignal::new(Status::Connecting),
         notice: RwSignal::new(None),
-        signed_out: RwSignal::new(false),
+        session,
         me: StoredValue::new(me.member_id.clone()),
     };
-    Effect::new(move |_| {
-        if state.signed_out.get() {
-            session.sign_out();
-        }
-    });
     let title = RwSignal::new(String::from("Room"));
     let (tx, rx) = futures::channel::mpsc::unbounded::<ClientFrame>();
     let outbox = StoredValue::new(Some(tx));

@@ -1,9 +1,7 @@
 //! Bodies of the REST endpoints.
 
-use serde::{Deserialize, Serialize};
-use uuid::Uuid;
-
 use super::{ErrorCode, MemberId, RoomId};
+use serde::{Deserialize, Serialize};
 
 /// `POST /api/auth/guest` request.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -48,14 +46,6 @@ pub struct HistoryPage {
     pub events: Vec<super::ServerFrame>,
     /// The cursor for the next page (`before` or `after` of the next request), if there may be more.
     pub next: Option<u64>,
-}
-
-/// `202` answer to `POST …/messages`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Accepted {
-    pub message_id: Uuid,
-    pub seq: u64,
 }
 
 /// The body of every error answer: a stable code and a message a person can read.

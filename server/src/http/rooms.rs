@@ -27,7 +27,7 @@ fn summary(state: &AppState, r: RoomRecord) -> RoomSummary {
 
 /// `GET /api/rooms`: every room with its online count.
 pub async fn list(State(state): State<AppState>, _: Caller) -> Result<Json<Vec<RoomSummary>>, AppError> {
-    let rooms = state.hub.store().rooms().await.map_err(crate::hub::HubError::from)?;
+    let rooms = state.hub.store().rooms().await?;
     Ok(Json(rooms.into_iter().map(|r| summary(&state, r)).collect()))
 }
 
@@ -55,13 +55,13 @@ pub async fn create(
         created_by: actor.member_id,
         created_at: now_rfc3339(),
     };
-    state.hub.store().create_room(room.clone()).await.map_err(crate::hub::HubError::from)?;
+    state.hub.store().create_room(room.clone()).await?;
     Ok((StatusCode::CREATED, Json(summary(&state, room))))
 }
 
 /// The room, or 404 `room.not_found`.
 pub async fn existing_room(state: &AppState, room_id: &RoomId) -> Result<RoomRecord, AppError> {
-    match state.hub.store().room(room_id).await.map_err(crate::hub::HubError::from)? {
+    match state.hub.store().room(room_id).await? {
         Some(room) => Ok(room),
         None => Err(AppError::new(ErrorCode::RoomNotFound, "That room does not exist.")),
     }
@@ -90,13 +90,12 @@ pub async fn history(
             return Err(AppError::new(ErrorCode::InvalidRequest, "Give either before or after, not both."));
         }
         (before, None) => {
-            let events =
-                store.before(&room_id, before.unwrap_or(u64::MAX), limit).await.map_err(crate::hub::HubError::from)?;
+            let events = store.before(&room_id, before.unwrap_or(u64::MAX), limit).await?;
             let next = (events.len() == limit).then(|| events.last().map(|e| e.seq)).flatten();
             (events, next)
         }
         (None, Some(after)) => {
-            let events = store.after(&room_id, after, limit).await.map_err(crate::hub::HubError::from)?;
+            let events = store.after(&room_id, after, limit).await?;
             let next = events.last().map_or(Some(after), |e| Some(e.seq));
             (events, next)
         }

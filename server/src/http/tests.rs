@@ -155,6 +155,8 @@ async fn history_of_an_unknown_room_is_404_and_bad_queries_400() {
     assert_eq!((status, err["code"].as_str()), (StatusCode::NOT_FOUND, Some("room.not_found")));
     let id = room(&app, &token).await;
     let (status, page) = call(&app, get(&format!("/api/rooms/{id}/messages"), Some(&token))).await;
+    let typed: dungeontalk_app::wire::HistoryPage = serde_json::from_value(page.clone()).unwrap();
+    assert!(typed.events.is_empty(), "the body is the shared HistoryPage type");
     assert_eq!((status, page), (StatusCode::OK, json!({"events": [], "next": null})));
     let (status, err) = call(&app, get(&format!("/api/rooms/{id}/messages?before=x"), Some(&token))).await;
     assert_eq!((status, err["code"].as_str()), (StatusCode::BAD_REQUEST, Some("request.invalid")));

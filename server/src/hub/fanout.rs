@@ -47,9 +47,4 @@ impl Fanout {
             }
         }
     }
-
-    /// Rooms that currently have a ring (for tests and metrics).
-    pub fn room_count(&self) -> usize {
-        self.rooms.lock().expect("fanout lock").len()
-    }
 }
