@@ -136,3 +136,46 @@ async fn join_and_leave_are_idempotent_and_the_last_disconnect_leaves() {
     assert_eq!(f.hub.connected_count(&r), 0);
     assert!(f.hub.leave(&r, &a).await.unwrap().is_none(), "LEAVE when not in the room stores nothing");
 }
+
+/// A store whose appends always fail, as when the disk is full.
+struct BrokenStore;
+
+#[async_trait::async_trait]
+impl crate::store::Store for BrokenStore {
+    async fn create_room(&self, _: crate::store::RoomRecord) -> Result<(), crate::store::StoreError> {
+        Ok(())
+    }
+    async fn rooms(&self) -> Result<Vec<crate::store::RoomRecord>, crate::store::StoreError> {
+        Ok(Vec::new())
+    }
+    async fn room(&self, _: &RoomId) -> Result<Option<crate::store::RoomRecord>, crate::store::StoreError> {
+        Ok(None)
+    }
+    async fn append(&self, _: Vec<super::Draft>) -> Result<Vec<super::Appended>, crate::store::StoreError> {
+        Err(crate::store::StoreError("disk full".into()))
+    }
+    async fn after(&self, _: &RoomId, _: u64, _: usize) -> Result<Vec<super::StoredEvent>, crate::store::StoreError> {
+        Ok(Vec::new())
+    }
+    async fn before(&self, _: &RoomId, _: u64, _: usize) -> Result<Vec<super::StoredEvent>, crate::store::StoreError> {
+        Ok(Vec::new())
+    }
+    async fn ping(&self) -> Result<(), crate::store::StoreError> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_join_that_could_not_be_stored_can_be_retried() {
+    let fanout = Arc::new(Fanout::new(4));
+    let bus = Arc::new(LocalBus::new(fanout.clone()));
+    let limits = HubLimits { max_content_chars: 2000, write_batch_max: 8, write_queue_len: 8 };
+    let (hub, _writer) = Hub::start(Arc::new(BrokenStore), bus, fanout, limits);
+    let mut rx = hub.subscribe(&room());
+    assert!(matches!(hub.join(&room(), &actor(1)).await, Err(HubError::Store(_))));
+    assert!(rx.try_recv().is_err(), "nothing unstored is published");
+    assert!(
+        matches!(hub.join(&room(), &actor(1)).await, Err(HubError::Store(_))),
+        "the retry reaches the store again instead of being ignored as a repeat"
+    );
+}
