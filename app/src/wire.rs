@@ -118,5 +118,28 @@ pub struct MemberEvent {
     pub created_at: String,
 }
 
+/// A frame of the per-user notification stream (`/api/notifications/stream`), never stored.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "SCREAMING_SNAKE_CASE", rename_all_fields = "camelCase")]
+pub enum Notification {
+    /// The first event of every stream: whose notifications these are.
+    Connected { member_id: MemberId, nickname: String },
+    /// Someone wrote `@nickname` (the reader's) in a room.
+    Mention(TalkEvent),
+    /// Someone invited the reader into a room.
+    Invitation { room_id: RoomId, room_name: String, from_id: MemberId, from_nickname: String, created_at: String },
+}
+
+impl Notification {
+    /// The SSE `event:` name: the lower-case type.
+    pub fn event_name(&self) -> &'static str {
+        match self {
+            Notification::Connected { .. } => "connected",
+            Notification::Mention(_) => "mention",
+            Notification::Invitation { .. } => "invitation",
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests;

@@ -37,6 +37,13 @@ pub struct Auth {
     guest_ttl_secs: u64,
 }
 
+impl Auth {
+    /// How long a guest token lives, in seconds.
+    pub fn guest_ttl_secs(&self) -> u64 {
+        self.guest_ttl_secs
+    }
+}
+
 /// Longest nickname, in characters.
 pub const MAX_NICKNAME_CHARS: usize = 20;
 
@@ -134,6 +141,27 @@ pub fn token_from(headers: &HeaderMap, query_token: Option<&str>) -> Option<Stri
         .map(str::trim)
         .filter(|t| !t.is_empty());
     bearer.or(query_token.filter(|t| !t.is_empty())).map(str::to_owned)
+}
+
+/// The cookie that carries the access token to endpoints a browser API cannot add headers to
+/// (`EventSource`). Only the read-only event streams accept it, so it cannot forge a request.
+pub const ACCESS_COOKIE: &str = "dt_access";
+
+/// The access token from the `dt_access` cookie, if the request has one.
+pub fn cookie_token(headers: &HeaderMap) -> Option<String> {
+    let prefix = format!("{ACCESS_COOKIE}=");
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|c| c.trim().strip_prefix(prefix.as_str()).map(str::to_owned))
+        .filter(|t| !t.is_empty())
+}
+
+/// `Set-Cookie` for a fresh access token: HttpOnly, same-site only, sent to `/api` only.
+pub fn access_cookie(token: &str, ttl_secs: u64) -> String {
+    format!("{ACCESS_COOKIE}={token}; Path=/api; Max-Age={ttl_secs}; HttpOnly; SameSite=Strict")
 }
 
 /// Verifies a possibly missing token: missing → 400, bad → 401.

@@ -6,6 +6,7 @@ use async_trait::async_trait;
 
 use crate::hub::StoredEvent;
 use crate::hub::fanout::Fanout;
+use crate::hub::notify::Notifier;
 
 /// A bus failure; the event is stored already and reaches clients through resume.
 #[derive(Debug, thiserror::Error)]
@@ -23,21 +24,23 @@ pub trait Bus: Send + Sync + 'static {
     }
 }
 
-/// The single-node bus: publishing is handing the event to this process's fan-out.
+/// The single-node bus: publishing is handing the event to this process's subscribers.
 pub struct LocalBus {
     fanout: Arc<Fanout>,
+    notifier: Arc<Notifier>,
 }
 
 impl LocalBus {
     /// A bus that delivers to this process only.
-    pub fn new(fanout: Arc<Fanout>) -> LocalBus {
-        LocalBus { fanout }
+    pub fn new(fanout: Arc<Fanout>, notifier: Arc<Notifier>) -> LocalBus {
+        LocalBus { fanout, notifier }
     }
 }
 
 #[async_trait]
 impl Bus for LocalBus {
     async fn publish(&self, event: Arc<StoredEvent>) -> Result<(), BusError> {
+        self.notifier.on_event(&event);
         self.fanout.deliver(event);
         Ok(())
     }

@@ -91,6 +91,18 @@ pub struct Overrides {
     /// Capacity of a new room when the creator gives none; 0 means unlimited [default: 3].
     #[arg(long, env = "DUNGEONTALK_DEFAULT_ROOM_CAPACITY", value_name = "N")]
     pub default_room_capacity: Option<u32>,
+    /// Seconds between SSE heartbeat comments, so proxies keep idle streams open [default: 15].
+    #[arg(long, env = "DUNGEONTALK_SSE_HEARTBEAT_SECS", value_name = "SECS")]
+    pub sse_heartbeat_secs: Option<u64>,
+    /// Longest a long poll waits for events before answering an empty batch [default: 30000].
+    #[arg(long, env = "DUNGEONTALK_POLL_TIMEOUT_MS", value_name = "MS")]
+    pub poll_timeout_ms: Option<u64>,
+    /// Most events one long-poll answer carries [default: 500].
+    #[arg(long, env = "DUNGEONTALK_POLL_BATCH_MAX", value_name = "EVENTS")]
+    pub poll_batch_max: Option<usize>,
+    /// A long-poll or POST client stays "connected" this long after its last request [default: 15000].
+    #[arg(long, env = "DUNGEONTALK_POLL_LINGER_MS", value_name = "MS")]
+    pub poll_linger_ms: Option<u64>,
     /// Log filter in `tracing` syntax; RUST_LOG wins when set [default: info].
     #[arg(long, env = "DUNGEONTALK_LOG", value_name = "FILTER")]
     pub log: Option<String>,
@@ -114,6 +126,10 @@ pub struct Settings {
     pub write_queue_len: usize,
     pub send_timeout_ms: u64,
     pub default_room_capacity: u32,
+    pub sse_heartbeat_secs: u64,
+    pub poll_timeout_ms: u64,
+    pub poll_batch_max: usize,
+    pub poll_linger_ms: u64,
     pub log: String,
 }
 
@@ -135,6 +151,10 @@ impl Default for Settings {
             write_queue_len: 4096,
             send_timeout_ms: 20_000,
             default_room_capacity: 3,
+            sse_heartbeat_secs: 15,
+            poll_timeout_ms: 30_000,
+            poll_batch_max: 500,
+            poll_linger_ms: 15_000,
             log: "info".into(),
         }
     }
@@ -183,6 +203,10 @@ impl Settings {
             write_queue_len,
             send_timeout_ms,
             default_room_capacity,
+            sse_heartbeat_secs,
+            poll_timeout_ms,
+            poll_batch_max,
+            poll_linger_ms,
             log
         );
         if o.jwt_secret.is_some() {
@@ -192,13 +216,15 @@ impl Settings {
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
-        let checks: [(bool, &'static str); 7] = [
+        let checks: [(bool, &'static str); 9] = [
             (self.max_frame_bytes > 0, "max_frame_bytes must be > 0"),
             (self.ws_max_message_bytes >= self.max_frame_bytes, "ws_max_message_bytes must be >= max_frame_bytes"),
             (self.outgoing_queue_len > 0, "outgoing_queue_len must be > 0"),
             (self.replay_page > 0 && self.max_page > 0, "replay_page and max_page must be > 0"),
             (self.write_batch_max > 0 && self.write_queue_len > 0, "write queue sizes must be > 0"),
             (self.guest_token_ttl_secs > 0, "guest_token_ttl_secs must be > 0"),
+            (self.sse_heartbeat_secs > 0, "sse_heartbeat_secs must be > 0"),
+            (self.poll_batch_max > 0, "poll_batch_max must be > 0"),
             (self.jwt_secret.as_ref().is_none_or(|s| s.expose().len() >= 32), "jwt_secret must be at least 32 bytes"),
         ];
         match checks.iter().find(|(ok, _)| !ok) {

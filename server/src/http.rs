@@ -1,6 +1,7 @@
 //! The HTTP surface: one router over one `AppState`; each transport is a thin adapter over the hub.
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use dungeontalk_app::wire::ErrorCode;
 use tower_http::trace::TraceLayer;
@@ -11,8 +12,12 @@ use crate::state::AppState;
 pub(crate) mod assets;
 mod extract;
 mod health;
+mod messages;
+mod notify;
+mod poll;
 mod rooms;
 mod session;
+mod sse;
 mod ws;
 
 /// Every route of the server.
@@ -20,7 +25,13 @@ pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .route("/auth/guest", post(session::guest))
         .route("/rooms", get(rooms::list).post(rooms::create))
-        .route("/rooms/{room_id}/messages", get(rooms::history))
+        .route("/rooms/{room_id}/messages", get(rooms::history).post(messages::post))
+        .route("/rooms/{room_id}/events", get(sse::room_events))
+        .route("/rooms/{room_id}/poll", get(poll::poll))
+        .route("/rooms/{room_id}/invitations", post(notify::invite))
+        .route("/notifications/stream", get(notify::stream))
+        // Bigger POST bodies are refused as `chat.frame_too_large` before they are read whole.
+        .layer(DefaultBodyLimit::max(state.settings.max_frame_bytes))
         .fallback(|| async { AppError::new(ErrorCode::NotFound, "No such API endpoint.") });
     Router::new()
         .route("/healthz", get(health::healthz))

@@ -4,103 +4,30 @@
 //! published on the bus; every node's fan-out hands the same bytes to its local subscribers.
 
 use std::sync::Arc;
+use std::time::Duration;
 
-use axum::extract::ws::Utf8Bytes;
-use dungeontalk_app::wire::{ErrorCode, MemberEvent, MemberId, RoomId, ServerFrame, TalkEvent};
+use axum::body::Bytes;
+use dungeontalk_app::wire::{ErrorCode, MemberId, RoomId};
 use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::bus::Bus;
 use crate::store::{Store, StoreError};
 
+mod event;
 pub mod fanout;
+pub mod feed;
+pub mod notify;
 pub mod presence;
 mod writer;
 
+pub use event::{Appended, Draft, DraftKind, StoredEvent};
+
 use fanout::Fanout;
+use notify::Notifier;
 use presence::Presence;
-
-/// A stored room event: its seq and its JSON frame, serialized once and shared by every reader.
-///
-/// `Utf8Bytes` is a reference-counted UTF-8 buffer: cloning it for a subscriber copies nothing.
-#[derive(Clone, Debug)]
-pub struct StoredEvent {
-    pub room_id: RoomId,
-    pub seq: u64,
-    pub json: Utf8Bytes,
-}
-
-/// The outcome of an append: the stored event, and whether it was stored earlier already.
-#[derive(Clone, Debug)]
-pub struct Appended {
-    pub event: Arc<StoredEvent>,
-    pub message_id: Option<Uuid>,
-    pub duplicate: bool,
-}
-
-/// A room event before the store gives it a seq.
-#[derive(Clone, Debug)]
-pub struct Draft {
-    pub room_id: RoomId,
-    pub created_at: String,
-    pub kind: DraftKind,
-}
-
-/// What a draft says.
-#[derive(Clone, Debug)]
-pub enum DraftKind {
-    Talk {
-        message_id: Uuid,
-        sender_id: MemberId,
-        sender_nickname: String,
-        content: String,
-        receiver_id: Option<MemberId>,
-    },
-    Join {
-        member_id: MemberId,
-        nickname: String,
-    },
-    Leave {
-        member_id: MemberId,
-        nickname: String,
-    },
-}
-
-impl Draft {
-    /// The idempotency key of a TALK.
-    pub fn message_id(&self) -> Option<Uuid> {
-        match &self.kind {
-            DraftKind::Talk { message_id, .. } => Some(*message_id),
-            _ => None,
-        }
-    }
-
-    /// The frame this draft becomes once it has a seq.
-    pub fn seal(self, seq: u64) -> ServerFrame {
-        let Draft { room_id, created_at, kind } = self;
-        match kind {
-            DraftKind::Talk { message_id, sender_id, sender_nickname, content, receiver_id } => {
-                ServerFrame::Talk(TalkEvent {
-                    seq,
-                    room_id,
-                    message_id,
-                    sender_id,
-                    sender_nickname,
-                    content,
-                    created_at,
-                    receiver_id,
-                })
-            }
-            DraftKind::Join { member_id, nickname } => {
-                ServerFrame::Join(MemberEvent { seq, room_id, member_id, nickname, created_at })
-            }
-            DraftKind::Leave { member_id, nickname } => {
-                ServerFrame::Leave(MemberEvent { seq, room_id, member_id, nickname, created_at })
-            }
-        }
-    }
-}
 
 /// Why the hub refused or failed a request.
 #[derive(Debug, thiserror::Error)]
@@ -132,6 +59,7 @@ pub struct Actor {
 pub struct Hub {
     store: Arc<dyn Store>,
     fanout: Arc<Fanout>,
+    notifier: Arc<Notifier>,
     writer: mpsc::Sender<writer::Job>,
     presence: Presence,
     limits: HubLimits,
@@ -143,11 +71,12 @@ impl Hub {
         store: Arc<dyn Store>,
         bus: Arc<dyn Bus>,
         fanout: Arc<Fanout>,
+        notifier: Arc<Notifier>,
         limits: HubLimits,
     ) -> (Hub, JoinHandle<()>) {
         let (tx, rx) = mpsc::channel(limits.write_queue_len);
         let task = tokio::spawn(writer::run(rx, store.clone(), bus, limits.write_batch_max));
-        let hub = Hub { store, fanout, writer: tx, presence: Presence::default(), limits };
+        let hub = Hub { store, fanout, notifier, writer: tx, presence: Presence::default(), limits };
         (hub, task)
     }
 
@@ -244,6 +173,67 @@ impl Hub {
     /// Live events of a room from now on; subscribe before reading the store to miss nothing.
     pub fn subscribe(&self, room_id: &RoomId) -> broadcast::Receiver<Arc<StoredEvent>> {
         self.fanout.subscribe(room_id)
+    }
+
+    /// The actor's notifications from now on.
+    pub fn notifications(&self, actor: &Actor) -> broadcast::Receiver<Bytes> {
+        self.notifier.subscribe(actor)
+    }
+
+    /// This node's notification streams.
+    pub fn notifier(&self) -> &Notifier {
+        &self.notifier
+    }
+}
+
+/// One open connection counted in a room's presence; dropping it disconnects after `linger`.
+///
+/// Long polls and POSTs are separate requests, so each holds one of these and lingers a while
+/// after it ends: a client that comes back in time never looked gone.
+pub struct Attendance {
+    hub: Arc<Hub>,
+    room_id: RoomId,
+    actor: Actor,
+    linger: Duration,
+    shutdown: CancellationToken,
+}
+
+impl Hub {
+    /// Counts a connection of `actor` in the room until the returned guard is dropped.
+    pub fn attend(
+        self: &Arc<Self>,
+        room_id: &RoomId,
+        actor: &Actor,
+        linger: Duration,
+        shutdown: &CancellationToken,
+    ) -> Attendance {
+        self.connect(room_id, actor);
+        Attendance {
+            hub: self.clone(),
+            room_id: room_id.clone(),
+            actor: actor.clone(),
+            linger,
+            shutdown: shutdown.clone(),
+        }
+    }
+}
+
+impl Drop for Attendance {
+    fn drop(&mut self) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };
+        let (hub, room_id, actor) = (self.hub.clone(), self.room_id.clone(), self.actor.clone());
+        let (linger, shutdown) = (self.linger, self.shutdown.clone());
+        runtime.spawn(async move {
+            if !linger.is_zero() {
+                tokio::select! {
+                    _ = tokio::time::sleep(linger) => {}
+                    _ = shutdown.cancelled() => {}
+                }
+            }
+            if let Err(e) = hub.disconnect(&room_id, &actor).await {
+                tracing::warn!(error = %e, room = %room_id, "leave on disconnect failed");
+            }
+        });
     }
 }
 

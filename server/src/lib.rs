@@ -17,7 +17,7 @@ pub mod state;
 pub mod store;
 
 use config::Settings;
-use hub::{Hub, HubLimits, fanout::Fanout};
+use hub::{Hub, HubLimits, fanout::Fanout, notify::Notifier};
 use state::AppState;
 use store::Store;
 
@@ -55,13 +55,14 @@ impl Running {
 pub fn build_state(settings: Settings, shutdown: CancellationToken) -> Result<(AppState, JoinHandle<()>), StartError> {
     let store: Arc<dyn Store> = Arc::new(store::disk::DiskStore::open(&settings.data_dir)?);
     let fanout = Arc::new(Fanout::new(settings.outgoing_queue_len));
-    let bus = Arc::new(bus::LocalBus::new(fanout.clone()));
+    let notifier = Arc::new(Notifier::new(settings.outgoing_queue_len));
+    let bus = Arc::new(bus::LocalBus::new(fanout.clone(), notifier.clone()));
     let limits = HubLimits {
         max_content_chars: settings.max_content_chars,
         write_batch_max: settings.write_batch_max,
         write_queue_len: settings.write_queue_len,
     };
-    let (hub, writer) = Hub::start(store, bus, fanout, limits);
+    let (hub, writer) = Hub::start(store, bus, fanout, notifier, limits);
     let auth = auth::Auth::from_settings(&settings).map_err(StartError::Auth)?;
     let state = AppState { settings: Arc::new(settings), hub: Arc::new(hub), auth: Arc::new(auth), shutdown };
     Ok((state, writer))

@@ -48,6 +48,40 @@ pub struct HistoryPage {
     pub next: Option<u64>,
 }
 
+/// `202` to `POST …/messages`: the frame was accepted; `seq` is the stored event it made, if any
+/// (a repeated JOIN or LEAVE stores nothing).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Accepted {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_id: Option<uuid::Uuid>,
+    pub seq: Option<u64>,
+}
+
+/// A page of a long poll (`GET …/poll`): the events after the cursor, and the next cursor.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PollBatch {
+    /// Oldest first; empty when the poll timed out.
+    pub events: Vec<super::ServerFrame>,
+    /// The `after` of the next poll: the highest seq this client has now seen.
+    pub next: u64,
+}
+
+/// `POST /api/rooms/{roomId}/invitations` request: whom to invite.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Invite {
+    pub member_id: MemberId,
+}
+
+/// The answer to an invitation: whether the member had a notification stream open to receive it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Invited {
+    pub delivered: bool,
+}
+
 /// The body of every error answer: a stable code and a message a person can read.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -1,5 +1,7 @@
 //! Rooms: list, create, and a room's stored history.
 
+use std::borrow::Borrow;
+
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
@@ -104,10 +106,10 @@ pub async fn history(
 }
 
 /// `{"events":[…],"next":…}` built from the stored bytes, without parsing them again.
-fn page_response(events: &[StoredEvent], next: Option<u64>) -> Response {
-    let mut body = String::with_capacity(events.iter().map(|e| e.json.len() + 1).sum::<usize>() + 32);
+pub fn page_response<E: Borrow<StoredEvent>>(events: &[E], next: Option<u64>) -> Response {
+    let mut body = String::with_capacity(events.iter().map(|e| e.borrow().json.len() + 1).sum::<usize>() + 32);
     body.push_str("{\"events\":[");
-    for (i, e) in events.iter().enumerate() {
+    for (i, e) in events.iter().map(Borrow::borrow).enumerate() {
         if i > 0 {
             body.push(',');
         }

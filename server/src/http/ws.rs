@@ -1,7 +1,7 @@
 //! `GET /ws`: the JSON WebSocket transport, a thin adapter over the hub.
 //!
-//! Resume is gap-free: the connection subscribes to live events first, then replays from the
-//! store, then forwards live events it has not sent yet (seq decides), so nothing falls between.
+//! Resume is gap-free: the connection reads through a [`Feed`], which replays from the store and
+//! then goes live with seq deciding what was sent already, so nothing falls between.
 
 use std::time::Duration;
 
@@ -12,12 +12,12 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use dungeontalk_app::wire::{ClientFrame, ErrorCode, RoomId, ServerFrame};
 use serde::Deserialize;
-use tokio::sync::broadcast::error::RecvError;
 
 use super::extract::Params;
 use super::rooms::existing_room;
 use crate::auth::{authenticate, token_from};
 use crate::error::AppError;
+use crate::hub::feed::{Feed, FeedError, Item, OnLag};
 use crate::hub::{Actor, HubError};
 use crate::state::AppState;
 
@@ -55,21 +55,17 @@ pub async fn handshake(
 /// The connection ended (closed by either side, or too slow to write to).
 struct Closed;
 
-/// One client's connection; `last` is the highest seq it has been sent.
+/// One client's connection.
 struct Conn {
     socket: WebSocket,
     state: AppState,
     actor: Actor,
     room_id: RoomId,
-    last: u64,
-    /// A RESYNC was just sent: the next live event may follow a gap the client fills itself.
-    resynced: bool,
 }
 
 async fn session(socket: WebSocket, state: AppState, actor: Actor, room_id: RoomId, after: Option<u64>) {
     state.hub.connect(&room_id, &actor);
-    let mut conn =
-        Conn { socket, state: state.clone(), actor: actor.clone(), room_id: room_id.clone(), last: 0, resynced: false };
+    let mut conn = Conn { socket, state: state.clone(), actor: actor.clone(), room_id: room_id.clone() };
     let _ = conn.run(after).await;
     if let Err(e) = state.hub.disconnect(&room_id, &actor).await {
         tracing::warn!(error = %e, room = %room_id, "leave on disconnect failed");
@@ -78,14 +74,22 @@ async fn session(socket: WebSocket, state: AppState, actor: Actor, room_id: Room
 
 impl Conn {
     async fn run(&mut self, after: Option<u64>) -> Result<(), Closed> {
-        let mut live = self.state.hub.subscribe(&self.room_id);
+        let settings = self.state.settings.clone();
+        let mut feed = Feed::open(&self.state.hub, &self.room_id, settings.replay_page, OnLag::Report);
         let hello = ServerFrame::Connected {
             room_id: self.room_id.clone(),
             member_id: self.actor.member_id.clone(),
             nickname: self.actor.nickname.clone(),
         };
         self.send_frame(&hello).await?;
-        self.replay(after).await?;
+        match after {
+            Some(after) => feed.resume(after),
+            None => {
+                if let Err(e) = feed.recent(settings.history_on_join).await {
+                    return self.fail(e.into()).await;
+                }
+            }
+        }
         let shutdown = self.state.shutdown.clone();
         loop {
             tokio::select! {
@@ -103,77 +107,15 @@ impl Conn {
                     Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return Ok(()),
                     Some(Ok(_)) => {}
                 },
-                event = live.recv() => match event {
-                    Ok(event) => self.forward(event.seq, event.json.clone()).await?,
-                    Err(RecvError::Lagged(skipped)) => {
-                        // The client fell a whole queue behind: it fetches the gap, we go on live.
-                        tracing::debug!(room = %self.room_id, skipped, "subscriber lagged");
-                        self.send_frame(&ServerFrame::Resync { after: self.last }).await?;
-                        self.resynced = true;
-                    }
-                    Err(RecvError::Closed) => return Ok(()),
+                item = feed.next() => match item {
+                    Ok(Item::Event(event)) => self.send(Message::Text(event.json.clone())).await?,
+                    // The client fell a whole queue behind: it fetches the gap, we go on live.
+                    Ok(Item::Lagged { after }) => self.send_frame(&ServerFrame::Resync { after }).await?,
+                    Err(FeedError::Store(e)) => return self.fail(e.into()).await,
+                    Err(FeedError::Closed) => return Ok(()),
                 },
             }
         }
-    }
-
-    /// Sends stored events: everything after `after`, or the recent history when joining fresh.
-    async fn replay(&mut self, after: Option<u64>) -> Result<(), Closed> {
-        let settings = self.state.settings.clone();
-        let store = self.state.hub.store().clone();
-        match after {
-            Some(after) => {
-                self.last = after;
-                loop {
-                    let page = match store.after(&self.room_id, self.last, settings.replay_page).await {
-                        Ok(page) => page,
-                        Err(e) => return self.fail(e.into()).await,
-                    };
-                    for e in &page {
-                        self.send(Message::Text(e.json.clone())).await?;
-                        self.last = e.seq;
-                    }
-                    if page.len() < settings.replay_page {
-                        return Ok(());
-                    }
-                }
-            }
-            None => {
-                let wanted = settings.history_on_join.max(1);
-                let recent = match store.before(&self.room_id, u64::MAX, wanted).await {
-                    Ok(recent) => recent,
-                    Err(e) => return self.fail(e.into()).await,
-                };
-                self.last = recent.first().map_or(0, |e| e.seq);
-                for e in recent.iter().take(settings.history_on_join).rev() {
-                    self.send(Message::Text(e.json.clone())).await?;
-                }
-                Ok(())
-            }
-        }
-    }
-
-    /// Sends a live event unless already sent; fills a gap from the store unless just told to RESYNC.
-    async fn forward(&mut self, seq: u64, json: Utf8Bytes) -> Result<(), Closed> {
-        if seq <= self.last {
-            return Ok(());
-        }
-        let resynced = std::mem::take(&mut self.resynced);
-        if seq > self.last + 1 && !resynced {
-            // Only if a publish failed after its commit: the store has what the bus lost.
-            let missing = (seq - self.last - 1) as usize;
-            match self.state.hub.store().after(&self.room_id, self.last, missing).await {
-                Ok(events) => {
-                    for e in events.into_iter().filter(|e| e.seq < seq) {
-                        self.send(Message::Text(e.json)).await?;
-                    }
-                }
-                Err(e) => return self.fail(e.into()).await,
-            }
-        }
-        self.send(Message::Text(json)).await?;
-        self.last = seq;
-        Ok(())
     }
 
     /// Acts on one client frame; a bad one gets an ERROR frame and the connection stays open.
@@ -210,7 +152,7 @@ impl Conn {
         self.send_frame(&err.to_frame()).await
     }
 
-    /// A store failure while replaying: say so and end the connection (the client resumes later).
+    /// A store failure while reading: say so and end the connection (the client resumes later).
     async fn fail(&mut self, e: HubError) -> Result<(), Closed> {
         self.fail_soft(e).await?;
         Err(Closed)

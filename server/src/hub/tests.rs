@@ -7,6 +7,7 @@ use tokio::sync::broadcast::error::RecvError;
 use uuid::Uuid;
 
 use super::fanout::Fanout;
+use super::notify::Notifier;
 use super::{Actor, Hub, HubError, HubLimits};
 use crate::bus::LocalBus;
 use crate::store::disk::DiskStore;
@@ -20,9 +21,10 @@ fn hub(queue_len: usize) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(DiskStore::open(dir.path()).unwrap());
     let fanout = Arc::new(Fanout::new(queue_len));
-    let bus = Arc::new(LocalBus::new(fanout.clone()));
+    let notifier = Arc::new(Notifier::new(16));
+    let bus = Arc::new(LocalBus::new(fanout.clone(), notifier.clone()));
     let limits = HubLimits { max_content_chars: 2000, write_batch_max: 64, write_queue_len: 1024 };
-    let (hub, _writer) = Hub::start(store, bus, fanout, limits);
+    let (hub, _writer) = Hub::start(store, bus, fanout, notifier, limits);
     Fixture { hub: Arc::new(hub), _dir: dir }
 }
 
@@ -168,9 +170,10 @@ impl crate::store::Store for BrokenStore {
 #[tokio::test]
 async fn a_join_that_could_not_be_stored_can_be_retried() {
     let fanout = Arc::new(Fanout::new(4));
-    let bus = Arc::new(LocalBus::new(fanout.clone()));
+    let notifier = Arc::new(Notifier::new(16));
+    let bus = Arc::new(LocalBus::new(fanout.clone(), notifier.clone()));
     let limits = HubLimits { max_content_chars: 2000, write_batch_max: 8, write_queue_len: 8 };
-    let (hub, _writer) = Hub::start(Arc::new(BrokenStore), bus, fanout, limits);
+    let (hub, _writer) = Hub::start(Arc::new(BrokenStore), bus, fanout, notifier, limits);
     let mut rx = hub.subscribe(&room());
     assert!(matches!(hub.join(&room(), &actor(1)).await, Err(HubError::Store(_))));
     assert!(rx.try_recv().is_err(), "nothing unstored is published");

@@ -57,7 +57,7 @@ impl DiskStore {
 }
 
 fn stored(room_id: &RoomId, seq: u64, json: &str) -> StoredEvent {
-    StoredEvent { room_id: room_id.clone(), seq, json: Utf8Bytes::from(json) }
+    StoredEvent::new(room_id.clone(), seq, Utf8Bytes::from(json))
 }
 
 fn append_all(db: &Database, drafts: Vec<Draft>) -> Result<Vec<Appended>, redb::Error> {
@@ -87,7 +87,7 @@ fn append_all(db: &Database, drafts: Vec<Draft>) -> Result<Vec<Appended>, redb::
             if let Some(mid) = message_id {
                 ids.insert((room, mid.as_u128()), seq)?;
             }
-            let event = Arc::new(StoredEvent { room_id, seq, json: Utf8Bytes::from(json) });
+            let event = Arc::new(StoredEvent::new(room_id, seq, Utf8Bytes::from(json)));
             out.push(Appended { event, message_id, duplicate: false });
         }
     }

@@ -19,7 +19,7 @@ const FRAME_WAIT: Duration = Duration::from_secs(10);
 pub struct TestServer {
     child: Child,
     pub base: String,
-    http: reqwest::Client,
+    pub http: reqwest::Client,
 }
 
 impl TestServer {

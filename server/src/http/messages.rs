@@ -1,0 +1,59 @@
+//! `POST /api/rooms/{roomId}/messages`: a client frame over plain HTTP, for SSE and long-poll clients.
+//!
+//! Same validation, limits and errors as a WebSocket frame; a retried TALK with the same
+//! `messageId` is stored once and answered with the same seq.
+
+use std::time::Duration;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use dungeontalk_app::wire::{Accepted, ClientFrame, ErrorCode, RoomId};
+
+use super::rooms::existing_room;
+use crate::auth::Caller;
+use crate::error::AppError;
+use crate::state::AppState;
+
+/// The error for a frame over `max_frame_bytes`.
+pub fn too_large(max: usize, len: Option<usize>) -> AppError {
+    let size = len.map_or(String::new(), |n| format!("; this one has {n} bytes"));
+    AppError::new(ErrorCode::FrameTooLarge, format!("Frames may be at most {} KiB{size}.", max / 1024))
+}
+
+/// 202 `{"messageId", "seq"}` once the frame's event is stored.
+pub async fn post(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path(room_id): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(StatusCode, Json<Accepted>), AppError> {
+    let max = state.settings.max_frame_bytes;
+    let body = body.map_err(|e| match e.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => too_large(max, None),
+        _ => AppError::new(ErrorCode::InvalidRequest, e.body_text()),
+    })?;
+    if body.len() > max {
+        return Err(too_large(max, Some(body.len())));
+    }
+    let room_id = RoomId(room_id);
+    existing_room(&state, &room_id).await?;
+    let frame: ClientFrame = serde_json::from_slice(&body)
+        .map_err(|e| AppError::new(ErrorCode::BadFrame, format!("Not a valid frame: {e}")))?;
+    let linger = Duration::from_millis(state.settings.poll_linger_ms);
+    let _attendance = state.hub.attend(&room_id, &actor, linger, &state.shutdown);
+    let hub = &state.hub;
+    let accepted = match frame {
+        ClientFrame::Join => Accepted { message_id: None, seq: hub.join(&room_id, &actor).await?.map(|a| a.event.seq) },
+        ClientFrame::Leave => {
+            Accepted { message_id: None, seq: hub.leave(&room_id, &actor).await?.map(|a| a.event.seq) }
+        }
+        ClientFrame::Talk { content, message_id, receiver_id } => {
+            let appended = hub.talk(&room_id, &actor, content, message_id, receiver_id).await?;
+            Accepted { message_id: appended.message_id, seq: Some(appended.event.seq) }
+        }
+    };
+    Ok((StatusCode::ACCEPTED, Json(accepted)))
+}

@@ -1,0 +1,95 @@
+//! `GET /api/notifications/stream` (a member's mentions and invitations, as SSE) and
+//! `POST /api/rooms/{roomId}/invitations`.
+
+use std::convert::Infallible;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use dungeontalk_app::wire::{Invite, Invited, Notification, RoomId};
+use futures_util::stream;
+use serde::Deserialize;
+use tokio::sync::broadcast::{self, error::RecvError};
+use tokio::time::Interval;
+use tokio_util::sync::CancellationToken;
+
+use super::extract::{Body, Params};
+use super::rooms::existing_room;
+use super::sse::{HEARTBEAT, heartbeat, sse_response, stream_caller};
+use crate::auth::Caller;
+use crate::error::AppError;
+use crate::hub::notify::encode;
+use crate::hub::now_rfc3339;
+use crate::state::AppState;
+
+#[derive(Deserialize)]
+pub struct TokenQuery {
+    token: Option<String>,
+}
+
+struct NoticeStream {
+    rx: broadcast::Receiver<Bytes>,
+    heartbeat: Interval,
+    shutdown: CancellationToken,
+    hello: Option<Bytes>,
+}
+
+impl NoticeStream {
+    async fn chunk(&mut self) -> Option<Bytes> {
+        if let Some(hello) = self.hello.take() {
+            return Some(hello);
+        }
+        loop {
+            tokio::select! {
+                _ = self.shutdown.cancelled() => return None,
+                _ = self.heartbeat.tick() => return Some(Bytes::from_static(HEARTBEAT)),
+                n = self.rx.recv() => match n {
+                    Ok(bytes) => return Some(bytes),
+                    // Notifications are best effort: a reader this far behind skips the oldest.
+                    Err(RecvError::Lagged(skipped)) => tracing::debug!(skipped, "notification reader lagged"),
+                    Err(RecvError::Closed) => return None,
+                },
+            }
+        }
+    }
+}
+
+/// `GET /api/notifications/stream`: `connected` first, then `mention` and `invitation` events.
+pub async fn stream(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Params(q): Params<TokenQuery>,
+) -> Result<Response, AppError> {
+    let actor = stream_caller(&state, &headers, q.token.as_deref())?;
+    let hello =
+        encode(&Notification::Connected { member_id: actor.member_id.clone(), nickname: actor.nickname.clone() });
+    let st = NoticeStream {
+        rx: state.hub.notifications(&actor),
+        heartbeat: heartbeat(&state),
+        shutdown: state.shutdown.clone(),
+        hello: Some(hello),
+    };
+    let body = stream::unfold(st, |mut st| async move { st.chunk().await.map(|c| (Ok::<_, Infallible>(c), st)) });
+    Ok(sse_response(body))
+}
+
+/// `POST /api/rooms/{roomId}/invitations`: tells a member (if online) that the caller invites them.
+pub async fn invite(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path(room_id): Path<String>,
+    Body(req): Body<Invite>,
+) -> Result<(StatusCode, Json<Invited>), AppError> {
+    let room = existing_room(&state, &RoomId(room_id)).await?;
+    let notification = Notification::Invitation {
+        room_id: room.room_id,
+        room_name: room.name,
+        from_id: actor.member_id,
+        from_nickname: actor.nickname,
+        created_at: now_rfc3339(),
+    };
+    let delivered = state.hub.notifier().send(&req.member_id, &notification);
+    Ok((StatusCode::ACCEPTED, Json(Invited { delivered })))
+}

@@ -1,0 +1,69 @@
+//! `GET /api/rooms/{roomId}/poll`: long polling, a thin adapter over the same feed as the streams.
+//!
+//! A parked poll waits on the room's live channel (woken by the hub's publish, no sleep loop) and
+//! answers with every event that is ready, capped at `poll_batch_max`.
+
+use std::time::Duration;
+
+use axum::extract::{Path, State};
+use axum::response::Response;
+use dungeontalk_app::wire::{ErrorCode, RoomId};
+use futures_util::FutureExt;
+use serde::Deserialize;
+
+use super::extract::Params;
+use super::rooms::{existing_room, page_response};
+use crate::auth::Caller;
+use crate::error::AppError;
+use crate::hub::feed::{Feed, FeedError, Item, OnLag};
+use crate::state::AppState;
+
+#[derive(Deserialize)]
+pub struct PollQuery {
+    /// The cursor: answer events after this seq (none: the recent history, like a join).
+    after: Option<u64>,
+    /// How long to wait for the first event, in ms (capped by `poll_timeout_ms`).
+    timeout: Option<u64>,
+}
+
+/// `{"events": [...], "next": <seq>}`; an empty list when nothing came in time.
+pub async fn poll(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path(room_id): Path<String>,
+    Params(q): Params<PollQuery>,
+) -> Result<Response, AppError> {
+    let room_id = RoomId(room_id);
+    existing_room(&state, &room_id).await?;
+    let settings = &state.settings;
+    // This poll counts as a connection, and for `poll_linger_ms` after it: the client polls again.
+    let linger = Duration::from_millis(settings.poll_linger_ms);
+    let _attendance = state.hub.attend(&room_id, &actor, linger, &state.shutdown);
+    let batch_max = settings.poll_batch_max;
+    let mut feed = Feed::open(&state.hub, &room_id, batch_max.min(settings.replay_page), OnLag::CatchUp);
+    match q.after {
+        Some(after) => feed.resume(after),
+        None => feed.recent(settings.history_on_join.min(batch_max)).await?,
+    }
+    let wait = Duration::from_millis(q.timeout.unwrap_or(settings.poll_timeout_ms).min(settings.poll_timeout_ms));
+    let first = tokio::select! {
+        _ = state.shutdown.cancelled() => None,
+        item = tokio::time::timeout(wait, feed.next()) => item.ok(),
+    };
+    let mut events = Vec::new();
+    match first {
+        Some(Ok(Item::Event(e))) => events.push(e),
+        Some(Ok(Item::Lagged { .. })) | None => {}
+        Some(Err(FeedError::Store(e))) => return Err(e.into()),
+        Some(Err(FeedError::Closed)) => {
+            return Err(AppError::new(ErrorCode::Unavailable, "The server is shutting down."));
+        }
+    }
+    while !events.is_empty() && events.len() < batch_max && feed.ready() {
+        match feed.next().now_or_never() {
+            Some(Ok(Item::Event(e))) => events.push(e),
+            _ => break,
+        }
+    }
+    Ok(page_response(&events, Some(feed.last())))
+}

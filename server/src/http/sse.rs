@@ -1,0 +1,166 @@
+//! Server-Sent Events plumbing and `GET /api/rooms/{roomId}/events`, a room's event stream.
+//!
+//! The body is a stream polled by hyper only when the socket can take more, so a slow reader
+//! holds no queue of its own: it falls behind in the shared ring, then catches up from the store.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use dungeontalk_app::wire::{ErrorCode, RoomId, ServerFrame};
+use futures_util::FutureExt;
+use futures_util::stream::{self, Stream};
+use serde::Deserialize;
+use tokio::time::{Instant, Interval, MissedTickBehavior};
+use tokio_util::sync::CancellationToken;
+
+use super::extract::Params;
+use super::rooms::existing_room;
+use crate::auth::{authenticate, cookie_token, token_from};
+use crate::error::AppError;
+use crate::hub::Attendance;
+use crate::hub::feed::{Feed, FeedError, Item, OnLag};
+use crate::state::AppState;
+
+/// Most bytes of ready events written as one chunk (fewer, larger writes under load).
+const CHUNK_BYTES: usize = 64 * 1024;
+
+/// Query of the SSE endpoints.
+#[derive(Deserialize)]
+pub struct StreamQuery {
+    token: Option<String>,
+    /// Resume after this seq (`Last-Event-ID` wins when the browser sends one).
+    after: Option<u64>,
+}
+
+/// The caller of a stream: Bearer, then `?token=`, then the `dt_access` cookie.
+pub fn stream_caller(
+    state: &AppState,
+    headers: &HeaderMap,
+    query_token: Option<&str>,
+) -> Result<crate::hub::Actor, AppError> {
+    let token = token_from(headers, query_token).or_else(|| cookie_token(headers));
+    authenticate(&state.auth, token)
+}
+
+/// An SSE response around a stream of encoded chunks.
+pub fn sse_response(body: impl Stream<Item = Result<Bytes, Infallible>> + Send + 'static) -> Response {
+    let headers = [
+        (header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream")),
+        (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+        // Tells nginx-style proxies not to buffer the stream.
+        (header::HeaderName::from_static("x-accel-buffering"), HeaderValue::from_static("no")),
+    ];
+    (headers, Body::from_stream(body)).into_response()
+}
+
+/// The heartbeat timer: the first tick one period from now.
+pub fn heartbeat(state: &AppState) -> Interval {
+    let period = Duration::from_secs(state.settings.sse_heartbeat_secs);
+    let mut timer = tokio::time::interval_at(Instant::now() + period, period);
+    timer.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    timer
+}
+
+/// A comment line: keeps the connection busy without dispatching an event.
+pub const HEARTBEAT: &[u8] = b": keep-alive\n\n";
+
+/// One frame as an SSE event without an id (hello, errors).
+pub fn event(name: &str, frame: &impl serde::Serialize) -> Bytes {
+    let json = serde_json::to_string(frame).expect("frames serialize");
+    Bytes::from(format!("event: {name}\ndata: {json}\n\n"))
+}
+
+struct RoomStream {
+    feed: Feed,
+    heartbeat: Interval,
+    shutdown: CancellationToken,
+    hello: Option<Bytes>,
+    done: bool,
+    _attendance: Attendance,
+}
+
+impl RoomStream {
+    /// The next chunk: the hello, a heartbeat, or every event that is ready (at least one).
+    async fn chunk(&mut self) -> Option<Bytes> {
+        if let Some(hello) = self.hello.take() {
+            return Some(hello);
+        }
+        if self.done {
+            return None;
+        }
+        let first = tokio::select! {
+            _ = self.shutdown.cancelled() => return None,
+            _ = self.heartbeat.tick() => return Some(Bytes::from_static(HEARTBEAT)),
+            item = self.feed.next() => item,
+        };
+        let first = match first {
+            Ok(Item::Event(e)) => e.sse(),
+            Ok(Item::Lagged { after }) => event("resync", &ServerFrame::Resync { after }),
+            Err(FeedError::Closed) => return None,
+            Err(FeedError::Store(e)) => {
+                // Say why, then end: the browser reconnects with Last-Event-ID and resumes.
+                self.done = true;
+                return Some(event("error", &AppError::from(e).to_frame()));
+            }
+        };
+        if !self.feed.ready() {
+            return Some(first);
+        }
+        let mut buf = first.to_vec();
+        while buf.len() < CHUNK_BYTES && self.feed.ready() {
+            match self.feed.next().now_or_never() {
+                Some(Ok(Item::Event(e))) => buf.extend_from_slice(&e.sse()),
+                _ => break,
+            }
+        }
+        Some(Bytes::from(buf))
+    }
+}
+
+/// `GET /api/rooms/{roomId}/events`: `connected` first, then the room's events with `id: <seq>`.
+pub async fn room_events(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(room_id): Path<String>,
+    Params(q): Params<StreamQuery>,
+) -> Result<Response, AppError> {
+    let actor = stream_caller(&state, &headers, q.token.as_deref())?;
+    let room_id = RoomId(room_id);
+    existing_room(&state, &room_id).await?;
+    let last_event_id = match headers.get("last-event-id").map(|v| v.to_str().map(str::trim)) {
+        None => None,
+        Some(Ok(v)) => match v.parse::<u64>() {
+            Ok(seq) => Some(seq),
+            Err(_) => return Err(AppError::new(ErrorCode::InvalidRequest, "Last-Event-ID must be a seq number.")),
+        },
+        Some(Err(_)) => return Err(AppError::new(ErrorCode::InvalidRequest, "Last-Event-ID must be a seq number.")),
+    };
+    let mut feed = Feed::open(&state.hub, &room_id, state.settings.replay_page, OnLag::CatchUp);
+    match last_event_id.or(q.after) {
+        Some(after) => feed.resume(after),
+        None => feed.recent(state.settings.history_on_join).await?,
+    }
+    let connected = ServerFrame::Connected {
+        room_id: room_id.clone(),
+        member_id: actor.member_id.clone(),
+        nickname: actor.nickname.clone(),
+    };
+    // `retry:` makes the browser come back after 1 s instead of its default 3 s.
+    let mut hello = b"retry: 1000\n".to_vec();
+    hello.extend_from_slice(&event("connected", &connected));
+    let attendance = state.hub.attend(&room_id, &actor, Duration::ZERO, &state.shutdown);
+    let st = RoomStream {
+        feed,
+        heartbeat: heartbeat(&state),
+        shutdown: state.shutdown.clone(),
+        hello: Some(Bytes::from(hello)),
+        done: false,
+        _attendance: attendance,
+    };
+    let body = stream::unfold(st, |mut st| async move { st.chunk().await.map(|c| (Ok(c), st)) });
+    Ok(sse_response(body))
+}

@@ -1,0 +1,195 @@
+//! What only the HTTP transports have: idempotent POST, parked polls, `Last-Event-ID`, the stream
+//! cookie, heartbeats, presence of request-based clients, and the notification stream.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::link::{Transport, parse_sse_block};
+use crate::support::TestServer;
+
+async fn post(server: &TestServer, token: &str, room: &str, frame: Value) -> (u16, Value) {
+    let url = format!("{}/api/rooms/{room}/messages", server.base);
+    let resp = server.http.post(url).bearer_auth(token).json(&frame).send().await.unwrap();
+    (resp.status().as_u16(), resp.json().await.unwrap())
+}
+
+/// Reads SSE blocks from a response until one holds a frame.
+async fn next_sse(resp: &mut reqwest::Response, buf: &mut String) -> Value {
+    loop {
+        if let Some(end) = buf.find("\n\n") {
+            let block: String = buf.drain(..end + 2).collect();
+            if let Some(frame) = parse_sse_block(&block) {
+                return frame;
+            }
+            continue;
+        }
+        let chunk = tokio::time::timeout(Duration::from_secs(10), resp.chunk()).await.expect("in time").unwrap();
+        buf.push_str(std::str::from_utf8(&chunk.expect("open")).unwrap());
+    }
+}
+
+#[tokio::test]
+async fn a_retried_post_is_stored_once_and_the_sender_is_the_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::spawn(dir.path(), &[]).await;
+    let (t, me) = server.guest("Aria").await;
+    let room = server.room(&t, "Hall").await;
+    let id = "01890a5d-ac96-774b-bcce-b302099a8057";
+    let frame = json!({"type": "TALK", "content": "once", "messageId": id, "senderId": "someone-else"});
+    let first = post(&server, &t, &room, frame.clone()).await;
+    let retry = post(&server, &t, &room, frame).await;
+    assert_eq!(first, (202, json!({"messageId": id, "seq": 1})));
+    assert_eq!(retry, first, "the retry gets the first answer");
+    let (_, page) = server.get(&format!("/api/rooms/{room}/messages"), &t).await;
+    let events = page["events"].as_array().unwrap();
+    assert_eq!(events.len(), 1, "stored once");
+    assert_eq!(
+        (events[0]["senderId"].as_str(), events[0]["senderNickname"].as_str()),
+        (Some(me.as_str()), Some("Aria"))
+    );
+    assert_eq!(post(&server, &t, &room, json!({"type": "JOIN"})).await, (202, json!({"seq": 2})));
+    assert_eq!(post(&server, &t, &room, json!({"type": "JOIN"})).await, (202, json!({"seq": null})), "idempotent");
+}
+
+#[tokio::test]
+async fn a_parked_poll_is_woken_by_a_new_event_and_an_idle_one_times_out_empty() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::spawn(dir.path(), &[]).await;
+    let (t, _) = server.guest("Aria").await;
+    let room = server.room(&t, "Hall").await;
+    let mut idle = server.link(Transport::Poll, &t, &room, Some(0)).await;
+    assert_eq!(idle.poll_once(200).await, json!({"events": [], "next": 0}), "timeout: an empty batch");
+    let url = format!("{}/api/rooms/{room}/poll?after=0&timeout=20000", server.base);
+    let parked = tokio::spawn(server.http.get(url).bearer_auth(&t).send());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!parked.is_finished(), "nothing to answer yet: the poll waits");
+    post(&server, &t, &room, json!({"type": "TALK", "content": "wake up"})).await;
+    let resp =
+        tokio::time::timeout(Duration::from_secs(5), parked).await.expect("woken, not timed out").unwrap().unwrap();
+    let batch: Value = resp.json().await.unwrap();
+    assert_eq!((batch["events"][0]["content"].as_str(), batch["next"].as_u64()), (Some("wake up"), Some(1)));
+}
+
+#[tokio::test]
+async fn a_poll_batch_is_capped_and_the_cursor_walks_through_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::spawn(dir.path(), &[("DUNGEONTALK_POLL_BATCH_MAX", "4")]).await;
+    let (t, _) = server.guest("Aria").await;
+    let room = server.room(&t, "Hall").await;
+    for i in 0..10 {
+        post(&server, &t, &room, json!({"type": "TALK", "content": format!("m{i}")})).await;
+    }
+    let mut poller = server.link(Transport::Poll, &t, &room, Some(0)).await;
+    let mut got = Vec::new();
+    for _ in 0..3 {
+        let batch = poller.poll_once(1000).await;
+        got.push((batch["events"].as_array().unwrap().len(), batch["next"].as_u64().unwrap()));
+    }
+    assert_eq!(got, [(4, 4), (4, 8), (2, 10)]);
+}
+
+#[tokio::test]
+async fn sse_resumes_from_last_event_id_and_accepts_the_cookie() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::spawn(dir.path(), &[]).await;
+    let resp = server
+        .http
+        .post(format!("{}/api/auth/guest", server.base))
+        .json(&json!({"nickname": "Aria"}))
+        .send()
+        .await
+        .unwrap();
+    let cookie = resp.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "{cookie}");
+    let pair = cookie.split(';').next().unwrap().to_owned();
+    let t = resp.json::<Value>().await.unwrap()["accessToken"].as_str().unwrap().to_owned();
+    let room = server.room(&t, "Hall").await;
+    for i in 0..5 {
+        post(&server, &t, &room, json!({"type": "TALK", "content": format!("m{i}")})).await;
+    }
+    // The browser's reconnect: Last-Event-ID wins over a stale ?after=, the cookie carries the token.
+    let mut resp = server.sse_with(&room, "after=0", &[("Cookie", &pair), ("Last-Event-ID", "3")]).await;
+    assert_eq!(resp.status(), 200);
+    let mut buf = String::new();
+    assert_eq!(next_sse(&mut resp, &mut buf).await["type"], "CONNECTED");
+    assert_eq!(next_sse(&mut resp, &mut buf).await["seq"], 4);
+    assert_eq!(next_sse(&mut resp, &mut buf).await["seq"], 5);
+    // The cookie is for read-only streams: a POST needs the token itself.
+    let url = format!("{}/api/rooms/{room}/messages", server.base);
+    let resp = server.http.post(url).header("Cookie", &pair).json(&json!({"type": "JOIN"})).send().await.unwrap();
+    assert_eq!(resp.status(), 400);
+    let bad = server.sse_with(&room, &format!("token={t}"), &[("Last-Event-ID", "x")]).await;
+    assert_eq!(bad.status(), 400);
+}
+
+#[tokio::test]
+async fn an_idle_sse_stream_gets_heartbeat_comments() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::spawn(dir.path(), &[("DUNGEONTALK_SSE_HEARTBEAT_SECS", "1")]).await;
+    let (t, _) = server.guest("Aria").await;
+    let room = server.room(&t, "Hall").await;
+    let mut resp = server.sse_with(&room, &format!("token={t}"), &[]).await;
+    let mut text = String::new();
+    while !text.contains(": keep-alive\n\n") {
+        let chunk = tokio::time::timeout(Duration::from_secs(5), resp.chunk()).await.expect("a heartbeat").unwrap();
+        text.push_str(std::str::from_utf8(&chunk.unwrap()).unwrap());
+    }
+    assert!(text.starts_with("retry: 1000\nevent: connected\n"), "{text}");
+}
+
+#[tokio::test]
+async fn a_polling_client_leaves_once_it_stops_polling() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::spawn(dir.path(), &[("DUNGEONTALK_POLL_LINGER_MS", "1500")]).await;
+    let (ta, _) = server.guest("Aria").await;
+    let (tb, b_id) = server.guest("Bo").await;
+    let room = server.room(&ta, "Hall").await;
+    let mut watcher = server.link(Transport::Ws, &ta, &room, Some(0)).await;
+    let mut poller = server.link(Transport::Poll, &tb, &room, Some(0)).await;
+    poller.join().await;
+    poller.poll_once(0).await;
+    let (_, rooms) = server.get("/api/rooms", &ta).await;
+    assert_eq!(rooms[0]["connectedCount"], 2, "a client that polls counts as connected");
+    let join = watcher.read().await;
+    assert_eq!((join["type"].as_str(), join["memberId"].as_str()), (Some("JOIN"), Some(b_id.as_str())));
+    let leave = watcher.read().await;
+    assert_eq!((leave["type"].as_str(), leave["memberId"].as_str()), (Some("LEAVE"), Some(b_id.as_str())));
+    let (_, rooms) = server.get("/api/rooms", &ta).await;
+    assert_eq!(rooms[0]["connectedCount"], 1);
+}
+
+#[tokio::test]
+async fn mentions_and_invitations_reach_the_notification_stream_of_that_member_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::spawn(dir.path(), &[]).await;
+    let (ta, a_id) = server.guest("Aria").await;
+    let (tc, c_id) = server.guest("Cleo").await;
+    let (td, _) = server.guest("Dax").await;
+    let room = server.room(&ta, "Hall").await;
+    let open = |token: &str| server.http.get(format!("{}/api/notifications/stream?token={token}", server.base)).send();
+    let (mut cleo, mut dax) = (open(&tc).await.unwrap(), open(&td).await.unwrap());
+    let (mut cbuf, mut dbuf) = (String::new(), String::new());
+    let hello = next_sse(&mut cleo, &mut cbuf).await;
+    assert_eq!((hello["type"].as_str(), hello["memberId"].as_str()), (Some("CONNECTED"), Some(c_id.as_str())));
+    assert_eq!(next_sse(&mut dax, &mut dbuf).await["type"], "CONNECTED");
+    post(&server, &ta, &room, json!({"type": "TALK", "content": "nobody"})).await;
+    post(&server, &ta, &room, json!({"type": "TALK", "content": "hey @cleo, look"})).await;
+    let mention = next_sse(&mut cleo, &mut cbuf).await;
+    assert_eq!((mention["type"].as_str(), mention["content"].as_str()), (Some("MENTION"), Some("hey @cleo, look")));
+    assert_eq!((mention["senderId"].as_str(), mention["seq"].as_u64()), (Some(a_id.as_str()), Some(2)));
+    let url = format!("{}/api/rooms/{room}/invitations", server.base);
+    let invite = |to: &str| server.http.post(&url).bearer_auth(&ta).json(&json!({"memberId": to})).send();
+    let resp = invite(&c_id).await.unwrap();
+    assert_eq!((resp.status().as_u16(), resp.json::<Value>().await.unwrap()), (202, json!({"delivered": true})));
+    let inv = next_sse(&mut cleo, &mut cbuf).await;
+    assert_eq!(
+        (inv["type"].as_str(), inv["roomName"].as_str(), inv["fromNickname"].as_str()),
+        (Some("INVITATION"), Some("Hall"), Some("Aria"))
+    );
+    let offline = invite("guest-nobody").await.unwrap().json::<Value>().await.unwrap();
+    assert_eq!(offline, json!({"delivered": false}));
+    // Dax was neither mentioned nor invited: his stream has nothing but heartbeats.
+    let quiet = tokio::time::timeout(Duration::from_millis(500), next_sse(&mut dax, &mut dbuf)).await;
+    assert!(quiet.is_err(), "{quiet:?}");
+}
