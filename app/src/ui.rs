@@ -6,7 +6,9 @@ use leptos_router::path;
 
 mod api;
 mod chat;
+mod chat_view;
 mod connection;
+mod link;
 mod login;
 mod rooms;
 mod text_input;

@@ -1,15 +1,14 @@
-//! The chat view: live messages in seq order, own messages marked, connection status.
-
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+//! The chat view's state: lines in seq order, the link's status and transport, messages waiting
+//! for their echo, and the echo latency measured per transport.
 
 use leptos::prelude::*;
-use leptos::task::spawn_local;
-use leptos_router::hooks::use_params_map;
+use uuid::Uuid;
 
-use super::text_input::TextInput;
-use super::{SessionCtx, api, connection};
+use super::link::Transport;
+use super::{SessionCtx, api};
 use crate::wire::{ClientFrame, ErrorBody, MemberId, ServerFrame};
+
+pub use super::chat_view::ChatRoom;
 
 /// The link's state as the status badge shows it.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -32,13 +31,29 @@ pub struct Line {
     pub system: bool,
 }
 
+/// A message sent but not yet seen echoed by the room.
+#[derive(Clone, Debug)]
+struct Pending {
+    id: Uuid,
+    frame: ClientFrame,
+    sent_at: f64,
+    transport: Transport,
+}
+
+/// Echo latencies kept per transport (the newest ones).
+pub const LATENCY_SAMPLES: usize = 500;
+
 /// The view's signals, shared with the connection task (all `Copy`).
 #[derive(Clone, Copy)]
 pub struct ChatState {
-    lines: RwSignal<Vec<Line>>,
+    pub lines: RwSignal<Vec<Line>>,
     last_seq: RwSignal<u64>,
-    status: RwSignal<Status>,
-    notice: RwSignal<Option<String>>,
+    pub status: RwSignal<Status>,
+    pub notice: RwSignal<Option<String>>,
+    pub transport: RwSignal<Transport>,
+    /// Milliseconds from send to echo, per transport (index: `Transport::index`).
+    pub latency: RwSignal<[Vec<f64>; 3]>,
+    pending: StoredValue<Vec<Pending>>,
     session: SessionCtx,
     me: StoredValue<MemberId>,
 }
@@ -48,10 +63,49 @@ fn clock(rfc3339: &str) -> String {
     format!("{:02}:{:02}", d.get_hours(), d.get_minutes())
 }
 
+/// Milliseconds since the page loaded, sub-millisecond precise.
+fn now_ms() -> f64 {
+    web_sys::window().and_then(|w| w.performance()).map_or_else(js_sys::Date::now, |p| p.now())
+}
+
+/// A fresh UUIDv7 (time-ordered, random from the browser's CSPRNG): a message's idempotency key.
+pub fn new_message_id() -> Uuid {
+    let mut random = [0u8; 10];
+    if let Some(crypto) = web_sys::window().and_then(|w| w.crypto().ok()) {
+        let _ = crypto.get_random_values_with_u8_array(&mut random);
+    }
+    uuid::Builder::from_unix_timestamp_millis(js_sys::Date::now() as u64, &random).into_uuid()
+}
+
 impl ChatState {
+    /// A fresh state for the signed-in member.
+    pub fn new(session: SessionCtx, me: MemberId, transport: Transport) -> ChatState {
+        ChatState {
+            lines: RwSignal::new(Vec::new()),
+            last_seq: RwSignal::new(0),
+            status: RwSignal::new(Status::Connecting),
+            notice: RwSignal::new(None),
+            transport: RwSignal::new(transport),
+            latency: RwSignal::new([Vec::new(), Vec::new(), Vec::new()]),
+            pending: StoredValue::new(Vec::new()),
+            session,
+            me: StoredValue::new(me),
+        }
+    }
+
     /// The highest seq shown so far (0 before any).
     pub fn last_seq(&self) -> u64 {
         self.last_seq.try_get_untracked().unwrap_or(0)
+    }
+
+    /// The transport in use.
+    pub fn transport(&self) -> Transport {
+        self.transport.try_get_untracked().unwrap_or(Transport::WebSocket)
+    }
+
+    /// Records the transport in use.
+    pub fn set_transport(&self, t: Transport) {
+        self.transport.try_set(t);
     }
 
     /// Shows the link's status.
@@ -68,19 +122,56 @@ impl ChatState {
         self.notice.try_set(Some(e.message));
     }
 
+    /// A new message: pending until its echo; returns the frame to send.
+    pub fn compose(&self, content: String) -> ClientFrame {
+        let id = new_message_id();
+        let frame = ClientFrame::Talk { content, message_id: Some(id), receiver_id: None };
+        let p = Pending { id, frame: frame.clone(), sent_at: now_ms(), transport: self.transport() };
+        self.pending.try_update_value(|v| v.push(p));
+        frame
+    }
+
+    /// Messages still waiting for their echo, oldest first (sent again on a new link).
+    pub fn pending_frames(&self) -> Vec<ClientFrame> {
+        self.pending.try_with_value(|v| v.iter().map(|p| p.frame.clone()).collect()).unwrap_or_default()
+    }
+
+    /// The server refused a frame for good: stop retrying it and say why.
+    pub fn refused(&self, frame: &ClientFrame, e: ErrorBody) {
+        if let ClientFrame::Talk { message_id: Some(id), .. } = frame {
+            self.pending.try_update_value(|v| v.retain(|p| p.id != *id));
+        }
+        self.notice.try_set(Some(e.message));
+    }
+
+    fn echoed(&self, id: Uuid) {
+        let Some(p) =
+            self.pending.try_update_value(|v| v.iter().position(|p| p.id == id).map(|i| v.remove(i))).flatten()
+        else {
+            return;
+        };
+        let ms = now_ms() - p.sent_at;
+        self.latency.try_update(|l| {
+            let samples = &mut l[p.transport.index()];
+            if samples.len() == LATENCY_SAMPLES {
+                samples.remove(0);
+            }
+            samples.push(ms);
+        });
+    }
+
     /// Applies a server frame and tells the connection what to do next.
-    pub fn apply(&self, text: &str) -> Next {
-        let Ok(frame) = serde_json::from_str::<ServerFrame>(text) else { return Next::Continue };
+    pub fn apply(&self, frame: ServerFrame) -> Next {
         let me = self.me.try_get_value();
         let line = match frame {
-            ServerFrame::Talk(t) => Line {
-                seq: t.seq,
-                own: me.as_ref() == Some(&t.sender_id),
-                who: t.sender_nickname,
-                text: t.content,
-                time: clock(&t.created_at),
-                system: false,
-            },
+            ServerFrame::Talk(t) => {
+                let own = me.as_ref() == Some(&t.sender_id);
+                if own {
+                    self.echoed(t.message_id);
+                }
+                let (who, text, time) = (t.sender_nickname, t.content, clock(&t.created_at));
+                Line { seq: t.seq, own, who, text, time, system: false }
+            }
             ServerFrame::Join(m) => system_line(m.seq, format!("{} joined", m.nickname), &m.created_at),
             ServerFrame::Leave(m) => system_line(m.seq, format!("{} left", m.nickname), &m.created_at),
             ServerFrame::Error { message, .. } => {
@@ -117,111 +208,13 @@ fn system_line(seq: u64, text: String, created_at: &str) -> Line {
     Line { seq, own: false, who: String::new(), text, time: clock(created_at), system: true }
 }
 
-/// The route `/rooms/:id`: a fresh chat view per room.
-#[component]
-pub fn ChatRoom() -> impl IntoView {
-    let params = use_params_map();
-    move || {
-        let room_id = params.read().get("id").unwrap_or_default();
-        view! { <ChatView room_id /> }
+/// Median and 99th percentile of some samples (nearest rank), if there are any.
+pub fn median_p99(samples: &[f64]) -> Option<(f64, f64)> {
+    if samples.is_empty() {
+        return None;
     }
-}
-
-#[component]
-fn ChatView(room_id: String) -> impl IntoView {
-    let session = expect_context::<SessionCtx>();
-    let Some(me) = session.0.get_untracked() else { return ().into_any() };
-    let state = ChatState {
-        lines: RwSignal::new(Vec::new()),
-        last_seq: RwSignal::new(0),
-        status: RwSignal::new(Status::Connecting),
-        notice: RwSignal::new(None),
-        session,
-        me: StoredValue::new(me.member_id.clone()),
-    };
-    let title = RwSignal::new(String::from("Room"));
-    let (tx, rx) = futures::channel::mpsc::unbounded::<ClientFrame>();
-    let outbox = StoredValue::new(Some(tx));
-    let stop = Arc::new(AtomicBool::new(false));
-    spawn_local(connection::run(room_id.clone(), me.access_token.clone(), rx, state, stop.clone()));
-    on_cleanup(move || {
-        stop.store(true, Ordering::Relaxed);
-        outbox.try_update_value(|o| *o = None);
-    });
-    {
-        let (token, room_id) = (me.access_token.clone(), room_id.clone());
-        spawn_local(async move {
-            if let Ok(rooms) = api::rooms(&token).await
-                && let Some(r) = rooms.into_iter().find(|r| r.room_id.0 == room_id)
-            {
-                title.try_set(r.name);
-            }
-        });
-    }
-    let draft = RwSignal::new(String::new());
-    let send = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        let content = draft.get_untracked();
-        if content.trim().is_empty() {
-            return;
-        }
-        let frame = ClientFrame::Talk { content, message_id: None, receiver_id: None };
-        outbox.with_value(|o| o.as_ref().map(|tx| tx.unbounded_send(frame)));
-        draft.set(String::new());
-    };
-    let list = NodeRef::<leptos::html::Ol>::new();
-    Effect::new(move |_| {
-        state.lines.track();
-        if let Some(el) = list.get() {
-            el.set_scroll_top(el.scroll_height());
-        }
-    });
-    let status_text = move || match state.status.get() {
-        Status::Connecting => "Connecting…",
-        Status::Connected => "Connected",
-        Status::Reconnecting => "Reconnecting…",
-        Status::Offline => "Offline",
-    };
-    view! {
-        <section class="card chat">
-            <div class="row">
-                <a class="link" href="/">"← Rooms"</a>
-                <h1 data-testid="room-title">{move || title.get()}</h1>
-                <span
-                    class="status"
-                    class:live=move || state.status.get() == Status::Connected
-                    data-testid="status"
-                >
-                    {status_text}
-                </span>
-            </div>
-            <ol class="messages" node_ref=list data-testid="messages">
-                <For each=move || state.lines.get() key=|l| l.seq let:line>
-                    <li
-                        class="message"
-                        class:own=line.own
-                        class:system=line.system
-                        data-testid=if line.system { "system-line" } else { "message" }
-                        data-seq=line.seq
-                    >
-                        <span class="time">{line.time.clone()}</span>
-                        <Show when=move || !line.system>
-                            <span class="who">{line.who.clone()}</span>
-                        </Show>
-                        <span class="text">{line.text.clone()}</span>
-                    </li>
-                </For>
-            </ol>
-            <Show when=move || state.notice.with(Option::is_some)>
-                <p class="error" role="alert" on:click=move |_| state.notice.set(None)>
-                    {move || state.notice.get()}
-                </p>
-            </Show>
-            <form class="row composer" on:submit=send>
-                <TextInput value=draft testid="message-input" placeholder="Say something…" maxlength=2000 />
-                <button data-testid="send-button" type="submit">"Send"</button>
-            </form>
-        </section>
-    }
-    .into_any()
+    let mut sorted = samples.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let rank = |q: f64| sorted[((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len()) - 1];
+    Some((rank(0.5), rank(0.99)))
 }

@@ -1,102 +1,168 @@
-//! The WebSocket link of one chat view: connect, JOIN, read frames, reconnect with resume.
+//! The chat view's connection supervisor: one link at a time over the chosen transport,
+//! reconnecting with backoff, switching transport on demand, and never losing a message.
 //!
 //! Every (re)connect after the first asks for `after=<last seq seen>`, so the server replays
-//! exactly what was missed: nothing lost, nothing twice.
+//! exactly what was missed. A switch is make-before-break: the old link stays open until the new
+//! one is up, so the server never sees the member leave. Messages stay pending until their echo
+//! arrives and are sent again on every new link; the server stores a repeated `messageId` once.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use futures::StreamExt;
 use futures::channel::mpsc::UnboundedReceiver;
-use futures::future::{Either, select};
-use futures::{SinkExt, StreamExt};
-use gloo_net::websocket::Message;
-use gloo_net::websocket::futures::WebSocket;
 use gloo_timers::future::TimeoutFuture;
 
 use super::api;
 use super::chat::{ChatState, Next, Status};
-use crate::wire::{ClientFrame, ErrorCode};
+use super::link::{Incoming, Link, Sent, Transport};
+use crate::wire::{ClientFrame, ErrorBody, ErrorCode};
 
 /// Backoff bounds between reconnect attempts, in milliseconds.
 const BACKOFF_MIN_MS: u32 = 500;
 const BACKOFF_MAX_MS: u32 = 8_000;
 
-fn ws_url(room_id: &str, token: &str, after: Option<u64>) -> String {
-    let location = web_sys::window().expect("window").location();
-    let scheme = if location.protocol().ok().as_deref() == Some("https:") { "wss" } else { "ws" };
-    let host = location.host().unwrap_or_default();
-    let mut url = format!("{scheme}://{host}/ws?roomId={}&token={}", enc(room_id), enc(token));
-    if let Some(after) = after {
-        url.push_str(&format!("&after={after}"));
+enum Event {
+    Link(Option<Incoming>),
+    Outbox(Option<ClientFrame>),
+    Switch(Option<Transport>),
+}
+
+/// What ended a link.
+enum End {
+    Down(Option<ErrorBody>),
+    Switch(Transport),
+    Stop,
+}
+
+/// The link being replaced during a switch: open until the new one is up, then closed.
+struct Retiring(Option<Link>);
+
+impl Retiring {
+    fn hold(&mut self, link: Link) {
+        self.0 = Some(link);
     }
-    url
+
+    fn close(&mut self) {
+        self.0 = None;
+    }
 }
 
-fn enc(s: &str) -> String {
-    js_sys::encode_uri_component(s).into()
+/// The inputs of the supervisor.
+pub struct Inputs {
+    pub outbox: UnboundedReceiver<ClientFrame>,
+    pub switches: UnboundedReceiver<Transport>,
 }
 
-fn text(frame: &ClientFrame) -> Message {
-    Message::Text(serde_json::to_string(frame).expect("client frames serialize"))
-}
-
-/// Keeps the room's connection alive until `stop` is set or the outbox closes.
-pub async fn run(
-    room_id: String,
-    token: String,
-    mut outbox: UnboundedReceiver<ClientFrame>,
-    state: ChatState,
-    stop: Arc<AtomicBool>,
-) {
+/// Keeps the room's link alive until `stop` is set or the view's channels close.
+pub async fn run(room_id: String, token: String, mut inputs: Inputs, state: ChatState, stop: Arc<AtomicBool>) {
     let mut backoff = BACKOFF_MIN_MS;
     let mut connected_once = false;
+    let mut previous = Retiring(None);
     while !stop.load(Ordering::Relaxed) {
+        let transport = state.transport();
         let after = connected_once.then(|| state.last_seq());
+        let mut link = Link::open(transport, &room_id, &token, after);
         let mut opened = false;
-        if let Ok(ws) = WebSocket::open(&ws_url(&room_id, &token, after)) {
-            let (mut write, mut read) = ws.split();
-            // JOIN on every connect: the server ignores a repeated one. A socket whose handshake
-            // failed drops it silently; only the server's CONNECTED frame proves the link is up.
-            if write.send(text(&ClientFrame::Join)).await.is_ok() {
-                loop {
-                    match select(read.next(), outbox.next()).await {
-                        Either::Left((Some(Ok(Message::Text(t))), _)) => match state.apply(&t) {
-                            Next::Continue => {}
-                            Next::Connected => {
-                                opened = true;
-                                connected_once = true;
-                                backoff = BACKOFF_MIN_MS;
-                            }
-                            Next::Resume => break,
-                        },
-                        Either::Left((Some(Ok(Message::Bytes(_))), _)) => {}
-                        Either::Left(_) => break,
-                        Either::Right((Some(frame), _)) => {
-                            if write.send(text(&frame)).await.is_err() {
-                                break;
-                            }
+        let end = loop {
+            let event = futures::select! {
+                i = link.incoming.next() => Event::Link(i),
+                f = inputs.outbox.next() => Event::Outbox(f),
+                t = inputs.switches.next() => Event::Switch(t),
+            };
+            if stop.load(Ordering::Relaxed) {
+                break End::Stop;
+            }
+            match event {
+                Event::Link(Some(Incoming::Frame(frame))) => match state.apply(frame) {
+                    Next::Continue => {}
+                    Next::Connected => {
+                        if !opened && !on_open(&mut link, &state).await {
+                            break End::Down(None);
                         }
-                        Either::Right((None, _)) => return,
+                        (opened, connected_once, backoff) = (true, true, BACKOFF_MIN_MS);
+                        previous.close(); // the new link is up: now the old one may close
                     }
-                    if stop.load(Ordering::Relaxed) {
-                        return;
+                    Next::Resume => break End::Down(None),
+                },
+                Event::Link(Some(Incoming::Opened)) => {
+                    state.set_status(Status::Connected);
+                    if !on_open(&mut link, &state).await {
+                        break End::Down(None);
                     }
+                    (opened, connected_once, backoff) = (true, true, BACKOFF_MIN_MS);
+                    previous.close();
+                }
+                Event::Link(Some(Incoming::Down(e))) => break End::Down(e),
+                Event::Link(None) => break End::Down(None),
+                Event::Outbox(Some(frame)) => {
+                    // Before the link is up the frame waits in `pending` and goes out on open.
+                    if opened && !deliver(&mut link, &state, &frame).await {
+                        break End::Down(None);
+                    }
+                }
+                Event::Outbox(None) | Event::Switch(None) => break End::Stop,
+                Event::Switch(Some(t)) if t == transport => {}
+                Event::Switch(Some(t)) => break End::Switch(t),
+            }
+        };
+        match end {
+            End::Stop => return,
+            End::Switch(t) => {
+                state.set_transport(t);
+                state.set_status(Status::Connecting);
+                if opened {
+                    previous.hold(link);
+                }
+                continue;
+            }
+            End::Down(err) => {
+                drop(link);
+                previous.close();
+                // Refused before it opened: retrying is pointless if the token or the room is the cause.
+                let err = match err {
+                    Some(e) => Some(e),
+                    None if !opened => api::probe_room(&token, &room_id).await.err(),
+                    None => None,
+                };
+                if let Some(e) = err
+                    && (api::is_auth_error(&e) || e.code == ErrorCode::RoomNotFound)
+                {
+                    state.fail(e);
+                    return;
                 }
             }
         }
         if stop.load(Ordering::Relaxed) {
             return;
         }
-        // Refused before it opened: retrying is pointless if the token or the room is the cause.
-        if !opened
-            && let Err(e) = api::probe_room(&token, &room_id).await
-            && (api::is_auth_error(&e) || e.code == ErrorCode::RoomNotFound)
-        {
-            state.fail(e);
-            return;
-        }
         state.set_status(Status::Reconnecting);
         TimeoutFuture::new(backoff).await;
         backoff = (backoff * 2).min(BACKOFF_MAX_MS);
+    }
+}
+
+/// On a fresh link: JOIN (the server ignores a repeated one), then every message still pending.
+async fn on_open(link: &mut Link, state: &ChatState) -> bool {
+    if !deliver(link, state, &ClientFrame::Join).await {
+        return false;
+    }
+    for frame in state.pending_frames() {
+        if !deliver(link, state, &frame).await {
+            return false;
+        }
+    }
+    true
+}
+
+/// Sends one frame; false when the link failed (the frame stays pending if it is a message).
+async fn deliver(link: &mut Link, state: &ChatState, frame: &ClientFrame) -> bool {
+    match link.send(frame).await {
+        Sent::Ok => true,
+        Sent::Refused(e) => {
+            state.refused(frame, e);
+            true
+        }
+        Sent::Failed => false,
     }
 }

@@ -100,3 +100,28 @@ fn error_codes_serialize_as_their_stable_strings() {
         assert_eq!(serde_json::to_value(code).unwrap(), Value::String(code.as_str().into()));
     }
 }
+
+#[test]
+fn notifications_and_http_answers_use_the_contracts_names() {
+    let mention = Notification::Mention(talk());
+    let v = serde_json::to_value(&mention).unwrap();
+    assert_eq!((v["type"].as_str(), v["senderNickname"].as_str()), (Some("MENTION"), Some("Aria")));
+    assert_eq!(mention.event_name(), "mention");
+    let invitation = Notification::Invitation {
+        room_id: RoomId("r1".into()),
+        room_name: "Crypt".into(),
+        from_id: MemberId("m1".into()),
+        from_nickname: "Aria".into(),
+        created_at: "2026-11-25T10:00:00Z".into(),
+    };
+    let text = serde_json::to_string(&invitation).unwrap();
+    assert_eq!(serde_json::from_str::<Notification>(&text).unwrap(), invitation);
+    assert!(text.contains("\"roomName\":\"Crypt\"") && text.contains("\"fromNickname\""), "{text}");
+    let accepted = Accepted { message_id: Some(talk().message_id), seq: Some(7) };
+    assert_eq!(
+        serde_json::to_value(&accepted).unwrap(),
+        json!({"messageId": "01890a5d-ac96-774b-bcce-b302099a8057", "seq": 7})
+    );
+    let batch: PollBatch = serde_json::from_value(json!({"events": [], "next": 3})).unwrap();
+    assert_eq!(batch, PollBatch { events: vec![], next: 3 });
+}

@@ -1,0 +1,277 @@
+//! The three ways the chat view reaches a room: WebSocket, SSE + POST, long polling + POST.
+//!
+//! Each link turns its transport into one stream of [`Incoming`] and one `send`; the connection
+//! supervisor does not know which it holds. Dropping a link closes it.
+
+use std::cell::Cell;
+use std::rc::Rc;
+
+use futures::channel::mpsc::{UnboundedReceiver, UnboundedSender, unbounded};
+use futures::channel::oneshot;
+use futures::future::{Either, select};
+use futures::stream::SplitSink;
+use futures::{SinkExt, StreamExt};
+use gloo_net::http::Request;
+use gloo_net::websocket::Message;
+use gloo_net::websocket::futures::WebSocket;
+use leptos::task::spawn_local;
+use wasm_bindgen::JsCast;
+use wasm_bindgen::closure::Closure;
+
+use crate::wire::{ClientFrame, ErrorBody, ErrorCode, PollBatch, ServerFrame};
+
+/// Which transport a link uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Transport {
+    WebSocket,
+    Sse,
+    LongPoll,
+}
+
+impl Transport {
+    /// Every transport, in the switcher's order.
+    pub const ALL: [Transport; 3] = [Transport::WebSocket, Transport::Sse, Transport::LongPoll];
+
+    /// The name the switcher shows.
+    pub fn label(self) -> &'static str {
+        match self {
+            Transport::WebSocket => "WebSocket",
+            Transport::Sse => "SSE",
+            Transport::LongPoll => "Long polling",
+        }
+    }
+
+    /// A short stable id (test ids, storage).
+    pub fn id(self) -> &'static str {
+        match self {
+            Transport::WebSocket => "ws",
+            Transport::Sse => "sse",
+            Transport::LongPoll => "poll",
+        }
+    }
+
+    /// Its index in [`Transport::ALL`].
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// What a link reports.
+pub enum Incoming {
+    Frame(ServerFrame),
+    /// The link is up (long polling has no hello frame: its first answer is the proof).
+    Opened,
+    /// The link is down; with the server's reason when it gave one.
+    Down(Option<ErrorBody>),
+}
+
+/// How a send went.
+pub enum Sent {
+    Ok,
+    /// The server refused this frame (it will refuse it again): show why, do not retry.
+    Refused(ErrorBody),
+    /// The link failed: the frame may not have arrived.
+    Failed,
+}
+
+enum Kind {
+    /// `sink` is `None` when the socket could not even be created (the link reports Down).
+    Ws {
+        sink: Option<SplitSink<WebSocket, Message>>,
+        _stop: oneshot::Sender<()>,
+    },
+    Sse {
+        source: Option<web_sys::EventSource>,
+        _listeners: Vec<Closure<dyn FnMut(web_sys::Event)>>,
+    },
+    Poll {
+        abort: web_sys::AbortController,
+        stopped: Rc<Cell<bool>>,
+    },
+}
+
+/// One open (or opening) link to a room.
+pub struct Link {
+    pub incoming: UnboundedReceiver<Incoming>,
+    kind: Kind,
+    room_id: String,
+    token: String,
+}
+
+fn enc(s: &str) -> String {
+    js_sys::encode_uri_component(s).into()
+}
+
+fn origin_ws() -> String {
+    let location = web_sys::window().expect("window").location();
+    let scheme = if location.protocol().ok().as_deref() == Some("https:") { "wss" } else { "ws" };
+    format!("{scheme}://{}", location.host().unwrap_or_default())
+}
+
+fn parse(text: &str) -> Option<Incoming> {
+    serde_json::from_str::<ServerFrame>(text).ok().map(Incoming::Frame)
+}
+
+impl Link {
+    /// Starts opening a link; `after` resumes after a seq, `None` asks for the recent history.
+    pub fn open(transport: Transport, room_id: &str, token: &str, after: Option<u64>) -> Link {
+        let (tx, incoming) = unbounded();
+        let resume = after.map_or(String::new(), |a| format!("&after={a}"));
+        let kind = match transport {
+            Transport::WebSocket => {
+                let url = format!("{}/ws?roomId={}&token={}{resume}", origin_ws(), enc(room_id), enc(token));
+                open_ws(&url, tx)
+            }
+            Transport::Sse => {
+                let url = format!("/api/rooms/{}/events?token={}{resume}", enc(room_id), enc(token));
+                open_sse(&url, tx)
+            }
+            Transport::LongPoll => open_poll(room_id, token, after, tx),
+        };
+        Link { incoming, kind, room_id: room_id.into(), token: token.into() }
+    }
+
+    /// Sends a frame: on the socket for WebSocket, as `POST …/messages` otherwise.
+    pub async fn send(&mut self, frame: &ClientFrame) -> Sent {
+        let text = serde_json::to_string(frame).expect("client frames serialize");
+        if let Kind::Ws { sink, .. } = &mut self.kind {
+            let Some(sink) = sink else { return Sent::Failed };
+            return if sink.send(Message::Text(text)).await.is_ok() { Sent::Ok } else { Sent::Failed };
+        }
+        let url = format!("/api/rooms/{}/messages", enc(&self.room_id));
+        let req = Request::post(&url)
+            .header("Authorization", &format!("Bearer {}", self.token))
+            .header("Content-Type", "application/json")
+            .body(text);
+        let Ok(resp) = (match req {
+            Ok(req) => req.send().await,
+            Err(e) => Err(e),
+        }) else {
+            return Sent::Failed;
+        };
+        match resp.status() {
+            202 => Sent::Ok,
+            400..=499 => match resp.json::<ErrorBody>().await {
+                Ok(e) => Sent::Refused(e),
+                Err(_) => Sent::Failed,
+            },
+            _ => Sent::Failed,
+        }
+    }
+}
+
+impl Drop for Link {
+    fn drop(&mut self) {
+        match &self.kind {
+            Kind::Ws { .. } => {} // dropping `_stop` ends the reader, which drops the socket
+            Kind::Sse { source, .. } => source.iter().for_each(web_sys::EventSource::close),
+            Kind::Poll { abort, stopped } => {
+                stopped.set(true);
+                abort.abort();
+            }
+        }
+    }
+}
+
+fn open_ws(url: &str, tx: UnboundedSender<Incoming>) -> Kind {
+    let (stop_tx, mut stop_rx) = oneshot::channel::<()>();
+    let Ok(ws) = WebSocket::open(url) else {
+        let _ = tx.unbounded_send(Incoming::Down(None));
+        return Kind::Ws { sink: None, _stop: stop_tx };
+    };
+    let (sink, mut read) = ws.split();
+    spawn_local(async move {
+        loop {
+            match select(read.next(), &mut stop_rx).await {
+                Either::Left((Some(Ok(Message::Text(t))), _)) => {
+                    if let Some(i) = parse(&t) {
+                        let _ = tx.unbounded_send(i);
+                    }
+                }
+                Either::Left((Some(Ok(Message::Bytes(_))), _)) => {}
+                Either::Left(_) => {
+                    let _ = tx.unbounded_send(Incoming::Down(None));
+                    return;
+                }
+                Either::Right(_) => return,
+            }
+        }
+    });
+    Kind::Ws { sink: Some(sink), _stop: stop_tx }
+}
+
+fn open_sse(url: &str, tx: UnboundedSender<Incoming>) -> Kind {
+    let Ok(source) = web_sys::EventSource::new(url) else {
+        let _ = tx.unbounded_send(Incoming::Down(None));
+        return Kind::Sse { source: None, _listeners: Vec::new() };
+    };
+    let mut listeners = Vec::new();
+    for name in ["connected", "talk", "join", "leave", "resync", "error"] {
+        let (tx, source2) = (tx.clone(), source.clone());
+        let listener = Closure::<dyn FnMut(web_sys::Event)>::new(move |ev: web_sys::Event| {
+            let data = ev.dyn_ref::<web_sys::MessageEvent>().and_then(|m| m.data().as_string());
+            match data.as_deref().and_then(parse) {
+                Some(incoming) => {
+                    let _ = tx.unbounded_send(incoming);
+                }
+                // The browser's own `error` (no data): the stream broke. We reconnect ourselves,
+                // with our own backoff and a probe of why, so stop the browser's retry.
+                None if data.is_none() => {
+                    source2.close();
+                    let _ = tx.unbounded_send(Incoming::Down(None));
+                }
+                None => {}
+            }
+        });
+        let _ = source.add_event_listener_with_callback(name, listener.as_ref().unchecked_ref());
+        listeners.push(listener);
+    }
+    Kind::Sse { source: Some(source), _listeners: listeners }
+}
+
+/// How long a parked poll may wait on the server (below the server's cap and typical proxies').
+const POLL_TIMEOUT_MS: u32 = 25_000;
+
+fn open_poll(room_id: &str, token: &str, after: Option<u64>, tx: UnboundedSender<Incoming>) -> Kind {
+    let abort = web_sys::AbortController::new().expect("AbortController");
+    let stopped = Rc::new(Cell::new(false));
+    let (signal, stop) = (abort.signal(), stopped.clone());
+    let (room_id, bearer) = (enc(room_id), format!("Bearer {token}"));
+    spawn_local(async move {
+        let mut cursor = after;
+        let mut first = true;
+        while !stop.get() {
+            // The first poll answers at once: it is the link's proof of life.
+            let timeout = if first { 0 } else { POLL_TIMEOUT_MS };
+            let after = cursor.map_or(String::new(), |a| format!("&after={a}"));
+            let url = format!("/api/rooms/{room_id}/poll?timeout={timeout}{after}");
+            let resp = Request::get(&url).header("Authorization", &bearer).abort_signal(Some(&signal)).send().await;
+            if stop.get() {
+                return;
+            }
+            let down = match resp {
+                Ok(resp) if resp.ok() => match resp.json::<PollBatch>().await {
+                    Ok(batch) => {
+                        if std::mem::take(&mut first) {
+                            let _ = tx.unbounded_send(Incoming::Opened);
+                        }
+                        cursor = Some(batch.next);
+                        for frame in batch.events {
+                            let _ = tx.unbounded_send(Incoming::Frame(frame));
+                        }
+                        continue;
+                    }
+                    Err(_) => None,
+                },
+                Ok(resp) => Some(resp.json::<ErrorBody>().await.unwrap_or(ErrorBody {
+                    code: ErrorCode::Unavailable,
+                    message: format!("The server answered {}.", resp.status()),
+                })),
+                Err(_) => None,
+            };
+            let _ = tx.unbounded_send(Incoming::Down(down));
+            return;
+        }
+    });
+    Kind::Poll { abort, stopped }
+}

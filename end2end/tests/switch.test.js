@@ -1,0 +1,95 @@
+// One player flips WebSocket → SSE → long polling → WebSocket while another keeps talking:
+// every message shows exactly once, in seq order, and each transport gets a latency figure.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { startServer, launchBrowser, ARTIFACTS } from './support.js';
+
+let server;
+let browser;
+
+before(async () => {
+  server = await startServer();
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+async function signIn(nickname) {
+  const context = await browser.newContext({ viewport: { width: 900, height: 1000 } });
+  const page = await context.newPage();
+  page.on('pageerror', (e) => console.error(`[${nickname}] page error:`, e));
+  await page.goto(server.base);
+  await page.getByTestId('nickname-input').fill(nickname);
+  await page.getByTestId('login-button').click();
+  await page.getByTestId('me').filter({ hasText: nickname }).waitFor();
+  return page;
+}
+
+async function say(page, text) {
+  await page.getByTestId('message-input').fill(text);
+  await page.getByTestId('send-button').click();
+}
+
+async function switchTo(page, id, label) {
+  await page.getByTestId(`transport-${id}`).click();
+  await page.getByTestId('active-transport').filter({ hasText: label }).waitFor();
+  await page.getByTestId('status').filter({ hasText: 'Connected' }).waitFor();
+  assert.equal(await page.getByTestId(`transport-${id}`).getAttribute('aria-pressed'), 'true');
+}
+
+test('switching transports mid-conversation loses and repeats nothing', async () => {
+  const aria = await signIn('Aria');
+  await aria.getByTestId('room-name-input').fill('Switchback');
+  await aria.getByTestId('create-room-button').click();
+  await aria.getByTestId('status').filter({ hasText: 'Connected' }).waitFor();
+  const bo = await signIn('Bo');
+  await bo.getByRole('link', { name: 'Switchback' }).click();
+  await bo.getByTestId('status').filter({ hasText: 'Connected' }).waitFor();
+  await aria.getByTestId('system-line').filter({ hasText: 'Bo joined' }).waitFor();
+
+  // Bo talks the whole time Aria switches.
+  const boSays = Array.from({ length: 24 }, (_, i) => `bo ${String(i).padStart(2, '0')}`);
+  const talking = (async () => {
+    for (const text of boSays) {
+      await say(bo, text);
+      await bo.waitForTimeout(120);
+    }
+  })();
+
+  const ariaSays = [];
+  const plan = [['sse', 'SSE'], ['poll', 'Long polling'], ['ws', 'WebSocket']];
+  await say(aria, 'over WebSocket #0');
+  ariaSays.push('over WebSocket #0');
+  for (const [i, [id, label]] of plan.entries()) {
+    await switchTo(aria, id, label);
+    const text = `over ${label} #${i + 1}`;
+    await say(aria, text);
+    ariaSays.push(text);
+    await aria.getByTestId('message').filter({ hasText: text }).waitFor();
+  }
+  await talking;
+  await aria.getByTestId('message').filter({ hasText: boSays.at(-1) }).waitFor();
+
+  const texts = await aria.getByTestId('message').locator('.text').allTextContents();
+  assert.deepEqual(texts.filter((t) => t.startsWith('bo ')), boSays, "all of Bo's messages, once each, in order");
+  assert.deepEqual(texts.filter((t) => t.startsWith('over ')), ariaSays);
+  // Seqs of every line (messages and system lines) run 1, 2, 3, … with no gap and no repeat.
+  const seqs = await aria.locator('[data-seq]').evaluateAll((els) => els.map((e) => Number(e.dataset.seq)));
+  assert.deepEqual(seqs, seqs.map((_, i) => i + 1));
+  // Make-before-break: the switches never made Aria look like she left and came back.
+  const system = await aria.getByTestId('system-line').allTextContents();
+  assert.deepEqual(system.map((s) => s.replace(/^\d\d:\d\d/, '')), ['Aria joined', 'Bo joined']);
+  // Bo's view agrees line for line.
+  await bo.getByTestId('message').filter({ hasText: ariaSays.at(-1) }).waitFor();
+  const boTexts = await bo.getByTestId('message').locator('.text').allTextContents();
+  assert.deepEqual(boTexts, texts);
+
+  for (const id of ['ws', 'sse', 'poll']) {
+    assert.match(await aria.getByTestId(`latency-${id}`).textContent(), /\d+ ms · p99 \d+ ms · n=\d+/, id);
+  }
+  await aria.screenshot({ path: join(ARTIFACTS, 'switcher.png'), fullPage: true });
+});
