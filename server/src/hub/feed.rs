@@ -105,6 +105,9 @@ impl Feed {
         loop {
             let Some(event) = self.pending.front().cloned() else {
                 if self.catching_up {
+                    // A fresh receiver before each read: whatever the read misses, it has, and a
+                    // backlog from before the read (already in the store) can no longer lag it.
+                    self.live = self.live.resubscribe();
                     let page = self.store.after(&self.room_id, self.last, self.page).await?;
                     self.catching_up = page.len() == self.page;
                     self.pending.extend(page.into_iter().map(Arc::new));

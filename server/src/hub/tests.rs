@@ -182,3 +182,57 @@ async fn a_join_that_could_not_be_stored_can_be_retried() {
         "the retry reaches the store again instead of being ignored as a repeat"
     );
 }
+
+#[tokio::test]
+async fn a_feed_that_lags_catches_up_from_the_store_or_reports_it() {
+    use super::feed::{Feed, Item, OnLag};
+    let f = hub(4);
+    let mut catch_up = Feed::open(&f.hub, &room(), 3, OnLag::CatchUp);
+    let mut report = Feed::open(&f.hub, &room(), 3, OnLag::Report);
+    catch_up.resume(0);
+    report.resume(0);
+    // Both feeds read nothing while 20 events pass through a ring of 4.
+    for i in 0..20 {
+        f.hub.talk(&room(), &actor(1), format!("m{i}"), None, None).await.unwrap();
+    }
+    let mut seqs = Vec::new();
+    while seqs.len() < 20 {
+        match catch_up.next().await.unwrap() {
+            Item::Event(e) => seqs.push(e.seq),
+            Item::Lagged { .. } => panic!("a catch-up feed never reports lag"),
+        }
+    }
+    assert_eq!(seqs, (1..=20).collect::<Vec<_>>(), "every event once, in order, through 3-event store pages");
+    // A reporting feed first replays what the store has (it resumed at 0), so it does not lag here;
+    // one that starts live and falls behind reports where it stopped.
+    let mut live = Feed::open(&f.hub, &room(), 3, OnLag::Report);
+    live.recent(0).await.unwrap();
+    assert_eq!(live.last(), 20);
+    for i in 0..10 {
+        f.hub.talk(&room(), &actor(1), format!("late{i}"), None, None).await.unwrap();
+    }
+    assert!(matches!(live.next().await.unwrap(), Item::Lagged { after: 20 }));
+    let Item::Event(e) = live.next().await.unwrap() else { panic!("after the lag report: live events") };
+    assert!(e.seq > 21, "the reader was told to fetch the gap itself, so it is not filled: {}", e.seq);
+    let mut replayed = Vec::new();
+    while let Ok(item) = tokio::time::timeout(std::time::Duration::from_millis(50), report.next()).await {
+        match item.unwrap() {
+            Item::Event(e) => replayed.push(e.seq),
+            Item::Lagged { after } => panic!("a feed that caught up from the store is not behind (after {after})"),
+        }
+    }
+    assert_eq!(replayed, (1..=30).collect::<Vec<_>>(), "the resumed feed saw all 30 events, then waited");
+}
+
+#[tokio::test]
+async fn the_sse_encoding_is_made_once_and_shared() {
+    let f = hub(16);
+    let mut rx = f.hub.subscribe(&room());
+    f.hub.talk(&room(), &actor(1), "hi\nthere".into(), None, None).await.unwrap();
+    let event = rx.recv().await.unwrap();
+    let (a, b) = (event.sse(), event.sse());
+    assert_eq!(a.as_ptr(), b.as_ptr(), "the second reader gets the same bytes");
+    let text = std::str::from_utf8(&a).unwrap();
+    assert!(text.starts_with("id: 1\nevent: talk\ndata: {"), "{text}");
+    assert_eq!(text.matches('\n').count(), 4, "a newline in the content stays escaped in one data line");
+}
