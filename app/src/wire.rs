@@ -44,6 +44,10 @@ pub enum ClientFrame {
     Join,
     /// Leave the room (idempotent).
     Leave,
+    /// "I am typing" (ephemeral: shown to the room for a few seconds, never stored).
+    Typing,
+    /// "I am still here": keeps the chat session alive without saying anything.
+    Heartbeat,
     /// Say something; a repeated `messageId` is accepted once.
     Talk {
         content: String,
@@ -66,6 +70,12 @@ pub enum ServerFrame {
     Join(MemberEvent),
     /// A member left the room (stored, sequenced).
     Leave(MemberEvent),
+    /// Who is in the room now (ephemeral, no seq).
+    Presence(PresenceEvent),
+    /// A member is typing (ephemeral, no seq).
+    Typing { room_id: RoomId, member_id: MemberId, nickname: String },
+    /// The request worked but something about it deserves a word (e.g. profanity in WARN mode).
+    Warning { code: ErrorCode, message: String },
     /// The request in a client frame failed; the connection stays open.
     Error {
         code: ErrorCode,
@@ -88,6 +98,50 @@ impl ServerFrame {
             _ => None,
         }
     }
+}
+
+/// What changed in a room's presence.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum PresenceType {
+    Join,
+    Leave,
+    /// A JOIN was refused: the room is full.
+    JoinIgnored,
+    /// A LEAVE from someone who was not in the room.
+    LeaveIgnored,
+    /// The room's capacity changed.
+    CapacityUpdated,
+    /// A member was idle longer than a chat session lives and was taken out of the room.
+    SessionExpired,
+}
+
+/// A member as presence lists them.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PresenceMember {
+    pub member_id: MemberId,
+    pub nickname: String,
+    /// `ONLINE` (a connection is open) or `AWAY` (joined, no connection right now).
+    pub status: String,
+}
+
+/// The room's presence after a change (the original's fields).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PresenceEvent {
+    pub room_id: RoomId,
+    /// 0 means unlimited.
+    pub max_capacity: u32,
+    pub connected_count: u32,
+    /// The joined members.
+    pub members: Vec<PresenceMember>,
+    pub event_type: PresenceType,
+    /// Who the change is about.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub member_id: Option<MemberId>,
+    /// RFC 3339 UTC.
+    pub event_time: String,
 }
 
 /// A stored chat message.
@@ -126,6 +180,8 @@ pub enum Notification {
     Connected { member_id: MemberId, nickname: String },
     /// Someone wrote `@nickname` (the reader's) in a room.
     Mention(TalkEvent),
+    /// Someone whispered to the reader.
+    Whisper(TalkEvent),
     /// Someone invited the reader into a room.
     Invitation { room_id: RoomId, room_name: String, from_id: MemberId, from_nickname: String, created_at: String },
 }
@@ -136,6 +192,7 @@ impl Notification {
         match self {
             Notification::Connected { .. } => "connected",
             Notification::Mention(_) => "mention",
+            Notification::Whisper(_) => "whisper",
             Notification::Invitation { .. } => "invitation",
         }
     }

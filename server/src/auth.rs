@@ -2,7 +2,9 @@
 //!
 //! HS256 only: a token signed with any other algorithm, `none` included, is refused.
 
+use std::collections::HashMap;
 use std::path::Path;
+use std::sync::RwLock;
 
 use axum::extract::{FromRequestParts, Query};
 use axum::http::{HeaderMap, header, request::Parts};
@@ -29,12 +31,15 @@ pub struct Claims {
     pub jti: String,
 }
 
-/// Signs and verifies access tokens.
+/// Signs and verifies access tokens, and knows which ones were revoked by logging out.
 pub struct Auth {
     encoding: EncodingKey,
     decoding: DecodingKey,
     validation: Validation,
     guest_ttl_secs: u64,
+    /// jti → expiry of tokens revoked before their time; checked on every verify, kept in memory
+    /// (written through to the store, loaded from it at start).
+    revoked: RwLock<HashMap<String, u64>>,
 }
 
 impl Auth {
@@ -62,6 +67,7 @@ impl Auth {
             decoding: DecodingKey::from_secret(&secret),
             validation,
             guest_ttl_secs: settings.guest_token_ttl_secs,
+            revoked: RwLock::new(HashMap::new()),
         })
     }
 
@@ -96,13 +102,30 @@ impl Auth {
 
     /// The actor a token names, or 401 with why it was refused.
     pub fn verify(&self, token: &str) -> Result<Actor, AppError> {
-        match jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation) {
-            Ok(data) => Ok(Actor { member_id: MemberId(data.claims.sub), nickname: data.claims.nick }),
+        self.claims(token).map(|c| Actor { member_id: MemberId(c.sub), nickname: c.nick })
+    }
+
+    /// A token's verified claims, or 401 with why it was refused.
+    pub fn claims(&self, token: &str) -> Result<Claims, AppError> {
+        let claims = match jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation) {
+            Ok(data) => data.claims,
             Err(e) if matches!(e.kind(), ErrorKind::ExpiredSignature) => {
-                Err(AppError::new(ErrorCode::TokenExpired, "Your session has expired; sign in again."))
+                return Err(AppError::new(ErrorCode::TokenExpired, "Your session has expired; sign in again."));
             }
-            Err(_) => Err(AppError::new(ErrorCode::InvalidToken, "The access token is not valid.")),
+            Err(_) => return Err(AppError::new(ErrorCode::InvalidToken, "The access token is not valid.")),
+        };
+        if self.revoked.read().expect("revoked lock").contains_key(&claims.jti) {
+            return Err(AppError::new(ErrorCode::LoggedOut, "You have logged out; sign in again."));
         }
+        Ok(claims)
+    }
+
+    /// Revokes a token until `exp`, when it would have died anyway (expired entries are dropped).
+    pub fn revoke(&self, jti: &str, exp: u64) {
+        let now = jsonwebtoken::get_current_timestamp();
+        let mut revoked = self.revoked.write().expect("revoked lock");
+        revoked.retain(|_, e| *e + 60 > now);
+        revoked.insert(jti.to_owned(), exp);
     }
 }
 
@@ -149,7 +172,12 @@ pub const ACCESS_COOKIE: &str = "dt_access";
 
 /// The access token from the `dt_access` cookie, if the request has one.
 pub fn cookie_token(headers: &HeaderMap) -> Option<String> {
-    let prefix = format!("{ACCESS_COOKIE}=");
+    cookie(headers, ACCESS_COOKIE)
+}
+
+/// A cookie's value, if the request has it.
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    let prefix = format!("{name}=");
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -174,6 +202,19 @@ pub fn authenticate(auth: &Auth, token: Option<String>) -> Result<Actor, AppErro
 #[derive(Deserialize)]
 struct TokenQuery {
     token: Option<String>,
+}
+
+/// The verified claims of a REST call's Bearer token (for logout, which needs the `jti`).
+pub struct CallerClaims(pub Claims);
+
+impl FromRequestParts<AppState> for CallerClaims {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<CallerClaims, AppError> {
+        let token = token_from(&parts.headers, None)
+            .ok_or_else(|| AppError::new(ErrorCode::MissingToken, "Sign in first: no access token was sent."))?;
+        state.auth.claims(&token).map(CallerClaims)
+    }
 }
 
 /// The caller of a REST endpoint; the only way a handler learns who is calling.

@@ -103,6 +103,36 @@ pub struct Overrides {
     /// A long-poll or POST client stays "connected" this long after its last request [default: 15000].
     #[arg(long, env = "DUNGEONTALK_POLL_LINGER_MS", value_name = "MS")]
     pub poll_linger_ms: Option<u64>,
+    /// Lifetime of a registered member's access token in seconds [default: 900].
+    #[arg(long, env = "DUNGEONTALK_ACCESS_TOKEN_TTL_SECS", value_name = "SECS")]
+    pub access_token_ttl_secs: Option<u64>,
+    /// Lifetime of a refresh token (the login's cookie) in seconds [default: 1209600].
+    #[arg(long, env = "DUNGEONTALK_REFRESH_TOKEN_TTL_SECS", value_name = "SECS")]
+    pub refresh_token_ttl_secs: Option<u64>,
+    /// Wait after the first failed login; it doubles with each further failure [default: 1000].
+    #[arg(long, env = "DUNGEONTALK_LOGIN_BACKOFF_MS", value_name = "MS")]
+    pub login_backoff_ms: Option<u64>,
+    /// Failed logins in a row that lock the account [default: 5].
+    #[arg(long, env = "DUNGEONTALK_LOGIN_LOCK_AFTER", value_name = "N")]
+    pub login_lock_after: Option<u32>,
+    /// How long a locked account stays locked, in seconds [default: 600].
+    #[arg(long, env = "DUNGEONTALK_LOGIN_LOCK_SECS", value_name = "SECS")]
+    pub login_lock_secs: Option<u64>,
+    /// Messages per second a member may send on average (token bucket refill) [default: 5].
+    #[arg(long, env = "DUNGEONTALK_RATE_PER_SEC", value_name = "N")]
+    pub rate_per_sec: Option<f64>,
+    /// Messages a member may send in a burst (token bucket size) [default: 10].
+    #[arg(long, env = "DUNGEONTALK_RATE_BURST", value_name = "N")]
+    pub rate_burst: Option<f64>,
+    /// Profanity filter in player rooms: block, filter (mask as ***) or warn [default: filter].
+    #[arg(long, env = "DUNGEONTALK_PROFANITY_PLAYER", value_name = "MODE")]
+    pub profanity_player: Option<crate::profanity::Mode>,
+    /// Profanity filter in game (AI) rooms: block, filter or warn [default: filter].
+    #[arg(long, env = "DUNGEONTALK_PROFANITY_GAME", value_name = "MODE")]
+    pub profanity_game: Option<crate::profanity::Mode>,
+    /// A joined member with no message or heartbeat for this long leaves (SESSION_EXPIRED) [default: 1800].
+    #[arg(long, env = "DUNGEONTALK_CHAT_SESSION_SECS", value_name = "SECS")]
+    pub chat_session_secs: Option<u64>,
     /// Log filter in `tracing` syntax; RUST_LOG wins when set [default: info].
     #[arg(long, env = "DUNGEONTALK_LOG", value_name = "FILTER")]
     pub log: Option<String>,
@@ -130,6 +160,16 @@ pub struct Settings {
     pub poll_timeout_ms: u64,
     pub poll_batch_max: usize,
     pub poll_linger_ms: u64,
+    pub access_token_ttl_secs: u64,
+    pub refresh_token_ttl_secs: u64,
+    pub login_backoff_ms: u64,
+    pub login_lock_after: u32,
+    pub login_lock_secs: u64,
+    pub rate_per_sec: f64,
+    pub rate_burst: f64,
+    pub profanity_player: crate::profanity::Mode,
+    pub profanity_game: crate::profanity::Mode,
+    pub chat_session_secs: u64,
     pub log: String,
 }
 
@@ -155,6 +195,16 @@ impl Default for Settings {
             poll_timeout_ms: 30_000,
             poll_batch_max: 500,
             poll_linger_ms: 15_000,
+            access_token_ttl_secs: 900,
+            refresh_token_ttl_secs: 14 * 86_400,
+            login_backoff_ms: 1000,
+            login_lock_after: 5,
+            login_lock_secs: 600,
+            rate_per_sec: 5.0,
+            rate_burst: 10.0,
+            profanity_player: crate::profanity::Mode::Filter,
+            profanity_game: crate::profanity::Mode::Filter,
+            chat_session_secs: 1800,
             log: "info".into(),
         }
     }
@@ -207,6 +257,16 @@ impl Settings {
             poll_timeout_ms,
             poll_batch_max,
             poll_linger_ms,
+            access_token_ttl_secs,
+            refresh_token_ttl_secs,
+            login_backoff_ms,
+            login_lock_after,
+            login_lock_secs,
+            rate_per_sec,
+            rate_burst,
+            profanity_player,
+            profanity_game,
+            chat_session_secs,
             log
         );
         if o.jwt_secret.is_some() {
@@ -216,7 +276,7 @@ impl Settings {
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
-        let checks: [(bool, &'static str); 9] = [
+        let checks: [(bool, &'static str); 13] = [
             (self.max_frame_bytes > 0, "max_frame_bytes must be > 0"),
             (self.ws_max_message_bytes >= self.max_frame_bytes, "ws_max_message_bytes must be >= max_frame_bytes"),
             (self.outgoing_queue_len > 0, "outgoing_queue_len must be > 0"),
@@ -225,6 +285,10 @@ impl Settings {
             (self.guest_token_ttl_secs > 0, "guest_token_ttl_secs must be > 0"),
             (self.sse_heartbeat_secs > 0, "sse_heartbeat_secs must be > 0"),
             (self.poll_batch_max > 0, "poll_batch_max must be > 0"),
+            (self.access_token_ttl_secs > 0 && self.refresh_token_ttl_secs > 0, "token lifetimes must be > 0"),
+            (self.login_lock_after > 0, "login_lock_after must be > 0"),
+            (self.rate_per_sec > 0.0 && self.rate_burst >= 1.0, "rate_per_sec must be > 0 and rate_burst >= 1"),
+            (self.chat_session_secs > 0, "chat_session_secs must be > 0"),
             (self.jwt_secret.as_ref().is_none_or(|s| s.expose().len() >= 32), "jwt_secret must be at least 32 bytes"),
         ];
         match checks.iter().find(|(ok, _)| !ok) {

@@ -13,37 +13,38 @@ use crate::hub::HubError;
 pub struct AppError {
     pub code: ErrorCode,
     pub message: String,
+    /// For limits: when trying again can succeed.
+    pub retry_after_ms: Option<u64>,
 }
 
 impl AppError {
     /// An error with a message written for the person using the UI.
     pub fn new(code: ErrorCode, message: impl Into<String>) -> AppError {
-        AppError { code, message: message.into() }
+        AppError { code, message: message.into(), retry_after_ms: None }
+    }
+
+    /// The same error, saying when a retry can succeed.
+    pub fn retry_after(mut self, ms: u64) -> AppError {
+        self.retry_after_ms = Some(ms);
+        self
     }
 
     /// The same error as a frame on an open connection.
     pub fn to_frame(&self) -> ServerFrame {
-        ServerFrame::Error { code: self.code, message: self.message.clone(), retry_after_ms: None }
+        ServerFrame::Error { code: self.code, message: self.message.clone(), retry_after_ms: self.retry_after_ms }
     }
 }
 
-/// The HTTP status that goes with each stable code.
+/// The HTTP status that goes with each stable code (the table is in the wire crate).
 pub fn status_of(code: ErrorCode) -> StatusCode {
-    match code {
-        ErrorCode::MissingToken | ErrorCode::MissingParam | ErrorCode::InvalidRequest => StatusCode::BAD_REQUEST,
-        ErrorCode::BadFrame | ErrorCode::EmptyMessage | ErrorCode::MessageTooLong => StatusCode::BAD_REQUEST,
-        ErrorCode::InvalidToken | ErrorCode::TokenExpired => StatusCode::UNAUTHORIZED,
-        ErrorCode::RoomNotFound | ErrorCode::NotFound => StatusCode::NOT_FOUND,
-        ErrorCode::FrameTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-        ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-        ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-    }
+    StatusCode::from_u16(code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
 }
 
 impl From<HubError> for AppError {
     fn from(e: HubError) -> AppError {
         match e {
             HubError::Invalid(code, message) => AppError::new(code, message),
+            HubError::Refused(err) => err,
             HubError::Store(err) => {
                 // Internal detail goes to the log, never to the client.
                 tracing::error!(error = %err, "store failure");
@@ -62,7 +63,7 @@ impl From<crate::store::StoreError> for AppError {
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
-        let body = ErrorBody { code: self.code, message: self.message };
+        let body = ErrorBody { code: self.code, message: self.message, retry_after_ms: self.retry_after_ms };
         (status_of(self.code), Json(body)).into_response()
     }
 }

@@ -2,7 +2,7 @@
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
+use axum::routing::{get, patch, post};
 use dungeontalk_app::wire::ErrorCode;
 use tower_http::trace::TraceLayer;
 
@@ -11,6 +11,7 @@ use crate::state::AppState;
 
 pub(crate) mod assets;
 mod extract;
+mod frames;
 mod health;
 mod messages;
 mod notify;
@@ -24,7 +25,12 @@ mod ws;
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .route("/auth/guest", post(session::guest))
+        .route("/auth/register", post(session::register))
+        .route("/auth/login", post(session::login))
+        .route("/auth/refresh", post(session::refresh))
+        .route("/auth/logout", post(session::logout))
         .route("/rooms", get(rooms::list).post(rooms::create))
+        .route("/rooms/{room_id}", patch(rooms::update))
         .route("/rooms/{room_id}/messages", get(rooms::history).post(messages::post))
         .route("/rooms/{room_id}/events", get(sse::room_events))
         .route("/rooms/{room_id}/poll", get(poll::poll))

@@ -11,16 +11,20 @@ use dungeontalk_app::wire::{ErrorCode, MemberId, RoomId};
 use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
-use uuid::Uuid;
 
 use crate::bus::Bus;
+use crate::config::Settings;
+use crate::profanity::{Filter, Mode};
 use crate::store::{Store, StoreError};
 
 mod event;
 pub mod fanout;
 pub mod feed;
+mod members;
 pub mod notify;
 pub mod presence;
+mod rate;
+mod talk;
 mod writer;
 
 pub use event::{Appended, Draft, DraftKind, StoredEvent};
@@ -28,24 +32,52 @@ pub use event::{Appended, Draft, DraftKind, StoredEvent};
 use fanout::Fanout;
 use notify::Notifier;
 use presence::Presence;
+use rate::RateLimit;
+
+pub use talk::Said;
 
 /// Why the hub refused or failed a request.
 #[derive(Debug, thiserror::Error)]
 pub enum HubError {
     #[error("{1}")]
     Invalid(ErrorCode, String),
+    /// Refused with the full error (e.g. a limit with its retry time).
+    #[error("{0}")]
+    Refused(crate::error::AppError),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("the hub has stopped")]
     Stopped,
 }
 
-/// Limits the hub enforces on what clients say.
+/// Limits and policies the hub enforces on what clients say.
 #[derive(Clone, Debug)]
 pub struct HubLimits {
     pub max_content_chars: usize,
     pub write_batch_max: usize,
     pub write_queue_len: usize,
+    pub rate_per_sec: f64,
+    pub rate_burst: f64,
+    pub profanity_player: Mode,
+    pub profanity_game: Mode,
+    /// A joined member idle this long leaves (SESSION_EXPIRED).
+    pub chat_session: Duration,
+}
+
+impl HubLimits {
+    /// The hub's share of the settings.
+    pub fn from_settings(s: &Settings) -> HubLimits {
+        HubLimits {
+            max_content_chars: s.max_content_chars,
+            write_batch_max: s.write_batch_max,
+            write_queue_len: s.write_queue_len,
+            rate_per_sec: s.rate_per_sec,
+            rate_burst: s.rate_burst,
+            profanity_player: s.profanity_player,
+            profanity_game: s.profanity_game,
+            chat_session: Duration::from_secs(s.chat_session_secs),
+        }
+    }
 }
 
 /// Who is acting: always taken from a verified token.
@@ -58,10 +90,13 @@ pub struct Actor {
 /// The hub: appends through one ordered writer, subscribes through the local fan-out.
 pub struct Hub {
     store: Arc<dyn Store>,
+    bus: Arc<dyn Bus>,
     fanout: Arc<Fanout>,
     notifier: Arc<Notifier>,
     writer: mpsc::Sender<writer::Job>,
     presence: Presence,
+    rate: RateLimit,
+    profanity: Filter,
     limits: HubLimits,
 }
 
@@ -75,8 +110,18 @@ impl Hub {
         limits: HubLimits,
     ) -> (Hub, JoinHandle<()>) {
         let (tx, rx) = mpsc::channel(limits.write_queue_len);
-        let task = tokio::spawn(writer::run(rx, store.clone(), bus, limits.write_batch_max));
-        let hub = Hub { store, fanout, notifier, writer: tx, presence: Presence::default(), limits };
+        let task = tokio::spawn(writer::run(rx, store.clone(), bus.clone(), limits.write_batch_max));
+        let hub = Hub {
+            store,
+            bus,
+            fanout,
+            notifier,
+            writer: tx,
+            presence: Presence::default(),
+            rate: RateLimit::new(limits.rate_per_sec, limits.rate_burst),
+            profanity: Filter::standard(),
+            limits,
+        };
         (hub, task)
     }
 
@@ -92,82 +137,11 @@ impl Hub {
         answer.await.map_err(|_| HubError::Stopped)?
     }
 
-    /// Validates and appends a chat message from `actor`.
-    pub async fn talk(
-        &self,
-        room_id: &RoomId,
-        actor: &Actor,
-        content: String,
-        message_id: Option<Uuid>,
-        receiver_id: Option<MemberId>,
-    ) -> Result<Appended, HubError> {
-        if receiver_id.is_some() {
-            // Until delivery is filtered per recipient, a whisper would reach the whole room.
-            let msg = "Whispers are not available yet; this message was not sent.";
-            return Err(HubError::Invalid(ErrorCode::InvalidRequest, msg.into()));
+    /// Publishes an ephemeral frame (presence, typing) to the room on every node.
+    pub async fn publish(&self, event: StoredEvent) {
+        if let Err(e) = self.bus.publish(Arc::new(event)).await {
+            tracing::warn!(error = %e, "ephemeral publish failed");
         }
-        if content.trim().is_empty() {
-            return Err(HubError::Invalid(ErrorCode::EmptyMessage, "A message needs some text.".into()));
-        }
-        let chars = content.chars().count();
-        if chars > self.limits.max_content_chars {
-            let max = self.limits.max_content_chars;
-            let msg = format!("A message may have at most {max} characters; this one has {chars}.");
-            return Err(HubError::Invalid(ErrorCode::MessageTooLong, msg));
-        }
-        let kind = DraftKind::Talk {
-            message_id: message_id.unwrap_or_else(Uuid::now_v7),
-            sender_id: actor.member_id.clone(),
-            sender_nickname: actor.nickname.clone(),
-            content,
-            receiver_id,
-        };
-        self.append(Draft { room_id: room_id.clone(), created_at: now_rfc3339(), kind }).await
-    }
-
-    /// Enters `actor` into the room; a repeated JOIN stores nothing.
-    pub async fn join(&self, room_id: &RoomId, actor: &Actor) -> Result<Option<Appended>, HubError> {
-        if !self.presence.join(room_id, actor) {
-            return Ok(None);
-        }
-        let kind = DraftKind::Join { member_id: actor.member_id.clone(), nickname: actor.nickname.clone() };
-        let appended = self.append(Draft { room_id: room_id.clone(), created_at: now_rfc3339(), kind }).await;
-        if appended.is_err() {
-            // Not stored, so not joined: a retried JOIN must try again.
-            self.presence.leave(room_id, &actor.member_id);
-        }
-        appended.map(Some)
-    }
-
-    /// Takes `actor` out of the room; a LEAVE of someone not in it stores nothing.
-    pub async fn leave(&self, room_id: &RoomId, actor: &Actor) -> Result<Option<Appended>, HubError> {
-        if !self.presence.leave(room_id, &actor.member_id) {
-            return Ok(None);
-        }
-        self.append_leave(room_id, actor).await.map(Some)
-    }
-
-    /// Registers an open connection of `actor` in the room.
-    pub fn connect(&self, room_id: &RoomId, actor: &Actor) {
-        self.presence.connect(room_id, actor);
-    }
-
-    /// Unregisters a connection; when it was the member's last one, the member leaves the room.
-    pub async fn disconnect(&self, room_id: &RoomId, actor: &Actor) -> Result<(), HubError> {
-        if self.presence.disconnect(room_id, &actor.member_id) {
-            self.append_leave(room_id, actor).await?;
-        }
-        Ok(())
-    }
-
-    async fn append_leave(&self, room_id: &RoomId, actor: &Actor) -> Result<Appended, HubError> {
-        let kind = DraftKind::Leave { member_id: actor.member_id.clone(), nickname: actor.nickname.clone() };
-        self.append(Draft { room_id: room_id.clone(), created_at: now_rfc3339(), kind }).await
-    }
-
-    /// Members with at least one open connection to the room on this node.
-    pub fn connected_count(&self, room_id: &RoomId) -> u32 {
-        self.presence.connected_count(room_id)
     }
 
     /// Live events of a room from now on; subscribe before reading the store to miss nothing.

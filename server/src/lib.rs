@@ -7,12 +7,14 @@ use std::sync::Arc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+pub mod accounts;
 pub mod auth;
 pub mod bus;
 pub mod config;
 pub mod error;
 pub mod http;
 pub mod hub;
+pub mod profanity;
 pub mod state;
 pub mod store;
 
@@ -53,19 +55,37 @@ impl Running {
 
 /// The state for `settings` with the embedded store and the in-process bus.
 pub fn build_state(settings: Settings, shutdown: CancellationToken) -> Result<(AppState, JoinHandle<()>), StartError> {
-    let store: Arc<dyn Store> = Arc::new(store::disk::DiskStore::open(&settings.data_dir)?);
+    let disk = Arc::new(store::disk::DiskStore::open(&settings.data_dir)?);
+    let store: Arc<dyn Store> = disk.clone();
     let fanout = Arc::new(Fanout::new(settings.outgoing_queue_len));
     let notifier = Arc::new(Notifier::new(settings.outgoing_queue_len));
     let bus = Arc::new(bus::LocalBus::new(fanout.clone(), notifier.clone()));
-    let limits = HubLimits {
-        max_content_chars: settings.max_content_chars,
-        write_batch_max: settings.write_batch_max,
-        write_queue_len: settings.write_queue_len,
-    };
+    let limits = HubLimits::from_settings(&settings);
     let (hub, writer) = Hub::start(store, bus, fanout, notifier, limits);
     let auth = auth::Auth::from_settings(&settings).map_err(StartError::Auth)?;
-    let state = AppState { settings: Arc::new(settings), hub: Arc::new(hub), auth: Arc::new(auth), shutdown };
+    for (jti, exp) in disk.revoked_access_now()? {
+        auth.revoke(&jti, exp);
+    }
+    let accounts = accounts::Accounts::new(disk, &settings).map_err(|e| StartError::Auth(std::io::Error::other(e)))?;
+    let state = AppState {
+        settings: Arc::new(settings),
+        hub: Arc::new(hub),
+        auth: Arc::new(auth),
+        accounts: Arc::new(accounts),
+        shutdown,
+    };
     Ok((state, writer))
+}
+
+/// Takes idle members out of their rooms until the server stops.
+async fn expire_idle(hub: Arc<Hub>, shutdown: CancellationToken) {
+    let mut timer = tokio::time::interval(hub.expiry_period());
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = timer.tick() => hub.expire_idle().await,
+        }
+    }
 }
 
 /// Opens the store, binds, and serves until the shutdown token is cancelled.
@@ -75,6 +95,7 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
     let (state, writer) = build_state(settings, shutdown.clone())?;
     let listener = tokio::net::TcpListener::bind(bind).await.map_err(|e| StartError::Bind(bind, e))?;
     let addr = listener.local_addr().map_err(|e| StartError::Bind(bind, e))?;
+    tokio::spawn(expire_idle(state.hub.clone(), shutdown.clone()));
     let app = http::router(state);
     let token = shutdown.clone();
     let task = tokio::spawn(async move {

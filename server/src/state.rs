@@ -4,16 +4,18 @@ use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
 
+use crate::accounts::Accounts;
 use crate::auth::Auth;
 use crate::config::Settings;
 use crate::hub::Hub;
 
-/// Settings, hub, auth and the shutdown signal.
+/// Settings, hub, auth, accounts and the shutdown signal.
 #[derive(Clone)]
 pub struct AppState {
     pub settings: Arc<Settings>,
     pub hub: Arc<Hub>,
     pub auth: Arc<Auth>,
+    pub accounts: Arc<Accounts>,
     /// Cancelled when the server stops: long-lived connections close on it.
     pub shutdown: CancellationToken,
 }

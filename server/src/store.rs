@@ -1,12 +1,14 @@
 //! Where room events and rooms are kept: a small trait, so MongoDB can replace the embedded store.
 
 use async_trait::async_trait;
-use dungeontalk_app::wire::{MemberId, RoomId};
+use dungeontalk_app::wire::{MemberId, RoomId, RoomType};
 use serde::{Deserialize, Serialize};
 
 use crate::hub::{Appended, Draft, StoredEvent};
 
+pub mod accounts;
 pub mod disk;
+mod disk_accounts;
 
 /// A store failure; the detail is for the log.
 #[derive(Debug, thiserror::Error)]
@@ -23,6 +25,21 @@ pub struct RoomRecord {
     pub max_capacity: u32,
     pub created_by: MemberId,
     pub created_at: String,
+    #[serde(default)]
+    pub room_type: RoomType,
+    /// Only the creator and `allowed` may enter.
+    #[serde(default)]
+    pub private: bool,
+    /// Members invited into a private room.
+    #[serde(default)]
+    pub allowed: Vec<MemberId>,
+}
+
+impl RoomRecord {
+    /// Whether `member` may enter.
+    pub fn admits(&self, member: &MemberId) -> bool {
+        !self.private || self.created_by == *member || self.allowed.contains(member)
+    }
 }
 
 /// The durable record of rooms and their ordered events.
@@ -30,6 +47,8 @@ pub struct RoomRecord {
 pub trait Store: Send + Sync + 'static {
     /// Stores a new room.
     async fn create_room(&self, room: RoomRecord) -> Result<(), StoreError>;
+    /// Replaces a room's record (capacity, invitations).
+    async fn update_room(&self, room: RoomRecord) -> Result<(), StoreError>;
     /// Every room, oldest first.
     async fn rooms(&self) -> Result<Vec<RoomRecord>, StoreError>;
     /// One room, if it exists.

@@ -31,7 +31,7 @@ pub fn forget_session() {
 }
 
 fn network_error(e: impl std::fmt::Display) -> ErrorBody {
-    ErrorBody { code: ErrorCode::Unavailable, message: format!("The server cannot be reached ({e}).") }
+    ErrorBody::new(ErrorCode::Unavailable, format!("The server cannot be reached ({e})."))
 }
 
 async fn read<T: DeserializeOwned>(resp: Result<Response, gloo_net::Error>) -> Result<T, ErrorBody> {
@@ -43,7 +43,7 @@ async fn read<T: DeserializeOwned>(resp: Result<Response, gloo_net::Error>) -> R
     Err(resp
         .json::<ErrorBody>()
         .await
-        .unwrap_or(ErrorBody { code: ErrorCode::Internal, message: format!("The server answered {status}.") }))
+        .unwrap_or(ErrorBody::new(ErrorCode::Internal, format!("The server answered {status}."))))
 }
 
 /// Whether an error means the token is no good any more.

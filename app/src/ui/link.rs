@@ -263,10 +263,10 @@ fn open_poll(room_id: &str, token: &str, after: Option<u64>, tx: UnboundedSender
                     }
                     Err(_) => None,
                 },
-                Ok(resp) => Some(resp.json::<ErrorBody>().await.unwrap_or(ErrorBody {
-                    code: ErrorCode::Unavailable,
-                    message: format!("The server answered {}.", resp.status()),
-                })),
+                Ok(resp) => Some(resp.json::<ErrorBody>().await.unwrap_or(ErrorBody::new(
+                    ErrorCode::Unavailable,
+                    format!("The server answered {}.", resp.status()),
+                ))),
                 Err(_) => None,
             };
             let _ = tx.unbounded_send(Incoming::Down(down));

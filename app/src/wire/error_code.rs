@@ -1,68 +1,87 @@
-//! Stable machine-readable error codes shared by the server and the UI.
+//! Stable machine-readable error codes shared by the server and the UI: the one table of codes,
+//! their HTTP statuses and what they mean (docs/ARCHITECTURE.md prints it).
 
 use serde::{Deserialize, Serialize};
 
-/// A stable error code; the HTTP status for each lives in the server's `AppError`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum ErrorCode {
-    /// No token in `?token=` or `Authorization: Bearer`.
-    #[serde(rename = "auth.missing_token")]
-    MissingToken,
-    /// Bad signature, wrong algorithm or malformed token.
-    #[serde(rename = "auth.invalid_token")]
-    InvalidToken,
-    /// The token's lifetime is over.
-    #[serde(rename = "auth.expired")]
-    TokenExpired,
-    /// A required request parameter (such as `roomId`) is missing.
-    #[serde(rename = "request.missing_param")]
-    MissingParam,
-    /// A request parameter or body field has a bad value.
-    #[serde(rename = "request.invalid")]
-    InvalidRequest,
-    /// A frame or body is not valid JSON of a known shape.
-    #[serde(rename = "chat.bad_frame")]
-    BadFrame,
-    /// A frame is larger than the configured limit (128 KiB by default).
-    #[serde(rename = "chat.frame_too_large")]
-    FrameTooLarge,
-    /// A message has no content.
-    #[serde(rename = "chat.empty")]
-    EmptyMessage,
-    /// A message is longer than the configured limit (2000 characters by default).
-    #[serde(rename = "chat.too_long")]
-    MessageTooLong,
-    /// The room does not exist.
-    #[serde(rename = "room.not_found")]
-    RoomNotFound,
-    /// No such API endpoint.
-    #[serde(rename = "request.not_found")]
-    NotFound,
-    /// Something failed on the server; details are in its log.
-    #[serde(rename = "internal")]
-    Internal,
-    /// A backend (store, bus) is not available right now.
-    #[serde(rename = "unavailable")]
-    Unavailable,
+macro_rules! codes {
+    ($($(#[doc = $doc:literal])* $variant:ident = $code:literal, $status:literal;)*) => {
+        /// A stable error code with the HTTP status that goes with it.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        pub enum ErrorCode {
+            $($(#[doc = $doc])* #[serde(rename = $code)] $variant,)*
+        }
+
+        impl ErrorCode {
+            /// Every code, in table order.
+            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$variant),*];
+
+            /// The code as it appears on the wire, e.g. `auth.expired`.
+            pub fn as_str(self) -> &'static str {
+                match self { $(ErrorCode::$variant => $code,)* }
+            }
+
+            /// The HTTP status of an answer carrying this code.
+            pub fn http_status(self) -> u16 {
+                match self { $(ErrorCode::$variant => $status,)* }
+            }
+
+            /// What the code means (its doc line).
+            pub fn meaning(self) -> &'static str {
+                match self { $(ErrorCode::$variant => concat!($($doc),*).trim_ascii(),)* }
+            }
+        }
+    };
 }
 
-impl ErrorCode {
-    /// The code as it appears on the wire, e.g. `auth.expired`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ErrorCode::MissingToken => "auth.missing_token",
-            ErrorCode::InvalidToken => "auth.invalid_token",
-            ErrorCode::TokenExpired => "auth.expired",
-            ErrorCode::MissingParam => "request.missing_param",
-            ErrorCode::InvalidRequest => "request.invalid",
-            ErrorCode::BadFrame => "chat.bad_frame",
-            ErrorCode::FrameTooLarge => "chat.frame_too_large",
-            ErrorCode::EmptyMessage => "chat.empty",
-            ErrorCode::MessageTooLong => "chat.too_long",
-            ErrorCode::RoomNotFound => "room.not_found",
-            ErrorCode::NotFound => "request.not_found",
-            ErrorCode::Internal => "internal",
-            ErrorCode::Unavailable => "unavailable",
-        }
-    }
+codes! {
+    /// No token in `Authorization: Bearer`, `?token=` (or the stream cookie).
+    MissingToken = "auth.missing_token", 400;
+    /// Bad signature, wrong algorithm, or a malformed token.
+    InvalidToken = "auth.invalid_token", 401;
+    /// The token's lifetime is over.
+    TokenExpired = "auth.expired", 401;
+    /// The token was revoked by logging out.
+    LoggedOut = "auth.logged_out", 401;
+    /// Wrong account name or password.
+    BadCredentials = "auth.bad_credentials", 401;
+    /// Too many failed logins: wait `retryAfterMs` (the account is locked after 5 in a row).
+    LoginLocked = "auth.locked", 429;
+    /// That account name is taken.
+    NameTaken = "auth.name_taken", 409;
+    /// No valid refresh token (missing, unknown, expired or revoked): log in again.
+    RefreshInvalid = "auth.refresh_invalid", 401;
+    /// A refresh token was used twice: every session of that login is revoked.
+    RefreshReused = "auth.refresh_reused", 401;
+    /// A required request parameter (such as `roomId`) is missing.
+    MissingParam = "request.missing_param", 400;
+    /// A request parameter or body field has a bad value.
+    InvalidRequest = "request.invalid", 400;
+    /// A frame or body is not valid JSON of a known shape.
+    BadFrame = "chat.bad_frame", 400;
+    /// A frame is larger than `max_frame_bytes` (128 KiB by default).
+    FrameTooLarge = "chat.frame_too_large", 413;
+    /// A message has no content.
+    EmptyMessage = "chat.empty", 400;
+    /// A message is longer than `max_content_chars` (2000 by default).
+    MessageTooLong = "chat.too_long", 400;
+    /// Too many messages too fast: wait `retryAfterMs`.
+    RateLimited = "chat.rate_limited", 429;
+    /// The message was refused by the profanity filter (BLOCK mode).
+    ProfanityBlocked = "chat.profanity_blocked", 400;
+    /// A warning, not an error: the message was delivered but contains profanity (WARN mode).
+    ProfanityWarning = "chat.profanity_warning", 202;
+    /// Whispers go to members in the room; that one is not.
+    ReceiverNotFound = "chat.receiver_not_found", 404;
+    /// The room does not exist.
+    RoomNotFound = "room.not_found", 404;
+    /// The room is private and the caller is not invited.
+    RoomForbidden = "room.forbidden", 403;
+    /// The room is at its capacity.
+    RoomFull = "room.full", 409;
+    /// No such API endpoint.
+    NotFound = "request.not_found", 404;
+    /// Something failed on the server; details are in its log.
+    Internal = "internal", 500;
+    /// A backend (store, bus) is not available right now.
+    Unavailable = "unavailable", 503;
 }

@@ -117,7 +117,7 @@ fn notifications_and_http_answers_use_the_contracts_names() {
     let text = serde_json::to_string(&invitation).unwrap();
     assert_eq!(serde_json::from_str::<Notification>(&text).unwrap(), invitation);
     assert!(text.contains("\"roomName\":\"Crypt\"") && text.contains("\"fromNickname\""), "{text}");
-    let accepted = Accepted { message_id: Some(talk().message_id), seq: Some(7) };
+    let accepted = Accepted { message_id: Some(talk().message_id), seq: Some(7), warning: None };
     assert_eq!(
         serde_json::to_value(&accepted).unwrap(),
         json!({"messageId": "01890a5d-ac96-774b-bcce-b302099a8057", "seq": 7})

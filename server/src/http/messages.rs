@@ -10,9 +10,10 @@ use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use dungeontalk_app::wire::{Accepted, ClientFrame, ErrorCode, RoomId};
+use dungeontalk_app::wire::{Accepted, ErrorBody, ErrorCode, RoomId};
 
-use super::rooms::existing_room;
+use super::frames::{act, parse};
+use super::rooms::room_for;
 use crate::auth::Caller;
 use crate::error::AppError;
 use crate::state::AppState;
@@ -38,22 +39,11 @@ pub async fn post(
     if body.len() > max {
         return Err(too_large(max, Some(body.len())));
     }
-    let room_id = RoomId(room_id);
-    existing_room(&state, &room_id).await?;
-    let frame: ClientFrame = serde_json::from_slice(&body)
-        .map_err(|e| AppError::new(ErrorCode::BadFrame, format!("Not a valid frame: {e}")))?;
+    let room = room_for(&state, &RoomId(room_id), &actor).await?;
+    let frame = parse(&body)?;
     let linger = Duration::from_millis(state.settings.poll_linger_ms);
-    let _attendance = state.hub.attend(&room_id, &actor, linger, &state.shutdown);
-    let hub = &state.hub;
-    let accepted = match frame {
-        ClientFrame::Join => Accepted { message_id: None, seq: hub.join(&room_id, &actor).await?.map(|a| a.event.seq) },
-        ClientFrame::Leave => {
-            Accepted { message_id: None, seq: hub.leave(&room_id, &actor).await?.map(|a| a.event.seq) }
-        }
-        ClientFrame::Talk { content, message_id, receiver_id } => {
-            let appended = hub.talk(&room_id, &actor, content, message_id, receiver_id).await?;
-            Accepted { message_id: appended.message_id, seq: Some(appended.event.seq) }
-        }
-    };
-    Ok((StatusCode::ACCEPTED, Json(accepted)))
+    let _attendance = state.hub.attend(&room.room_id, &actor, linger, &state.shutdown);
+    let acted = act(&state, &room, &actor, frame).await?;
+    let warning = acted.warning.map(|w| ErrorBody::new(w.code, w.message));
+    Ok((StatusCode::ACCEPTED, Json(Accepted { message_id: acted.message_id, seq: acted.seq, warning })))
 }

@@ -16,7 +16,7 @@ use tokio::time::Interval;
 use tokio_util::sync::CancellationToken;
 
 use super::extract::{Body, Params};
-use super::rooms::existing_room;
+use super::rooms::room_for;
 use super::sse::{HEARTBEAT, heartbeat, sse_response, stream_caller};
 use crate::auth::Caller;
 use crate::error::AppError;
@@ -75,14 +75,20 @@ pub async fn stream(
     Ok(sse_response(body))
 }
 
-/// `POST /api/rooms/{roomId}/invitations`: tells a member (if online) that the caller invites them.
+/// `POST /api/rooms/{roomId}/invitations`: lets a member into a private room and tells them (if
+/// their notification stream is open) that the caller invites them.
 pub async fn invite(
     State(state): State<AppState>,
     Caller(actor): Caller,
     Path(room_id): Path<String>,
     Body(req): Body<Invite>,
 ) -> Result<(StatusCode, Json<Invited>), AppError> {
-    let room = existing_room(&state, &RoomId(room_id)).await?;
+    let mut room = room_for(&state, &RoomId(room_id), &actor).await?;
+    if room.private && !room.allowed.contains(&req.member_id) {
+        // An invitation into a private room is the key to it.
+        room.allowed.push(req.member_id.clone());
+        state.hub.store().update_room(room.clone()).await?;
+    }
     let notification = Notification::Invitation {
         room_id: room.room_id,
         room_name: room.name,

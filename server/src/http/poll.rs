@@ -12,7 +12,7 @@ use futures_util::FutureExt;
 use serde::Deserialize;
 
 use super::extract::Params;
-use super::rooms::{existing_room, page_response};
+use super::rooms::{page_response, room_for};
 use crate::auth::Caller;
 use crate::error::AppError;
 use crate::hub::feed::{Feed, FeedError, Item, OnLag};
@@ -34,13 +34,14 @@ pub async fn poll(
     Params(q): Params<PollQuery>,
 ) -> Result<Response, AppError> {
     let room_id = RoomId(room_id);
-    existing_room(&state, &room_id).await?;
+    room_for(&state, &room_id, &actor).await?;
     let settings = &state.settings;
     // This poll counts as a connection, and for `poll_linger_ms` after it: the client polls again.
     let linger = Duration::from_millis(settings.poll_linger_ms);
     let _attendance = state.hub.attend(&room_id, &actor, linger, &state.shutdown);
     let batch_max = settings.poll_batch_max;
-    let mut feed = Feed::open(&state.hub, &room_id, batch_max.min(settings.replay_page), OnLag::CatchUp);
+    let mut feed =
+        Feed::open(&state.hub, &room_id, &actor.member_id, batch_max.min(settings.replay_page), OnLag::CatchUp);
     match q.after {
         Some(after) => feed.resume(after),
         None => feed.recent(settings.history_on_join.min(batch_max)).await?,

@@ -1,4 +1,4 @@
-//! Rooms: list, create, and a room's stored history.
+//! Rooms: list, create, change capacity, who may enter, and a room's stored history.
 
 use std::borrow::Borrow;
 
@@ -6,14 +6,14 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use dungeontalk_app::wire::{CreateRoom, ErrorCode, RoomId, RoomSummary};
+use dungeontalk_app::wire::{CreateRoom, ErrorCode, RoomId, RoomSummary, UpdateRoom};
 use serde::Deserialize;
 use uuid::Uuid;
 
 use super::extract::{Body, Params};
 use crate::auth::Caller;
 use crate::error::AppError;
-use crate::hub::{StoredEvent, now_rfc3339};
+use crate::hub::{Actor, StoredEvent, now_rfc3339};
 use crate::state::AppState;
 use crate::store::RoomRecord;
 
@@ -24,13 +24,20 @@ pub const MAX_ROOM_CAPACITY: u32 = 1000;
 
 fn summary(state: &AppState, r: RoomRecord) -> RoomSummary {
     let connected_count = state.hub.connected_count(&r.room_id);
-    RoomSummary { room_id: r.room_id, name: r.name, max_capacity: r.max_capacity, connected_count }
+    RoomSummary {
+        room_id: r.room_id,
+        name: r.name,
+        max_capacity: r.max_capacity,
+        connected_count,
+        room_type: r.room_type,
+        private: r.private,
+    }
 }
 
-/// `GET /api/rooms`: every room with its online count.
-pub async fn list(State(state): State<AppState>, _: Caller) -> Result<Json<Vec<RoomSummary>>, AppError> {
+/// `GET /api/rooms`: every room the caller may enter, with its online count.
+pub async fn list(State(state): State<AppState>, Caller(actor): Caller) -> Result<Json<Vec<RoomSummary>>, AppError> {
     let rooms = state.hub.store().rooms().await?;
-    Ok(Json(rooms.into_iter().map(|r| summary(&state, r)).collect()))
+    Ok(Json(rooms.into_iter().filter(|r| r.admits(&actor.member_id)).map(|r| summary(&state, r)).collect()))
 }
 
 /// `POST /api/rooms`: creates a room owned by the caller.
@@ -56,9 +63,42 @@ pub async fn create(
         max_capacity,
         created_by: actor.member_id,
         created_at: now_rfc3339(),
+        room_type: req.room_type,
+        private: req.private,
+        allowed: Vec::new(),
     };
     state.hub.store().create_room(room.clone()).await?;
     Ok((StatusCode::CREATED, Json(summary(&state, room))))
+}
+
+/// The room if `actor` may enter it: 404 `room.not_found`, or 403 `room.forbidden` (private).
+pub async fn room_for(state: &AppState, room_id: &RoomId, actor: &Actor) -> Result<RoomRecord, AppError> {
+    let room = existing_room(state, room_id).await?;
+    if !room.admits(&actor.member_id) {
+        return Err(AppError::new(ErrorCode::RoomForbidden, "This room is private; you need an invitation."));
+    }
+    Ok(room)
+}
+
+/// `PATCH /api/rooms/{roomId}`: the creator changes the capacity (`CAPACITY_UPDATED`).
+pub async fn update(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path(room_id): Path<String>,
+    Body(req): Body<UpdateRoom>,
+) -> Result<Json<RoomSummary>, AppError> {
+    let mut room = room_for(&state, &RoomId(room_id), &actor).await?;
+    if room.created_by != actor.member_id {
+        return Err(AppError::new(ErrorCode::RoomForbidden, "Only the room's creator may change it."));
+    }
+    if req.max_capacity > MAX_ROOM_CAPACITY {
+        let msg = format!("A room holds at most {MAX_ROOM_CAPACITY} members (0 means unlimited).");
+        return Err(AppError::new(ErrorCode::InvalidRequest, msg));
+    }
+    room.max_capacity = req.max_capacity;
+    state.hub.store().update_room(room.clone()).await?;
+    state.hub.capacity_updated(&room.room_id, &actor).await;
+    Ok(Json(summary(&state, room)))
 }
 
 /// The room, or 404 `room.not_found`.
@@ -79,12 +119,12 @@ pub struct PageQuery {
 /// `GET /api/rooms/{roomId}/messages`: newest first with `?before=`, oldest first with `?after=`.
 pub async fn history(
     State(state): State<AppState>,
-    _: Caller,
+    Caller(actor): Caller,
     Path(room_id): Path<String>,
     Params(q): Params<PageQuery>,
 ) -> Result<Response, AppError> {
     let room_id = RoomId(room_id);
-    existing_room(&state, &room_id).await?;
+    room_for(&state, &room_id, &actor).await?;
     let limit = q.limit.unwrap_or(50).clamp(1, state.settings.max_page);
     let store = state.hub.store();
     let (events, next) = match (q.before, q.after) {
@@ -102,7 +142,9 @@ pub async fn history(
             (events, next)
         }
     };
-    Ok(page_response(&events, next))
+    // Whispers between others are left out; the cursor still moves past them.
+    let visible: Vec<&StoredEvent> = events.iter().filter(|e| e.visible_to(&actor.member_id)).collect();
+    Ok(page_response(&visible, next))
 }
 
 /// `{"events":[…],"next":…}` built from the stored bytes, without parsing them again.

@@ -1,15 +1,30 @@
-//! Sign-in endpoints.
+//! Sign-in endpoints: guest, register, login, refresh, logout.
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::header;
-use axum::response::AppendHeaders;
-use dungeontalk_app::wire::{GuestLogin, Session};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{AppendHeaders, IntoResponse, Response};
+use dungeontalk_app::wire::{GuestLogin, Login, Register, Registered, Session};
 
 use super::extract::Body;
-use crate::auth::access_cookie;
+use crate::accounts::Issued;
+use crate::auth::{ACCESS_COOKIE, CallerClaims, access_cookie, cookie};
 use crate::error::AppError;
 use crate::state::AppState;
+
+/// The cookie that carries the refresh token: sent only to `/api/auth`, never readable by scripts.
+pub const REFRESH_COOKIE: &str = "dt_refresh";
+
+fn refresh_cookie(token: &str, max_age: u64) -> String {
+    format!("{REFRESH_COOKIE}={token}; Path=/api/auth; Max-Age={max_age}; HttpOnly; SameSite=Strict")
+}
+
+/// A session answer with both cookies set.
+fn signed_in(state: &AppState, issued: Issued) -> Response {
+    let access = access_cookie(&issued.session.access_token, state.accounts.access_ttl_secs());
+    let refresh = refresh_cookie(&issued.refresh_token, state.accounts.refresh_ttl_secs());
+    (AppendHeaders([(header::SET_COOKIE, access), (header::SET_COOKIE, refresh)]), Json(issued.session)).into_response()
+}
 
 /// `POST /api/auth/guest`: a nickname in, a signed guest session out (also as the stream cookie).
 pub async fn guest(
@@ -19,4 +34,40 @@ pub async fn guest(
     let session = state.auth.guest(&req.nickname)?;
     let cookie = access_cookie(&session.access_token, state.auth.guest_ttl_secs());
     Ok((AppendHeaders([(header::SET_COOKIE, cookie)]), Json(session)))
+}
+
+/// `POST /api/auth/register`: 201 with the new member, or 409 `auth.name_taken`.
+pub async fn register(
+    State(state): State<AppState>,
+    Body(req): Body<Register>,
+) -> Result<(StatusCode, Json<Registered>), AppError> {
+    Ok((StatusCode::CREATED, Json(state.accounts.register(req).await?)))
+}
+
+/// `POST /api/auth/login`: the access token, plus the refresh token as an HttpOnly cookie.
+pub async fn login(State(state): State<AppState>, Body(req): Body<Login>) -> Result<Response, AppError> {
+    let issued = state.accounts.login(&state.auth, req).await?;
+    Ok(signed_in(&state, issued))
+}
+
+/// `POST /api/auth/refresh`: trades the refresh cookie for a new access token and a new cookie.
+pub async fn refresh(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, AppError> {
+    let token = cookie(&headers, REFRESH_COOKIE);
+    let issued = state.accounts.refresh(&state.auth, token.as_deref()).await?;
+    Ok(signed_in(&state, issued))
+}
+
+/// `POST /api/auth/logout`: 204; the access token (and the login's refresh tokens) die now.
+pub async fn logout(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    CallerClaims(claims): CallerClaims,
+) -> Result<Response, AppError> {
+    let refresh = cookie(&headers, REFRESH_COOKIE);
+    state.accounts.logout(&state.auth, &claims, refresh.as_deref()).await?;
+    let clear = [
+        (header::SET_COOKIE, format!("{ACCESS_COOKIE}=; Path=/api; Max-Age=0; HttpOnly; SameSite=Strict")),
+        (header::SET_COOKIE, refresh_cookie("", 0)),
+    ];
+    Ok((StatusCode::NO_CONTENT, AppendHeaders(clear)).into_response())
 }

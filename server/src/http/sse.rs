@@ -18,7 +18,7 @@ use tokio::time::{Instant, Interval, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 
 use super::extract::Params;
-use super::rooms::existing_room;
+use super::rooms::room_for;
 use crate::auth::{authenticate, cookie_token, token_from};
 use crate::error::AppError;
 use crate::hub::Attendance;
@@ -130,7 +130,7 @@ pub async fn room_events(
 ) -> Result<Response, AppError> {
     let actor = stream_caller(&state, &headers, q.token.as_deref())?;
     let room_id = RoomId(room_id);
-    existing_room(&state, &room_id).await?;
+    room_for(&state, &room_id, &actor).await?;
     let last_event_id = match headers.get("last-event-id").map(|v| v.to_str().map(str::trim)) {
         None => None,
         Some(Ok(v)) => match v.parse::<u64>() {
@@ -139,7 +139,7 @@ pub async fn room_events(
         },
         Some(Err(_)) => return Err(AppError::new(ErrorCode::InvalidRequest, "Last-Event-ID must be a seq number.")),
     };
-    let mut feed = Feed::open(&state.hub, &room_id, state.settings.replay_page, OnLag::CatchUp);
+    let mut feed = Feed::open(&state.hub, &room_id, &actor.member_id, state.settings.replay_page, OnLag::CatchUp);
     match last_event_id.or(q.after) {
         Some(after) => feed.resume(after),
         None => feed.recent(state.settings.history_on_join).await?,

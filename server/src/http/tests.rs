@@ -112,7 +112,8 @@ async fn rooms_need_a_valid_token() {
     let id = room(&app, &token).await;
     let (status, list) = call(&app, get("/api/rooms", Some(&token))).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(list, json!([{"roomId": id, "name": "Crypt", "maxCapacity": 3, "connectedCount": 0}]));
+    let want = json!([{"roomId": id, "name": "Crypt", "maxCapacity": 3, "connectedCount": 0, "roomType": "PLAYER", "private": false}]);
+    assert_eq!(list, want);
 }
 
 #[tokio::test]

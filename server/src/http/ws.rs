@@ -10,16 +10,18 @@ use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade, close_code};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use dungeontalk_app::wire::{ClientFrame, ErrorCode, RoomId, ServerFrame};
+use dungeontalk_app::wire::{ErrorCode, RoomId, ServerFrame};
 use serde::Deserialize;
 
 use super::extract::Params;
-use super::rooms::existing_room;
+use super::frames::{act, parse};
+use super::rooms::room_for;
 use crate::auth::{authenticate, token_from};
 use crate::error::AppError;
 use crate::hub::feed::{Feed, FeedError, Item, OnLag};
 use crate::hub::{Actor, HubError};
 use crate::state::AppState;
+use crate::store::RoomRecord;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -43,13 +45,13 @@ pub async fn handshake(
         return Err(AppError::new(ErrorCode::MissingParam, "roomId is required."));
     };
     let actor = authenticate(&state.auth, token)?;
-    existing_room(&state, &room_id).await?;
+    let room = room_for(&state, &room_id, &actor).await?;
     let upgrade = upgrade.map_err(|e| AppError::new(ErrorCode::InvalidRequest, e.body_text()))?;
     let limit = state.settings.ws_max_message_bytes;
     Ok(upgrade
         .max_message_size(limit)
         .max_frame_size(limit)
-        .on_upgrade(move |socket| session(socket, state, actor, room_id, q.after)))
+        .on_upgrade(move |socket| session(socket, state, actor, room, q.after)))
 }
 
 /// The connection ended (closed by either side, or too slow to write to).
@@ -61,11 +63,13 @@ struct Conn {
     state: AppState,
     actor: Actor,
     room_id: RoomId,
+    room: RoomRecord,
 }
 
-async fn session(socket: WebSocket, state: AppState, actor: Actor, room_id: RoomId, after: Option<u64>) {
+async fn session(socket: WebSocket, state: AppState, actor: Actor, room: RoomRecord, after: Option<u64>) {
+    let room_id = room.room_id.clone();
     state.hub.connect(&room_id, &actor);
-    let mut conn = Conn { socket, state: state.clone(), actor: actor.clone(), room_id: room_id.clone() };
+    let mut conn = Conn { socket, state: state.clone(), actor: actor.clone(), room_id: room_id.clone(), room };
     let _ = conn.run(after).await;
     if let Err(e) = state.hub.disconnect(&room_id, &actor).await {
         tracing::warn!(error = %e, room = %room_id, "leave on disconnect failed");
@@ -75,7 +79,8 @@ async fn session(socket: WebSocket, state: AppState, actor: Actor, room_id: Room
 impl Conn {
     async fn run(&mut self, after: Option<u64>) -> Result<(), Closed> {
         let settings = self.state.settings.clone();
-        let mut feed = Feed::open(&self.state.hub, &self.room_id, settings.replay_page, OnLag::Report);
+        let mut feed =
+            Feed::open(&self.state.hub, &self.room_id, &self.actor.member_id, settings.replay_page, OnLag::Report);
         let hello = ServerFrame::Connected {
             room_id: self.room_id.clone(),
             member_id: self.actor.member_id.clone(),
@@ -125,25 +130,21 @@ impl Conn {
             let msg = format!("Frames may be at most {} KiB; this one has {} bytes.", max / 1024, text.len());
             return self.send_error(ErrorCode::FrameTooLarge, &msg).await;
         }
-        let frame: ClientFrame = match serde_json::from_str(text.as_str()) {
+        let frame = match parse(text.as_bytes()) {
             Ok(frame) => frame,
-            Err(e) => return self.send_error(ErrorCode::BadFrame, &format!("Not a valid frame: {e}")).await,
+            Err(e) => return self.send_frame(&e.to_frame()).await,
         };
-        let hub = self.state.hub.clone();
-        let result = match frame {
-            ClientFrame::Join => hub.join(&self.room_id, &self.actor).await.map(|_| None),
-            ClientFrame::Leave => hub.leave(&self.room_id, &self.actor).await.map(|_| None),
-            ClientFrame::Talk { content, message_id, receiver_id } => {
-                hub.talk(&self.room_id, &self.actor, content, message_id, receiver_id).await.map(Some)
+        match act(&self.state, &self.room, &self.actor, frame).await {
+            Ok(acted) => {
+                if let (Some(message_id), Some(accepted_seq)) = (acted.message_id, acted.seq) {
+                    self.send_frame(&ServerFrame::Ack { message_id, accepted_seq }).await?;
+                }
+                match acted.warning {
+                    Some(w) => self.send_frame(&ServerFrame::Warning { code: w.code, message: w.message }).await,
+                    None => Ok(()),
+                }
             }
-        };
-        match result {
-            Ok(Some(appended)) => {
-                let message_id = appended.message_id.expect("a TALK always has a messageId");
-                self.send_frame(&ServerFrame::Ack { message_id, accepted_seq: appended.event.seq }).await
-            }
-            Ok(None) => Ok(()),
-            Err(e) => self.fail_soft(e).await,
+            Err(e) => self.send_frame(&e.to_frame()).await,
         }
     }
 

@@ -12,11 +12,16 @@ use uuid::Uuid;
 ///
 /// `Utf8Bytes` is a reference-counted UTF-8 buffer: cloning it for a subscriber copies nothing.
 /// The SSE encoding is made on first use and then shared the same way.
+///
+/// Ephemeral frames (presence, typing) travel the same way so they keep their place among room
+/// events, but have `seq` 0, are never stored and never move a reader's resume point.
 #[derive(Clone, Debug)]
 pub struct StoredEvent {
     pub room_id: RoomId,
     pub seq: u64,
     pub json: Utf8Bytes,
+    /// Who may see it (a whisper: sender and receiver); `None` is the whole room.
+    pub audience: Option<Vec<MemberId>>,
     sse: OnceLock<Bytes>,
 }
 
@@ -27,9 +32,33 @@ struct Tag<'a> {
 }
 
 impl StoredEvent {
-    /// An event as stored: `json` is its server frame.
+    /// An event as stored: `json` is its server frame (a whisper's audience is read from it).
     pub fn new(room_id: RoomId, seq: u64, json: Utf8Bytes) -> StoredEvent {
-        StoredEvent { room_id, seq, json, sse: OnceLock::new() }
+        // Only a whisper has a receiverId; the substring test spares every other event a parse.
+        let audience = match json.as_str().contains("\"receiverId\"") {
+            true => match serde_json::from_str::<ServerFrame>(json.as_str()) {
+                Ok(ServerFrame::Talk(TalkEvent { sender_id, receiver_id: Some(to), .. })) => Some(vec![sender_id, to]),
+                _ => None,
+            },
+            false => None,
+        };
+        StoredEvent { room_id, seq, json, audience, sse: OnceLock::new() }
+    }
+
+    /// An ephemeral frame for a room (or, with `audience`, for some of its members).
+    pub fn ephemeral(room_id: RoomId, frame: &ServerFrame, audience: Option<Vec<MemberId>>) -> StoredEvent {
+        let json = serde_json::to_string(frame).expect("frames serialize");
+        StoredEvent { room_id, seq: 0, json: json.into(), audience, sse: OnceLock::new() }
+    }
+
+    /// True for presence and typing frames: not stored, no seq.
+    pub fn is_ephemeral(&self) -> bool {
+        self.seq == 0
+    }
+
+    /// Whether `member` may see this event.
+    pub fn visible_to(&self, member: &MemberId) -> bool {
+        self.audience.as_ref().is_none_or(|a| a.contains(member))
     }
 
     /// `id: <seq>`, `event: <lower-case type>`, `data: <json>`: built once per event, not per reader.
@@ -38,9 +67,12 @@ impl StoredEvent {
             .get_or_init(|| {
                 let kind = serde_json::from_str::<Tag>(self.json.as_str()).map(|t| t.kind).unwrap_or("message");
                 let mut out = String::with_capacity(self.json.len() + 40);
-                out.push_str("id: ");
-                out.push_str(&self.seq.to_string());
-                out.push_str("\nevent: ");
+                if !self.is_ephemeral() {
+                    out.push_str("id: ");
+                    out.push_str(&self.seq.to_string());
+                    out.push('\n');
+                }
+                out.push_str("event: ");
                 out.extend(kind.chars().map(|c| c.to_ascii_lowercase()));
                 out.push_str("\ndata: ");
                 // serde_json escapes newlines inside strings, so the frame is always one data line.

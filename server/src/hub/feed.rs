@@ -8,7 +8,7 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-use dungeontalk_app::wire::RoomId;
+use dungeontalk_app::wire::{MemberId, RoomId};
 use tokio::sync::broadcast::{self, error::RecvError};
 
 use super::{Hub, StoredEvent};
@@ -56,11 +56,13 @@ pub struct Feed {
     on_lag: OnLag,
     /// A gap right after `last` is expected (the reader was told it lagged) and not filled here.
     gap_ok: bool,
+    /// Whose feed this is: events for others (whispers) are skipped.
+    reader: MemberId,
 }
 
 impl Feed {
     /// A feed of the room that starts live now; call [`Feed::resume`] or [`Feed::recent`] next.
-    pub fn open(hub: &Hub, room_id: &RoomId, page: usize, on_lag: OnLag) -> Feed {
+    pub fn open(hub: &Hub, room_id: &RoomId, reader: &MemberId, page: usize, on_lag: OnLag) -> Feed {
         Feed {
             live: hub.subscribe(room_id),
             store: hub.store().clone(),
@@ -71,6 +73,7 @@ impl Feed {
             page: page.max(1),
             on_lag,
             gap_ok: false,
+            reader: reader.clone(),
         }
     }
 
@@ -80,7 +83,8 @@ impl Feed {
         self.catching_up = true;
     }
 
-    /// Gives the newest `n` stored events first (history on join), then live ones.
+    /// Gives the newest `n` stored events first (history on join), then live ones. (A whisper for
+    /// others counts towards `n` and is skipped, so a reader may get fewer.)
     pub async fn recent(&mut self, n: usize) -> Result<(), StoreError> {
         let newest = self.store.before(&self.room_id, u64::MAX, n.max(1)).await?;
         let head = newest.first().map_or(0, |e| e.seq);
@@ -129,6 +133,13 @@ impl Feed {
                 }
                 continue;
             };
+            if event.is_ephemeral() {
+                self.pending.pop_front();
+                if event.visible_to(&self.reader) {
+                    return Ok(Item::Event(event));
+                }
+                continue;
+            }
             if event.seq <= self.last {
                 self.pending.pop_front();
                 continue;
@@ -146,7 +157,10 @@ impl Feed {
             self.gap_ok = false;
             self.pending.pop_front();
             self.last = event.seq;
-            return Ok(Item::Event(event));
+            // A whisper between others still moves the cursor: it is a seq this reader has passed.
+            if event.visible_to(&self.reader) {
+                return Ok(Item::Event(event));
+            }
         }
     }
 }

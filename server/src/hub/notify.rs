@@ -1,4 +1,4 @@
-//! Per-member notifications on this node: mentions (`@nickname`) and room invitations.
+//! Per-member notifications on this node: mentions (`@nickname`), whispers and room invitations.
 //!
 //! Each notification is encoded for SSE once and the same bytes go to every open stream of its
 //! recipient (a member may have several tabs). Notifications are live only, never stored.
@@ -103,12 +103,18 @@ impl Notifier {
         delivered
     }
 
-    /// Notifies the members a stored TALK mentions (never the sender).
+    /// Notifies a whisper's receiver, or the members a TALK mentions (never the sender).
     pub fn on_event(&self, event: &StoredEvent) {
-        if !event.json.as_str().contains('@') {
+        let whisper = event.audience.is_some() && !event.is_ephemeral();
+        if !whisper && !event.json.as_str().contains('@') {
             return; // the common case costs one scan and no parse
         }
         let Ok(ServerFrame::Talk(talk)) = serde_json::from_str::<ServerFrame>(event.json.as_str()) else { return };
+        if let Some(to) = talk.receiver_id.clone() {
+            // A whisper notifies its receiver only: a mention in it must not leak it to others.
+            self.send(&to, &Notification::Whisper(talk));
+            return;
+        }
         let named = mentions(&talk.content);
         let recipients: Vec<MemberId> = {
             let members = self.members.lock().expect("notifier lock");

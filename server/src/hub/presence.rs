@@ -1,19 +1,31 @@
-//! Who is connected to and joined in each room on this node.
+//! Who is connected to and joined in each room on this node, and since when they are idle.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
-use dungeontalk_app::wire::{MemberId, RoomId};
+use dungeontalk_app::wire::{MemberId, PresenceMember, RoomId};
 
 use super::Actor;
 
-#[derive(Default)]
 struct Member {
+    nickname: String,
     connections: u32,
     joined: bool,
+    /// The last JOIN, TALK or heartbeat: a joined member idle longer than a session leaves.
+    last_active: Instant,
 }
 
-/// Connections and membership per room; a member with several tabs counts once.
+/// What a JOIN did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Joined {
+    Now,
+    Already,
+    /// The room holds its capacity of joined members already.
+    Full,
+}
+
+/// Connections and membership per room; a member with several tabs or transports counts once.
 #[derive(Default)]
 pub struct Presence {
     rooms: Mutex<HashMap<RoomId, HashMap<MemberId, Member>>>,
@@ -30,9 +42,18 @@ impl Presence {
         out
     }
 
+    fn entry<'a>(m: &'a mut HashMap<MemberId, Member>, actor: &Actor) -> &'a mut Member {
+        m.entry(actor.member_id.clone()).or_insert_with(|| Member {
+            nickname: actor.nickname.clone(),
+            connections: 0,
+            joined: false,
+            last_active: Instant::now(),
+        })
+    }
+
     /// Counts one more open connection of the actor.
     pub fn connect(&self, room_id: &RoomId, actor: &Actor) {
-        self.with(room_id, |m| m.entry(actor.member_id.clone()).or_default().connections += 1);
+        self.with(room_id, |m| Self::entry(m, actor).connections += 1);
     }
 
     /// Counts one connection less; true when it was the last one of a joined member, who has now left.
@@ -49,11 +70,20 @@ impl Presence {
         })
     }
 
-    /// Marks the actor joined; true when they were not joined before.
-    pub fn join(&self, room_id: &RoomId, actor: &Actor) -> bool {
+    /// Joins the actor unless the room already holds `capacity` joined members (0 = unlimited).
+    pub fn join(&self, room_id: &RoomId, actor: &Actor, capacity: u32) -> Joined {
         self.with(room_id, |m| {
-            let member = m.entry(actor.member_id.clone()).or_default();
-            !std::mem::replace(&mut member.joined, true)
+            if m.get(&actor.member_id).is_some_and(|x| x.joined) {
+                return Joined::Already;
+            }
+            let joined = m.values().filter(|x| x.joined).count() as u32;
+            if capacity > 0 && joined >= capacity {
+                return Joined::Full;
+            }
+            let member = Self::entry(m, actor);
+            member.joined = true;
+            member.last_active = Instant::now();
+            Joined::Now
         })
     }
 
@@ -69,9 +99,62 @@ impl Presence {
         })
     }
 
+    /// Marks activity (a TALK or heartbeat); false when the member is not joined.
+    pub fn touch(&self, room_id: &RoomId, member_id: &MemberId) -> bool {
+        let mut rooms = self.rooms.lock().expect("presence lock");
+        match rooms.get_mut(room_id).and_then(|m| m.get_mut(member_id)) {
+            Some(member) if member.joined => {
+                member.last_active = Instant::now();
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Whether the member is joined in the room.
+    pub fn is_joined(&self, room_id: &RoomId, member_id: &MemberId) -> bool {
+        let rooms = self.rooms.lock().expect("presence lock");
+        rooms.get(room_id).and_then(|m| m.get(member_id)).is_some_and(|x| x.joined)
+    }
+
     /// Members with at least one open connection.
     pub fn connected_count(&self, room_id: &RoomId) -> u32 {
         let rooms = self.rooms.lock().expect("presence lock");
         rooms.get(room_id).map_or(0, |m| m.values().filter(|x| x.connections > 0).count() as u32)
+    }
+
+    /// The connected count and the joined members (by nickname), as presence events list them.
+    pub fn snapshot(&self, room_id: &RoomId) -> (u32, Vec<PresenceMember>) {
+        let rooms = self.rooms.lock().expect("presence lock");
+        let Some(m) = rooms.get(room_id) else { return (0, Vec::new()) };
+        let connected = m.values().filter(|x| x.connections > 0).count() as u32;
+        let mut members: Vec<PresenceMember> = m
+            .iter()
+            .filter(|(_, x)| x.joined)
+            .map(|(id, x)| PresenceMember {
+                member_id: id.clone(),
+                nickname: x.nickname.clone(),
+                status: if x.connections > 0 { "ONLINE" } else { "AWAY" }.to_owned(),
+            })
+            .collect();
+        members.sort_by(|a, b| a.nickname.cmp(&b.nickname).then(a.member_id.cmp(&b.member_id)));
+        (connected, members)
+    }
+
+    /// Takes out of their rooms the joined members idle longer than `session`, and names them.
+    pub fn expire(&self, session: Duration) -> Vec<(RoomId, Actor)> {
+        let mut rooms = self.rooms.lock().expect("presence lock");
+        let mut out = Vec::new();
+        for (room_id, m) in rooms.iter_mut() {
+            for (id, x) in m.iter_mut() {
+                if x.joined && x.last_active.elapsed() > session {
+                    x.joined = false;
+                    out.push((room_id.clone(), Actor { member_id: id.clone(), nickname: x.nickname.clone() }));
+                }
+            }
+            m.retain(|_, x| x.joined || x.connections > 0);
+        }
+        rooms.retain(|_, m| !m.is_empty());
+        out
     }
 }

@@ -10,6 +10,7 @@ use super::fanout::Fanout;
 use super::notify::Notifier;
 use super::{Actor, Hub, HubError, HubLimits};
 use crate::bus::LocalBus;
+use crate::store::RoomRecord;
 use crate::store::disk::DiskStore;
 
 struct Fixture {
@@ -23,7 +24,7 @@ fn hub(queue_len: usize) -> Fixture {
     let fanout = Arc::new(Fanout::new(queue_len));
     let notifier = Arc::new(Notifier::new(16));
     let bus = Arc::new(LocalBus::new(fanout.clone(), notifier.clone()));
-    let limits = HubLimits { max_content_chars: 2000, write_batch_max: 64, write_queue_len: 1024 };
+    let limits = HubLimits { write_batch_max: 64, rate_per_sec: 1e6, rate_burst: 1e6, ..test_limits() };
     let (hub, _writer) = Hub::start(store, bus, fanout, notifier, limits);
     Fixture { hub: Arc::new(hub), _dir: dir }
 }
@@ -34,6 +35,24 @@ fn actor(n: u32) -> Actor {
 
 fn room() -> RoomId {
     RoomId("room-1".into())
+}
+
+fn test_limits() -> HubLimits {
+    HubLimits::from_settings(&crate::config::Settings::default())
+}
+
+/// The room's record (player room, unlimited).
+fn rec() -> RoomRecord {
+    RoomRecord {
+        room_id: room(),
+        name: "Hall".into(),
+        max_capacity: 0,
+        created_by: MemberId("m1".into()),
+        created_at: String::new(),
+        room_type: Default::default(),
+        private: false,
+        allowed: Vec::new(),
+    }
 }
 
 fn frame(json: &str) -> ServerFrame {
@@ -49,7 +68,7 @@ async fn concurrent_talks_get_gap_free_seqs_in_publish_order() {
         let hub = f.hub.clone();
         tasks.push(tokio::spawn(async move {
             for i in 0..50 {
-                hub.talk(&room(), &actor(who), format!("{who}:{i}"), None, None).await.unwrap();
+                hub.talk(&rec(), &actor(who), format!("{who}:{i}"), None, None).await.unwrap();
             }
         }));
     }
@@ -77,11 +96,11 @@ async fn a_repeated_message_id_is_stored_and_published_once() {
     let f = hub(16);
     let mut rx = f.hub.subscribe(&room());
     let id = Uuid::now_v7();
-    let first = f.hub.talk(&room(), &actor(1), "once".into(), Some(id), None).await.unwrap();
-    let again = f.hub.talk(&room(), &actor(1), "once".into(), Some(id), None).await.unwrap();
-    assert!(!first.duplicate && again.duplicate);
-    assert_eq!(first.event.seq, again.event.seq);
-    f.hub.talk(&room(), &actor(1), "next".into(), None, None).await.unwrap();
+    let first = f.hub.talk(&rec(), &actor(1), "once".into(), Some(id), None).await.unwrap();
+    let again = f.hub.talk(&rec(), &actor(1), "once".into(), Some(id), None).await.unwrap();
+    assert!(!first.appended.duplicate && again.appended.duplicate);
+    assert_eq!(first.appended.event.seq, again.appended.event.seq);
+    f.hub.talk(&rec(), &actor(1), "next".into(), None, None).await.unwrap();
     assert_eq!(rx.recv().await.unwrap().seq, 1);
     assert_eq!(rx.recv().await.unwrap().seq, 2, "the duplicate was not published");
     assert_eq!(f.hub.store().after(&room(), 0, 10).await.unwrap().len(), 2);
@@ -92,7 +111,7 @@ async fn a_subscriber_that_falls_a_queue_behind_is_told_how_far() {
     let f = hub(4);
     let mut slow = f.hub.subscribe(&room());
     for i in 0..10 {
-        f.hub.talk(&room(), &actor(1), format!("m{i}"), None, None).await.unwrap();
+        f.hub.talk(&rec(), &actor(1), format!("m{i}"), None, None).await.unwrap();
     }
     match slow.recv().await {
         Err(RecvError::Lagged(skipped)) => assert_eq!(skipped, 6, "only the last 4 events stay queued"),
@@ -108,15 +127,15 @@ async fn a_subscriber_that_falls_a_queue_behind_is_told_how_far() {
 #[tokio::test]
 async fn content_limits_are_enforced_with_codes() {
     let f = hub(16);
-    let empty = f.hub.talk(&room(), &actor(1), "   ".into(), None, None).await;
+    let empty = f.hub.talk(&rec(), &actor(1), "   ".into(), None, None).await;
     assert!(matches!(empty, Err(HubError::Invalid(dungeontalk_app::wire::ErrorCode::EmptyMessage, _))));
-    let long = f.hub.talk(&room(), &actor(1), "가".repeat(2001), None, None).await;
+    let long = f.hub.talk(&rec(), &actor(1), "가".repeat(2001), None, None).await;
     assert!(matches!(long, Err(HubError::Invalid(dungeontalk_app::wire::ErrorCode::MessageTooLong, _))));
-    assert!(f.hub.talk(&room(), &actor(1), "가".repeat(2000), None, None).await.is_ok(), "the limit counts characters");
-    let whisper = f.hub.talk(&room(), &actor(1), "psst".into(), None, Some(MemberId("m2".into()))).await;
+    assert!(f.hub.talk(&rec(), &actor(1), "가".repeat(2000), None, None).await.is_ok(), "the limit counts characters");
+    let whisper = f.hub.talk(&rec(), &actor(1), "psst".into(), None, Some(MemberId("m2".into()))).await;
     assert!(
-        matches!(whisper, Err(HubError::Invalid(dungeontalk_app::wire::ErrorCode::InvalidRequest, _))),
-        "a whisper is refused rather than shown to the whole room"
+        matches!(whisper, Err(HubError::Invalid(dungeontalk_app::wire::ErrorCode::ReceiverNotFound, _))),
+        "a whisper needs its receiver in the room"
     );
     assert_eq!(f.hub.store().after(&room(), 0, 10).await.unwrap().len(), 1, "only the valid message was stored");
 }
@@ -127,8 +146,8 @@ async fn join_and_leave_are_idempotent_and_the_last_disconnect_leaves() {
     let (a, r) = (actor(1), room());
     f.hub.connect(&r, &a);
     f.hub.connect(&r, &a);
-    assert!(f.hub.join(&r, &a).await.unwrap().is_some());
-    assert!(f.hub.join(&r, &a).await.unwrap().is_none(), "a second JOIN stores nothing");
+    assert!(f.hub.join(&rec(), &a).await.unwrap().is_some());
+    assert!(f.hub.join(&rec(), &a).await.unwrap().is_none(), "a second JOIN stores nothing");
     assert_eq!(f.hub.connected_count(&r), 1, "two tabs of one member count once");
     f.hub.disconnect(&r, &a).await.unwrap();
     assert_eq!(f.hub.store().after(&r, 0, 10).await.unwrap().len(), 1, "one tab closing is no LEAVE");
@@ -146,6 +165,9 @@ struct BrokenStore;
 impl crate::store::Store for BrokenStore {
     async fn create_room(&self, _: crate::store::RoomRecord) -> Result<(), crate::store::StoreError> {
         Ok(())
+    }
+    async fn update_room(&self, _: crate::store::RoomRecord) -> Result<(), crate::store::StoreError> {
+        Err(crate::store::StoreError("disk on fire".into()))
     }
     async fn rooms(&self) -> Result<Vec<crate::store::RoomRecord>, crate::store::StoreError> {
         Ok(Vec::new())
@@ -172,13 +194,13 @@ async fn a_join_that_could_not_be_stored_can_be_retried() {
     let fanout = Arc::new(Fanout::new(4));
     let notifier = Arc::new(Notifier::new(16));
     let bus = Arc::new(LocalBus::new(fanout.clone(), notifier.clone()));
-    let limits = HubLimits { max_content_chars: 2000, write_batch_max: 8, write_queue_len: 8 };
+    let limits = HubLimits { write_batch_max: 8, write_queue_len: 8, ..test_limits() };
     let (hub, _writer) = Hub::start(Arc::new(BrokenStore), bus, fanout, notifier, limits);
     let mut rx = hub.subscribe(&room());
-    assert!(matches!(hub.join(&room(), &actor(1)).await, Err(HubError::Store(_))));
+    assert!(matches!(hub.join(&rec(), &actor(1)).await, Err(HubError::Store(_))));
     assert!(rx.try_recv().is_err(), "nothing unstored is published");
     assert!(
-        matches!(hub.join(&room(), &actor(1)).await, Err(HubError::Store(_))),
+        matches!(hub.join(&rec(), &actor(1)).await, Err(HubError::Store(_))),
         "the retry reaches the store again instead of being ignored as a repeat"
     );
 }
@@ -187,13 +209,13 @@ async fn a_join_that_could_not_be_stored_can_be_retried() {
 async fn a_feed_that_lags_catches_up_from_the_store_or_reports_it() {
     use super::feed::{Feed, Item, OnLag};
     let f = hub(4);
-    let mut catch_up = Feed::open(&f.hub, &room(), 3, OnLag::CatchUp);
-    let mut report = Feed::open(&f.hub, &room(), 3, OnLag::Report);
+    let mut catch_up = Feed::open(&f.hub, &room(), &actor(1).member_id, 3, OnLag::CatchUp);
+    let mut report = Feed::open(&f.hub, &room(), &actor(1).member_id, 3, OnLag::Report);
     catch_up.resume(0);
     report.resume(0);
     // Both feeds read nothing while 20 events pass through a ring of 4.
     for i in 0..20 {
-        f.hub.talk(&room(), &actor(1), format!("m{i}"), None, None).await.unwrap();
+        f.hub.talk(&rec(), &actor(1), format!("m{i}"), None, None).await.unwrap();
     }
     let mut seqs = Vec::new();
     while seqs.len() < 20 {
@@ -205,11 +227,11 @@ async fn a_feed_that_lags_catches_up_from_the_store_or_reports_it() {
     assert_eq!(seqs, (1..=20).collect::<Vec<_>>(), "every event once, in order, through 3-event store pages");
     // A reporting feed first replays what the store has (it resumed at 0), so it does not lag here;
     // one that starts live and falls behind reports where it stopped.
-    let mut live = Feed::open(&f.hub, &room(), 3, OnLag::Report);
+    let mut live = Feed::open(&f.hub, &room(), &actor(1).member_id, 3, OnLag::Report);
     live.recent(0).await.unwrap();
     assert_eq!(live.last(), 20);
     for i in 0..10 {
-        f.hub.talk(&room(), &actor(1), format!("late{i}"), None, None).await.unwrap();
+        f.hub.talk(&rec(), &actor(1), format!("late{i}"), None, None).await.unwrap();
     }
     assert!(matches!(live.next().await.unwrap(), Item::Lagged { after: 20 }));
     let Item::Event(e) = live.next().await.unwrap() else { panic!("after the lag report: live events") };
@@ -228,7 +250,7 @@ async fn a_feed_that_lags_catches_up_from_the_store_or_reports_it() {
 async fn the_sse_encoding_is_made_once_and_shared() {
     let f = hub(16);
     let mut rx = f.hub.subscribe(&room());
-    f.hub.talk(&room(), &actor(1), "hi\nthere".into(), None, None).await.unwrap();
+    f.hub.talk(&rec(), &actor(1), "hi\nthere".into(), None, None).await.unwrap();
     let event = rx.recv().await.unwrap();
     let (a, b) = (event.sse(), event.sse());
     assert_eq!(a.as_ptr(), b.as_ptr(), "the second reader gets the same bytes");

@@ -26,7 +26,7 @@ pub struct DiskStore {
     db: Arc<Database>,
 }
 
-fn fail(e: impl std::fmt::Display) -> StoreError {
+pub(super) fn fail(e: impl std::fmt::Display) -> StoreError {
     StoreError(e.to_string())
 }
 
@@ -42,12 +42,20 @@ impl DiskStore {
             txn.open_table(EVENTS).map_err(fail)?;
             txn.open_table(HEADS).map_err(fail)?;
             txn.open_table(MESSAGE_IDS).map_err(fail)?;
+            txn.open_table(super::disk_accounts::ACCOUNTS).map_err(fail)?;
+            txn.open_table(super::disk_accounts::REFRESH).map_err(fail)?;
+            txn.open_table(super::disk_accounts::REVOKED_FAMILIES).map_err(fail)?;
+            txn.open_table(super::disk_accounts::REVOKED_ACCESS).map_err(fail)?;
         }
         txn.commit().map_err(fail)?;
         Ok(DiskStore { db: Arc::new(db) })
     }
 
-    async fn blocking<T: Send + 'static>(
+    pub(super) fn db(&self) -> &Database {
+        &self.db
+    }
+
+    pub(super) async fn blocking<T: Send + 'static>(
         &self,
         f: impl FnOnce(&Database) -> Result<T, redb::Error> + Send + 'static,
     ) -> Result<T, StoreError> {
@@ -106,6 +114,10 @@ impl Store for DiskStore {
             Ok(())
         })
         .await
+    }
+
+    async fn update_room(&self, room: RoomRecord) -> Result<(), StoreError> {
+        self.create_room(room).await
     }
 
     async fn rooms(&self) -> Result<Vec<RoomRecord>, StoreError> {

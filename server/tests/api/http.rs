@@ -151,9 +151,9 @@ async fn a_polling_client_leaves_once_it_stops_polling() {
     poller.poll_once(0).await;
     let (_, rooms) = server.get("/api/rooms", &ta).await;
     assert_eq!(rooms[0]["connectedCount"], 2, "a client that polls counts as connected");
-    let join = watcher.read().await;
+    let join = watcher.read_of(&["JOIN", "LEAVE"]).await;
     assert_eq!((join["type"].as_str(), join["memberId"].as_str()), (Some("JOIN"), Some(b_id.as_str())));
-    let leave = watcher.read().await;
+    let leave = watcher.read_of(&["JOIN", "LEAVE"]).await;
     assert_eq!((leave["type"].as_str(), leave["memberId"].as_str()), (Some("LEAVE"), Some(b_id.as_str())));
     let (_, rooms) = server.get("/api/rooms", &ta).await;
     assert_eq!(rooms[0]["connectedCount"], 1);

@@ -166,6 +166,16 @@ impl Link {
         events
     }
 
+    /// The next frame of one of `types`, skipping others (presence, typing, ACKs).
+    pub async fn read_of(&mut self, types: &[&str]) -> Value {
+        loop {
+            let frame = self.read().await;
+            if types.contains(&frame["type"].as_str().unwrap_or("")) {
+                return frame;
+            }
+        }
+    }
+
     /// The next server frame on this link (for polling: the next event of a poll batch).
     pub async fn read(&mut self) -> Value {
         if let Some(frame) = self.queued.pop_front() {

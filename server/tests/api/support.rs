@@ -29,6 +29,9 @@ impl TestServer {
         cmd.args(["--bind", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
             .env("DUNGEONTALK_LOG", "warn")
+            // Tests pump messages fast; the rate-limit test sets its own limits.
+            .env("DUNGEONTALK_RATE_PER_SEC", "100000")
+            .env("DUNGEONTALK_RATE_BURST", "100000")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .kill_on_drop(true);

@@ -1,0 +1,51 @@
+//! What a client frame does, the same whether it came over a WebSocket or a POST.
+
+use dungeontalk_app::wire::{ClientFrame, ErrorCode};
+use uuid::Uuid;
+
+use super::rooms::existing_room;
+use crate::error::AppError;
+use crate::hub::Actor;
+use crate::state::AppState;
+use crate::store::RoomRecord;
+
+/// The outcome of an accepted frame.
+#[derive(Debug, Default)]
+pub struct Acted {
+    /// The stored event it made (none for a repeated JOIN/LEAVE, typing or a heartbeat).
+    pub seq: Option<u64>,
+    /// A TALK's idempotency key (answered in ACK / the 202 body).
+    pub message_id: Option<Uuid>,
+    /// Delivered with a word for the sender.
+    pub warning: Option<AppError>,
+}
+
+/// Parses a frame's text; a bad one is `chat.bad_frame`.
+pub fn parse(text: &[u8]) -> Result<ClientFrame, AppError> {
+    serde_json::from_slice(text).map_err(|e| AppError::new(ErrorCode::BadFrame, format!("Not a valid frame: {e}")))
+}
+
+/// Acts on one frame from `actor` in `room` (a JOIN reads the room again, for its current capacity).
+pub async fn act(state: &AppState, room: &RoomRecord, actor: &Actor, frame: ClientFrame) -> Result<Acted, AppError> {
+    let hub = &state.hub;
+    let room_id = &room.room_id;
+    Ok(match frame {
+        ClientFrame::Join => {
+            let fresh = existing_room(state, room_id).await?;
+            Acted { seq: hub.join(&fresh, actor).await?.map(|a| a.event.seq), ..Acted::default() }
+        }
+        ClientFrame::Leave => Acted { seq: hub.leave(room_id, actor).await?.map(|a| a.event.seq), ..Acted::default() },
+        ClientFrame::Typing => {
+            hub.typing(room_id, actor).await;
+            Acted::default()
+        }
+        ClientFrame::Heartbeat => {
+            hub.heartbeat(room_id, actor);
+            Acted::default()
+        }
+        ClientFrame::Talk { content, message_id, receiver_id } => {
+            let said = hub.talk(room, actor, content, message_id, receiver_id).await?;
+            Acted { seq: Some(said.appended.event.seq), message_id: said.appended.message_id, warning: said.warning }
+        }
+    })
+}

@@ -1,0 +1,75 @@
+//! TALK: validation, whispers, the rate limit and the profanity filter, then the append.
+
+use dungeontalk_app::wire::{ErrorCode, MemberId, RoomType};
+use uuid::Uuid;
+
+use super::{Actor, Appended, Draft, DraftKind, Hub, HubError, now_rfc3339};
+use crate::error::AppError;
+use crate::profanity::{Filter, Mode};
+use crate::store::RoomRecord;
+
+/// A stored TALK and, in WARN mode, the warning for its sender.
+#[derive(Debug)]
+pub struct Said {
+    pub appended: Appended,
+    pub warning: Option<AppError>,
+}
+
+impl Hub {
+    /// Validates and appends a chat message from `actor` (a whisper when `receiver_id` is set).
+    pub async fn talk(
+        &self,
+        room: &RoomRecord,
+        actor: &Actor,
+        content: String,
+        message_id: Option<Uuid>,
+        receiver_id: Option<MemberId>,
+    ) -> Result<Said, HubError> {
+        if content.trim().is_empty() {
+            return Err(HubError::Invalid(ErrorCode::EmptyMessage, "A message needs some text.".into()));
+        }
+        let chars = content.chars().count();
+        if chars > self.limits.max_content_chars {
+            let max = self.limits.max_content_chars;
+            let msg = format!("A message may have at most {max} characters; this one has {chars}.");
+            return Err(HubError::Invalid(ErrorCode::MessageTooLong, msg));
+        }
+        if let Some(to) = &receiver_id
+            && (*to == actor.member_id || !self.presence.is_joined(&room.room_id, to))
+        {
+            let msg = "Whispers go to another member who is in this room.";
+            return Err(HubError::Invalid(ErrorCode::ReceiverNotFound, msg.into()));
+        }
+        if let Err(wait) = self.rate.take(&actor.member_id) {
+            let msg = "You are sending messages too fast; wait a moment.";
+            return Err(HubError::Refused(AppError::new(ErrorCode::RateLimited, msg).retry_after(wait)));
+        }
+        let mode = match room.room_type {
+            RoomType::Player => self.limits.profanity_player,
+            RoomType::Game => self.limits.profanity_game,
+        };
+        let found = self.profanity.find(&content);
+        let (content, warning) = match (found.is_empty(), mode) {
+            (true, _) => (content, None),
+            (false, Mode::Block) => {
+                let msg = "That message was not sent: it contains words this room does not allow.";
+                return Err(HubError::Refused(AppError::new(ErrorCode::ProfanityBlocked, msg)));
+            }
+            (false, Mode::Filter) => (Filter::mask(&content, &found), None),
+            (false, Mode::Warn) => {
+                let msg = "Your message was sent, but please mind your language.";
+                (content, Some(AppError::new(ErrorCode::ProfanityWarning, msg)))
+            }
+        };
+        let kind = DraftKind::Talk {
+            message_id: message_id.unwrap_or_else(Uuid::now_v7),
+            sender_id: actor.member_id.clone(),
+            sender_nickname: actor.nickname.clone(),
+            content,
+            receiver_id,
+        };
+        let appended = self.append(Draft { room_id: room.room_id.clone(), created_at: now_rfc3339(), kind }).await?;
+        self.presence.touch(&room.room_id, &actor.member_id);
+        Ok(Said { appended, warning })
+    }
+}
