@@ -33,6 +33,7 @@ pub fn router(state: AppState) -> Router {
         .route("/rooms/{room_id}", patch(rooms::update))
         .route("/rooms/{room_id}/messages", get(rooms::history).post(messages::post))
         .route("/rooms/{room_id}/events", get(sse::room_events))
+        .route("/rooms/{room_id}/presence", get(rooms::presence))
         .route("/rooms/{room_id}/poll", get(poll::poll))
         .route("/rooms/{room_id}/invitations", post(notify::invite))
         .route("/notifications/stream", get(notify::stream))

@@ -90,6 +90,16 @@ pub struct RoomSummary {
     pub private: bool,
 }
 
+/// `GET /api/rooms/{roomId}/presence`: who is in the room now.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RoomPresence {
+    pub room_id: RoomId,
+    pub max_capacity: u32,
+    pub connected_count: u32,
+    pub members: Vec<super::PresenceMember>,
+}
+
 /// A page of a room's stored events (`GET …/messages`), as raw server frames.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -6,7 +6,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use dungeontalk_app::wire::{CreateRoom, ErrorCode, RoomId, RoomSummary, UpdateRoom};
+use dungeontalk_app::wire::{CreateRoom, ErrorCode, RoomId, RoomPresence, RoomSummary, UpdateRoom};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -99,6 +99,17 @@ pub async fn update(
     state.hub.store().update_room(room.clone()).await?;
     state.hub.capacity_updated(&room.room_id, &actor).await;
     Ok(Json(summary(&state, room)))
+}
+
+/// `GET /api/rooms/{roomId}/presence`: who is in the room now (a PRESENCE frame's fields).
+pub async fn presence(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path(room_id): Path<String>,
+) -> Result<Json<RoomPresence>, AppError> {
+    let room = room_for(&state, &RoomId(room_id), &actor).await?;
+    let (connected_count, members) = state.hub.snapshot(&room.room_id);
+    Ok(Json(RoomPresence { room_id: room.room_id, max_capacity: room.max_capacity, connected_count, members }))
 }
 
 /// The room, or 404 `room.not_found`.

@@ -101,6 +101,11 @@ impl Hub {
         self.presence.connected_count(room_id)
     }
 
+    /// The connected count and the joined members, as presence events list them.
+    pub fn snapshot(&self, room_id: &RoomId) -> (u32, Vec<dungeontalk_app::wire::PresenceMember>) {
+        self.presence.snapshot(room_id)
+    }
+
     /// Whether the member is joined in the room.
     pub fn is_joined(&self, room_id: &RoomId, member: &dungeontalk_app::wire::MemberId) -> bool {
         self.presence.is_joined(room_id, member)
