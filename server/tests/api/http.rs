@@ -5,28 +5,12 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::link::{Transport, parse_sse_block};
+use crate::link::Transport;
+use crate::sse::SseReader;
 use crate::support::TestServer;
 
 async fn post(server: &TestServer, token: &str, room: &str, frame: Value) -> (u16, Value) {
-    let url = format!("{}/api/rooms/{room}/messages", server.base);
-    let resp = server.http.post(url).bearer_auth(token).json(&frame).send().await.unwrap();
-    (resp.status().as_u16(), resp.json().await.unwrap())
-}
-
-/// Reads SSE blocks from a response until one holds a frame.
-async fn next_sse(resp: &mut reqwest::Response, buf: &mut String) -> Value {
-    loop {
-        if let Some(end) = buf.find("\n\n") {
-            let block: String = buf.drain(..end + 2).collect();
-            if let Some(frame) = parse_sse_block(&block) {
-                return frame;
-            }
-            continue;
-        }
-        let chunk = tokio::time::timeout(Duration::from_secs(10), resp.chunk()).await.expect("in time").unwrap();
-        buf.push_str(std::str::from_utf8(&chunk.expect("open")).unwrap());
-    }
+    server.post_frame(token, room, frame).await
 }
 
 #[tokio::test]
@@ -109,12 +93,12 @@ async fn sse_resumes_from_last_event_id_and_accepts_the_cookie() {
         post(&server, &t, &room, json!({"type": "TALK", "content": format!("m{i}")})).await;
     }
     // The browser's reconnect: Last-Event-ID wins over a stale ?after=, the cookie carries the token.
-    let mut resp = server.sse_with(&room, "after=0", &[("Cookie", &pair), ("Last-Event-ID", "3")]).await;
+    let resp = server.sse_with(&room, "after=0", &[("Cookie", &pair), ("Last-Event-ID", "3")]).await;
     assert_eq!(resp.status(), 200);
-    let mut buf = String::new();
-    assert_eq!(next_sse(&mut resp, &mut buf).await["type"], "CONNECTED");
-    assert_eq!(next_sse(&mut resp, &mut buf).await["seq"], 4);
-    assert_eq!(next_sse(&mut resp, &mut buf).await["seq"], 5);
+    let mut stream = SseReader::new(resp);
+    assert_eq!(stream.next().await["type"], "CONNECTED");
+    assert_eq!(stream.next().await["seq"], 4);
+    assert_eq!(stream.next().await["seq"], 5);
     // The cookie is for read-only streams: a POST needs the token itself.
     let url = format!("{}/api/rooms/{room}/messages", server.base);
     let resp = server.http.post(url).header("Cookie", &pair).json(&json!({"type": "JOIN"})).send().await.unwrap();
@@ -167,22 +151,19 @@ async fn mentions_and_invitations_reach_the_notification_stream_of_that_member_o
     let (tc, c_id) = server.guest("Cleo").await;
     let (td, _) = server.guest("Dax").await;
     let room = server.room(&ta, "Hall").await;
-    let open = |token: &str| server.http.get(format!("{}/api/notifications/stream?token={token}", server.base)).send();
-    let (mut cleo, mut dax) = (open(&tc).await.unwrap(), open(&td).await.unwrap());
-    let (mut cbuf, mut dbuf) = (String::new(), String::new());
-    let hello = next_sse(&mut cleo, &mut cbuf).await;
-    assert_eq!((hello["type"].as_str(), hello["memberId"].as_str()), (Some("CONNECTED"), Some(c_id.as_str())));
-    assert_eq!(next_sse(&mut dax, &mut dbuf).await["type"], "CONNECTED");
+    let (mut cleo, hello) = server.notifications(&tc).await;
+    assert_eq!(hello["memberId"], c_id.as_str());
+    let (mut dax, _) = server.notifications(&td).await;
     post(&server, &ta, &room, json!({"type": "TALK", "content": "nobody"})).await;
     post(&server, &ta, &room, json!({"type": "TALK", "content": "hey @cleo, look"})).await;
-    let mention = next_sse(&mut cleo, &mut cbuf).await;
+    let mention = cleo.next().await;
     assert_eq!((mention["type"].as_str(), mention["content"].as_str()), (Some("MENTION"), Some("hey @cleo, look")));
     assert_eq!((mention["senderId"].as_str(), mention["seq"].as_u64()), (Some(a_id.as_str()), Some(2)));
     let url = format!("{}/api/rooms/{room}/invitations", server.base);
     let invite = |to: &str| server.http.post(&url).bearer_auth(&ta).json(&json!({"memberId": to})).send();
     let resp = invite(&c_id).await.unwrap();
     assert_eq!((resp.status().as_u16(), resp.json::<Value>().await.unwrap()), (202, json!({"delivered": true})));
-    let inv = next_sse(&mut cleo, &mut cbuf).await;
+    let inv = cleo.next().await;
     assert_eq!(
         (inv["type"].as_str(), inv["roomName"].as_str(), inv["fromNickname"].as_str()),
         (Some("INVITATION"), Some("Hall"), Some("Aria"))
@@ -190,6 +171,6 @@ async fn mentions_and_invitations_reach_the_notification_stream_of_that_member_o
     let offline = invite("guest-nobody").await.unwrap().json::<Value>().await.unwrap();
     assert_eq!(offline, json!({"delivered": false}));
     // Dax was neither mentioned nor invited: his stream has nothing but heartbeats.
-    let quiet = tokio::time::timeout(Duration::from_millis(500), next_sse(&mut dax, &mut dbuf)).await;
+    let quiet = tokio::time::timeout(Duration::from_millis(500), dax.next()).await;
     assert!(quiet.is_err(), "{quiet:?}");
 }

@@ -7,10 +7,13 @@ use std::time::Duration;
 use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use uuid::Uuid;
 
+use crate::sse::SseReader;
 use crate::support::TestServer;
 
 /// How long a test waits for one expected frame before failing.
@@ -26,10 +29,7 @@ pub enum Transport {
 
 enum Inner {
     Ws(WebSocketStream<MaybeTlsStream<TcpStream>>),
-    Sse {
-        resp: reqwest::Response,
-        buf: String,
-    },
+    Sse(SseReader),
     /// Long polling keeps only its cursor between requests.
     Poll {
         cursor: Option<u64>,
@@ -47,11 +47,19 @@ pub struct Link {
     http: reqwest::Client,
 }
 
-/// What the server said to a sent frame: accepted (with the seq it made) or an error code.
+/// What the server said to a sent frame: accepted (with the seq it made) or an error code (with
+/// the HTTP status over POST, and the wait for limits).
 #[derive(Debug, PartialEq)]
 pub enum Outcome {
     Accepted(Option<u64>),
-    Refused { status: Option<u16>, code: String },
+    Refused { status: Option<u16>, code: String, retry_after_ms: Option<u64> },
+}
+
+impl Outcome {
+    /// A refusal without a retry time.
+    pub fn refused(status: Option<u16>, code: &str) -> Outcome {
+        Outcome::Refused { status, code: code.into(), retry_after_ms: None }
+    }
 }
 
 impl TestServer {
@@ -73,7 +81,7 @@ impl TestServer {
                 let resp = self.http.get(url).send().await.unwrap();
                 assert_eq!(resp.status(), 200, "SSE handshake");
                 assert_eq!(resp.headers()["content-type"], "text/event-stream");
-                Inner::Sse { resp, buf: String::new() }
+                Inner::Sse(SseReader::new(resp))
             }
             Transport::Poll => Inner::Poll { cursor: after },
         };
@@ -90,15 +98,6 @@ impl TestServer {
             assert_eq!((hello["type"].as_str(), hello["roomId"].as_str()), (Some("CONNECTED"), Some(room)));
         }
         link
-    }
-
-    /// Opens an SSE stream with extra headers, for `Last-Event-ID` and cookie checks.
-    pub async fn sse_with(&self, room: &str, query: &str, headers: &[(&str, &str)]) -> reqwest::Response {
-        let mut req = self.http.get(format!("{}/api/rooms/{room}/events?{query}", self.base));
-        for (k, v) in headers {
-            req = req.header(*k, *v);
-        }
-        req.send().await.unwrap()
     }
 }
 
@@ -121,7 +120,8 @@ impl Link {
                 match frame["type"].as_str() {
                     Some("ACK") => return Outcome::Accepted(frame["acceptedSeq"].as_u64()),
                     Some("ERROR") => {
-                        return Outcome::Refused { status: None, code: frame["code"].as_str().unwrap().into() };
+                        let code = frame["code"].as_str().unwrap().into();
+                        return Outcome::Refused { status: None, code, retry_after_ms: frame["retryAfterMs"].as_u64() };
                     }
                     _ => self.queued.push_back(frame),
                 }
@@ -134,7 +134,8 @@ impl Link {
         if status == 202 {
             Outcome::Accepted(body["seq"].as_u64())
         } else {
-            Outcome::Refused { status: Some(status), code: body["code"].as_str().unwrap_or("").into() }
+            let code = body["code"].as_str().unwrap_or("").into();
+            Outcome::Refused { status: Some(status), code, retry_after_ms: body["retryAfterMs"].as_u64() }
         }
     }
 
@@ -183,7 +184,7 @@ impl Link {
         }
         match &mut self.inner {
             Inner::Ws(_) => self.read_ws().await,
-            Inner::Sse { .. } => self.read_sse().await,
+            Inner::Sse(reader) => reader.next().await,
             Inner::Poll { .. } => loop {
                 self.poll_once(5_000).await;
                 if let Some(frame) = self.queued.pop_front() {
@@ -218,44 +219,77 @@ impl Link {
         }
     }
 
-    async fn read_sse(&mut self) -> Value {
-        let Inner::Sse { resp, buf } = &mut self.inner else { unreachable!() };
-        loop {
-            if let Some(end) = buf.find("\n\n") {
-                let block: String = buf.drain(..end + 2).collect();
-                if let Some(frame) = parse_sse_block(&block) {
-                    return frame;
-                }
-                continue;
-            }
-            let chunk = tokio::time::timeout(WAIT, resp.chunk()).await.expect("an event in time").unwrap();
-            buf.push_str(std::str::from_utf8(&chunk.expect("the stream is open")).unwrap());
-        }
-    }
-
     /// Ends the link (a forced disconnect: the socket or stream is dropped).
     pub fn drop_link(self) {}
-}
 
-/// An SSE event block as its frame, checking `event:` and `id:` agree with the frame.
-pub fn parse_sse_block(block: &str) -> Option<Value> {
-    let (mut id, mut name, mut data) = (None, None, None);
-    for line in block.lines() {
-        if let Some(v) = line.strip_prefix("id: ") {
-            id = Some(v.parse::<u64>().unwrap());
-        } else if let Some(v) = line.strip_prefix("event: ") {
-            name = Some(v.to_owned());
-        } else if let Some(v) = line.strip_prefix("data: ") {
-            data = Some(serde_json::from_str::<Value>(v).unwrap());
+    /// Waits, without a time limit, for whatever comes next and drops it (a polling link polls
+    /// once); false once the server has ended the link.
+    async fn pump(&mut self) -> bool {
+        match &mut self.inner {
+            Inner::Ws(ws) => matches!(ws.next().await, Some(Ok(_))),
+            Inner::Sse(reader) => reader.raw_chunk().await,
+            Inner::Poll { .. } => {
+                self.poll_once(1000).await;
+                true
+            }
         }
     }
-    let frame = data?;
-    let kind = frame["type"].as_str().unwrap().to_lowercase();
-    assert_eq!(name.as_deref(), Some(kind.as_str()), "the event name is the lower-case type");
-    if matches!(kind.as_str(), "talk" | "join" | "leave") {
-        assert_eq!(id, frame["seq"].as_u64(), "a room event's id: is its seq");
-    } else {
-        assert_eq!(id, None, "only room events have an id: (a notification never moves the resume point)");
+
+    /// Keeps the link open in a task of its own, which reads (and drops) whatever comes, keeps
+    /// polling, and sends the frames it is handed, in order.
+    pub fn hold(mut self) -> Held {
+        let (tx, mut rx) = mpsc::unbounded_channel::<Value>();
+        let task = tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    frame = rx.recv() => match frame {
+                        Some(frame) => {
+                            let outcome = self.send(frame.clone()).await;
+                            assert!(matches!(outcome, Outcome::Accepted(_)), "{frame} got {outcome:?}");
+                        }
+                        None => return,
+                    },
+                    open = self.pump() => assert!(open, "the server ended a held link"),
+                }
+            }
+        });
+        Held { tx, task }
     }
-    Some(frame)
 }
+
+/// A link kept open by its own task (see [`Link::hold`]).
+pub struct Held {
+    tx: mpsc::UnboundedSender<Value>,
+    task: JoinHandle<()>,
+}
+
+impl Held {
+    /// Hands a frame to the link's task to send (it fails the test at [`Held::close`] if refused).
+    pub fn send(&self, frame: Value) {
+        self.tx.send(frame).expect("the held link's task is running");
+    }
+
+    /// Sends what was handed over, then ends the link (a dropped socket, stream or poll loop).
+    pub async fn close(self) {
+        drop(self.tx);
+        self.task.await.expect("the held link's task did not fail");
+    }
+}
+
+/// Instantiates scenarios `async fn(Transport)` as three tests each: WebSocket, SSE + POST, and
+/// long polling + POST.
+macro_rules! on_every_transport {
+    ($($scenario:ident),* $(,)?) => {$(
+        mod $scenario {
+            use crate::link::Transport;
+            #[tokio::test]
+            async fn websocket() { super::$scenario(Transport::Ws).await }
+            #[tokio::test]
+            async fn sse_and_post() { super::$scenario(Transport::Sse).await }
+            #[tokio::test]
+            async fn long_poll_and_post() { super::$scenario(Transport::Poll).await }
+        }
+    )*};
+}
+
+pub(crate) use on_every_transport;

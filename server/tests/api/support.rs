@@ -1,5 +1,6 @@
 //! Spawning the server binary and talking to it like an outside client would.
 
+use std::future::Future;
 use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
@@ -14,6 +15,31 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 /// How long a test waits for one expected frame before failing.
 const FRAME_WAIT: Duration = Duration::from_secs(10);
+
+/// A JWT secret the tests know, so they can forge expired and wrongly signed tokens.
+pub const JWT_SECRET: &str = "conformance-secret-conformance-secret-0123";
+
+/// A server with a data dir of its own (keep the dir alive as long as the server) and the known
+/// JWT secret, plus extra `DUNGEONTALK_*` settings.
+pub async fn spawn(env: &[(&str, &str)]) -> (TestServer, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut all = vec![("DUNGEONTALK_JWT_SECRET", JWT_SECRET)];
+    all.extend_from_slice(env);
+    (TestServer::spawn(dir.path(), &all).await, dir)
+}
+
+/// Checks `probe` again and again until it answers `Ok`, for at most 10 s; then fails with the
+/// last `Err` (what was there instead). For server state that settles a moment after an action.
+pub async fn eventually<T, Fut: Future<Output = Result<T, String>>>(mut probe: impl FnMut() -> Fut) -> T {
+    let deadline = tokio::time::Instant::now() + FRAME_WAIT;
+    loop {
+        match probe().await {
+            Ok(v) => return v,
+            Err(why) if tokio::time::Instant::now() >= deadline => panic!("still not so after 10 s: {why}"),
+            Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+        }
+    }
+}
 
 /// A running `dungeontalk` process with its own data dir.
 pub struct TestServer {
@@ -92,6 +118,28 @@ impl TestServer {
     pub async fn get(&self, path: &str, token: &str) -> (u16, Value) {
         let resp = self.http.get(format!("{}{path}", self.base)).bearer_auth(token).send().await.unwrap();
         (resp.status().as_u16(), resp.json().await.unwrap_or(Value::Null))
+    }
+
+    /// `POST`s a client frame to a room's messages: (status, body).
+    pub async fn post_frame(&self, token: &str, room: &str, frame: Value) -> (u16, Value) {
+        let url = format!("{}/api/rooms/{room}/messages", self.base);
+        let resp = self.http.post(url).bearer_auth(token).json(&frame).send().await.unwrap();
+        (resp.status().as_u16(), resp.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Every stored event of a room that the token's member may see, oldest first.
+    pub async fn history(&self, token: &str, room: &str) -> Vec<Value> {
+        let (mut all, mut after) = (Vec::new(), 0);
+        loop {
+            let (status, page) = self.get(&format!("/api/rooms/{room}/messages?after={after}&limit=200"), token).await;
+            assert_eq!(status, 200, "{page}");
+            all.extend(page["events"].as_array().unwrap().iter().cloned());
+            // `next` moves past whispers between others too, so it (not the last event) is the cursor.
+            match page["next"].as_u64().unwrap() {
+                next if next == after => return all,
+                next => after = next,
+            }
+        }
     }
 
     /// Opens `/ws` for a room, optionally resuming after a seq.

@@ -1,4 +1,4 @@
-//! The WebSocket transport end to end: order, resume, limits, identity, errors, resync.
+//! The WebSocket transport end to end: order, resume, limits, errors, resync (identity: auth_matrix.rs).
 
 use serde_json::json;
 
@@ -104,19 +104,6 @@ async fn oversized_and_malformed_frames_get_errors_and_the_connection_stays_open
     let talk = a.next_of(&["TALK"]).await;
     assert_eq!(talk["content"], "still here");
     assert_eq!(talk["seq"], 1, "nothing bad was stored");
-}
-
-#[tokio::test]
-async fn the_sender_is_the_token_never_the_payload() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::spawn(dir.path(), &[]).await;
-    let (t, me) = server.guest("Aria").await;
-    let room = server.room(&t, "Hall").await;
-    let mut a = server.ws(&t, &room, None).await;
-    a.send(json!({"type": "TALK", "content": "hi", "senderId": "someone-else", "senderNickname": "Admin"})).await;
-    let talk = a.next_of(&["TALK"]).await;
-    assert_eq!(talk["senderId"], me.as_str());
-    assert_eq!(talk["senderNickname"], "Aria");
 }
 
 #[tokio::test]

@@ -1,0 +1,159 @@
+//! Accounts: register, login back-off and lockout, refresh rotation and reuse, logout.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::support::TestServer;
+
+/// What a POST answered: status, body, and the `Set-Cookie` name=value pairs.
+async fn post(server: &TestServer, path: &str, body: Value, cookie: Option<&str>) -> (u16, Value, Vec<String>) {
+    let mut req = server.http.post(format!("{}{path}", server.base)).json(&body);
+    if let Some(c) = cookie {
+        req = req.header("Cookie", c);
+    }
+    let resp = req.send().await.unwrap();
+    let cookies = resp
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_owned())
+        .collect();
+    (resp.status().as_u16(), resp.json().await.unwrap_or(Value::Null), cookies)
+}
+
+fn refresh_of(cookies: &[String]) -> String {
+    cookies.iter().find(|c| c.starts_with("dt_refresh=")).expect("a refresh cookie").clone()
+}
+
+/// Registers `name` (nickname the same) with the password `correct horse`.
+pub async fn register(server: &TestServer, name: &str) {
+    let body = json!({"name": name, "nickname": name, "password": "correct horse"});
+    assert_eq!(post(server, "/api/auth/register", body, None).await.0, 201);
+}
+
+/// Registers `name` and logs in: (session, cookies).
+pub async fn signed_in(server: &TestServer, name: &str) -> (Value, Vec<String>) {
+    register(server, name).await;
+    let (status, session, cookies) = login(server, name, "correct horse").await;
+    assert_eq!(status, 200, "{session}");
+    (session, cookies)
+}
+
+/// Logs in: (status, body, cookies).
+pub async fn login(server: &TestServer, name: &str, password: &str) -> (u16, Value, Vec<String>) {
+    post(server, "/api/auth/login", json!({"name": name, "password": password}), None).await
+}
+
+#[tokio::test]
+async fn register_then_log_in_and_names_are_unique() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::spawn(dir.path(), &[]).await;
+    let body = json!({"name": "Aria", "nickname": "Aria the Bold", "password": "correct horse"});
+    let (status, created, _) = post(&server, "/api/auth/register", body.clone(), None).await;
+    assert_eq!(
+        (status, created["name"].as_str(), created["nickname"].as_str()),
+        (201, Some("aria"), Some("Aria the Bold"))
+    );
+    let (status, err, _) = post(&server, "/api/auth/register", body, None).await;
+    assert_eq!((status, err["code"].as_str()), (409, Some("auth.name_taken")));
+    let short = json!({"name": "bo", "nickname": "Bo", "password": "correct horse"});
+    assert_eq!(post(&server, "/api/auth/register", short, None).await.1["code"], "request.invalid");
+    let weak = json!({"name": "bobby", "nickname": "Bo", "password": "short"});
+    assert_eq!(post(&server, "/api/auth/register", weak, None).await.1["code"], "request.invalid");
+    let (status, session, cookies) = login(&server, "ARIA", "correct horse").await;
+    assert_eq!(status, 200);
+    assert_eq!(session["memberId"], created["memberId"]);
+    assert!(
+        cookies.iter().any(|c| c.starts_with("dt_refresh=")) && cookies.iter().any(|c| c.starts_with("dt_access="))
+    );
+    let (status, _) = server.get("/api/rooms", session["accessToken"].as_str().unwrap()).await;
+    assert_eq!(status, 200, "the access token works");
+    let (status, err, _) = login(&server, "aria", "wrong horse").await;
+    assert_eq!((status, err["code"].as_str()), (401, Some("auth.bad_credentials")));
+    let (status, err, _) = login(&server, "nobody", "whatever1").await;
+    assert_eq!((status, err["code"].as_str()), (401, Some("auth.bad_credentials")), "no hint that the name is unknown");
+}
+
+#[tokio::test]
+async fn failed_logins_back_off_then_lock_the_account() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::spawn(dir.path(), &[("DUNGEONTALK_LOGIN_BACKOFF_MS", "300")]).await;
+    register(&server, "aria").await;
+    register(&server, "bobby").await;
+    assert_eq!(login(&server, "aria", "wrong").await.0, 401);
+    // Too soon after a failure: refused at once, even with the right password, with the wait.
+    let (status, err, _) = login(&server, "aria", "correct horse").await;
+    assert_eq!((status, err["code"].as_str()), (429, Some("auth.locked")));
+    let wait = err["retryAfterMs"].as_u64().unwrap();
+    assert!(wait > 0 && wait <= 300, "{wait}");
+    tokio::time::sleep(Duration::from_millis(wait + 50)).await;
+    assert_eq!(login(&server, "aria", "correct horse").await.0, 200, "after the wait, the right password works");
+    // Five failures in a row lock the account for 10 minutes. A try during a back-off (which
+    // doubles: 300, 600, 1200, 2400 ms) is refused with the wait and does not count: wait it out.
+    let mut failures = 0;
+    let last = loop {
+        let (status, err, _) = login(&server, "aria", "wrong").await;
+        match (status, err["retryAfterMs"].as_u64()) {
+            (401, _) => failures += 1,
+            (429, Some(wait)) if wait < 60_000 => tokio::time::sleep(Duration::from_millis(wait + 20)).await,
+            _ => break (status, err),
+        }
+    };
+    assert_eq!(failures, 4, "the fifth failure is the lock: {last:?}");
+    assert_eq!((last.0, last.1["code"].as_str()), (429, Some("auth.locked")), "{last:?}");
+    assert!(last.1["retryAfterMs"].as_u64().unwrap() > 590_000, "locked for 10 minutes");
+    assert_eq!(login(&server, "aria", "correct horse").await.0, 429, "locked even for the right password");
+    assert_eq!(login(&server, "bobby", "correct horse").await.0, 200, "other accounts are not affected");
+}
+
+#[tokio::test]
+async fn refresh_rotates_and_a_reused_token_revokes_the_family() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::spawn(dir.path(), &[]).await;
+    let (_, cookies) = signed_in(&server, "aria").await;
+    let first = refresh_of(&cookies);
+    let (status, session, cookies) = post(&server, "/api/auth/refresh", json!({}), Some(&first)).await;
+    assert_eq!(status, 200);
+    let second = refresh_of(&cookies);
+    assert_ne!(first, second, "rotated");
+    assert_eq!(server.get("/api/rooms", session["accessToken"].as_str().unwrap()).await.0, 200);
+    // The first token again: a thief or a replay. The whole login is revoked.
+    let (status, err, _) = post(&server, "/api/auth/refresh", json!({}), Some(&first)).await;
+    assert_eq!((status, err["code"].as_str()), (401, Some("auth.refresh_reused")));
+    let (status, err, _) = post(&server, "/api/auth/refresh", json!({}), Some(&second)).await;
+    assert_eq!((status, err["code"].as_str()), (401, Some("auth.refresh_invalid")), "the newer one died with it");
+    let (status, err, _) = post(&server, "/api/auth/refresh", json!({}), None).await;
+    assert_eq!((status, err["code"].as_str()), (401, Some("auth.refresh_invalid")));
+}
+
+#[tokio::test]
+async fn logout_kills_the_access_token_and_the_refresh_token_across_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::spawn(dir.path(), &[]).await;
+    let (session, cookies) = signed_in(&server, "aria").await;
+    let token = session["accessToken"].as_str().unwrap().to_owned();
+    let refresh = refresh_of(&cookies);
+    let resp = server
+        .http
+        .post(format!("{}/api/auth/logout", server.base))
+        .bearer_auth(&token)
+        .header("Cookie", &refresh)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 204);
+    let (status, err) = server.get("/api/rooms", &token).await;
+    assert_eq!((status, err["code"].as_str()), (401, Some("auth.logged_out")));
+    let (status, _, _) = post(&server, "/api/auth/refresh", json!({}), Some(&refresh)).await;
+    assert_eq!(status, 401, "the login's refresh token is dead too");
+    server.stop().await;
+    let server = TestServer::spawn(dir.path(), &[]).await;
+    let (status, err) = server.get("/api/rooms", &token).await;
+    assert_eq!((status, err["code"].as_str()), (401, Some("auth.logged_out")), "revocations survive a restart");
+    // A guest can log out as well.
+    let (guest, _) = server.guest("Bo").await;
+    let resp = server.http.post(format!("{}/api/auth/logout", server.base)).bearer_auth(&guest).send().await.unwrap();
+    assert_eq!(resp.status(), 204);
+    assert_eq!(server.get("/api/rooms", &guest).await.0, 401);
+}

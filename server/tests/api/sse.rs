@@ -1,0 +1,87 @@
+//! Reading Server-Sent Events like a browser would: room streams and the notification stream.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::support::TestServer;
+
+/// How long a test waits for one expected event before failing.
+const WAIT: Duration = Duration::from_secs(10);
+
+/// An SSE response read event by event.
+pub struct SseReader {
+    resp: reqwest::Response,
+    buf: String,
+}
+
+impl SseReader {
+    pub fn new(resp: reqwest::Response) -> SseReader {
+        SseReader { resp, buf: String::new() }
+    }
+
+    /// The next event that holds a frame (heartbeat comments are skipped).
+    pub async fn next(&mut self) -> Value {
+        loop {
+            if let Some(end) = self.buf.find("\n\n") {
+                let block: String = self.buf.drain(..end + 2).collect();
+                if let Some(frame) = parse_sse_block(&block) {
+                    return frame;
+                }
+                continue;
+            }
+            let chunk = tokio::time::timeout(WAIT, self.resp.chunk()).await.expect("an event in time").unwrap();
+            self.buf.push_str(std::str::from_utf8(&chunk.expect("the stream is open")).unwrap());
+        }
+    }
+
+    /// Waits, without a time limit, for the next chunk and drops it; false once the stream ended.
+    pub async fn raw_chunk(&mut self) -> bool {
+        matches!(self.resp.chunk().await, Ok(Some(_)))
+    }
+}
+
+impl TestServer {
+    /// Opens an SSE stream with extra headers, for `Last-Event-ID` and cookie checks.
+    pub async fn sse_with(&self, room: &str, query: &str, headers: &[(&str, &str)]) -> reqwest::Response {
+        let mut req = self.http.get(format!("{}/api/rooms/{room}/events?{query}", self.base));
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        req.send().await.unwrap()
+    }
+
+    /// Opens the token's notification stream and reads its `CONNECTED` hello.
+    pub async fn notifications(&self, token: &str) -> (SseReader, Value) {
+        let url = format!("{}/api/notifications/stream?token={token}", self.base);
+        let resp = self.http.get(url).send().await.unwrap();
+        assert_eq!(resp.status(), 200, "notification stream handshake");
+        let mut reader = SseReader::new(resp);
+        let hello = reader.next().await;
+        assert_eq!(hello["type"], "CONNECTED");
+        (reader, hello)
+    }
+}
+
+/// An SSE event block as its frame, checking `event:` and `id:` agree with the frame.
+fn parse_sse_block(block: &str) -> Option<Value> {
+    let (mut id, mut name, mut data) = (None, None, None);
+    for line in block.lines() {
+        if let Some(v) = line.strip_prefix("id: ") {
+            id = Some(v.parse::<u64>().unwrap());
+        } else if let Some(v) = line.strip_prefix("event: ") {
+            name = Some(v.to_owned());
+        } else if let Some(v) = line.strip_prefix("data: ") {
+            data = Some(serde_json::from_str::<Value>(v).unwrap());
+        }
+    }
+    let frame = data?;
+    let kind = frame["type"].as_str().unwrap().to_lowercase();
+    assert_eq!(name.as_deref(), Some(kind.as_str()), "the event name is the lower-case type");
+    if matches!(kind.as_str(), "talk" | "join" | "leave") {
+        assert_eq!(id, frame["seq"].as_u64(), "a room event's id: is its seq");
+    } else {
+        assert_eq!(id, None, "only room events have an id: (a notification never moves the resume point)");
+    }
+    Some(frame)
+}
