@@ -1,6 +1,7 @@
-//! The browser UI: guest login, the room list, and the live chat view.
+//! The browser UI: sign-in (guest, log in, register), the room list, and the live chat view.
 
 use leptos::prelude::*;
+use leptos::task::spawn_local;
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
 
@@ -10,28 +11,72 @@ mod chat_view;
 mod connection;
 mod link;
 mod login;
+mod members;
+mod notify;
 mod rooms;
 mod text_input;
+mod toast;
 
 use crate::wire::Session;
+use toast::{ToastStack, Toasts};
 
 /// The signed-in session (`None` before login), shared through context.
 #[derive(Clone, Copy)]
 pub struct SessionCtx(pub RwSignal<Option<Session>>);
 
 impl SessionCtx {
-    /// Forgets the session here and in local storage (sign out, or the token was refused).
+    /// Forgets the session here and in local storage (the token was refused).
     pub fn sign_out(&self) {
         api::forget_session();
-        self.0.set(None);
+        self.0.try_set(None);
+    }
+
+    /// Logs out on the server first (the token dies there), then forgets it here.
+    pub fn log_out(&self) {
+        let this = *self;
+        let token = self.token();
+        spawn_local(async move {
+            // Even if the server cannot be reached, the page forgets the session.
+            let _ = api::logout(&token).await;
+            this.sign_out();
+        });
+    }
+
+    /// A request was refused for its token: renew an expired one, otherwise sign out.
+    pub fn token_refused(&self, e: &crate::wire::ErrorBody) {
+        let this = *self;
+        if e.code != crate::wire::ErrorCode::TokenExpired {
+            return this.sign_out();
+        }
+        spawn_local(async move {
+            if this.renew().await.is_none() {
+                this.sign_out();
+            }
+        });
+    }
+
+    /// The current access token ("" when signed out).
+    pub fn token(&self) -> String {
+        self.0.try_with_untracked(|s| s.as_ref().map(|s| s.access_token.clone())).flatten().unwrap_or_default()
+    }
+
+    /// Trades the refresh cookie for a fresh access token; `None` when that is not possible.
+    pub async fn renew(&self) -> Option<String> {
+        let session = api::refresh().await.ok()?;
+        let token = session.access_token.clone();
+        self.0.try_set(Some(session));
+        Some(token)
     }
 }
 
-/// The whole app: the login page until signed in, then the rooms and chat routes.
+/// The whole app: the sign-in page until signed in, then the rooms and chat routes.
 #[component]
 pub fn App() -> impl IntoView {
     let session = SessionCtx(RwSignal::new(api::saved_session()));
     provide_context(session);
+    let toasts = Toasts::new();
+    provide_context(toasts);
+    notify::follow(session, toasts);
     view! {
         <Router>
             <header class="topbar">
@@ -40,7 +85,9 @@ pub fn App() -> impl IntoView {
                     <span class="me" data-testid="me">
                         {move || session.0.with(|s| s.as_ref().map(|s| s.nickname.clone()))}
                     </span>
-                    <button class="link" on:click=move |_| session.sign_out()>"Sign out"</button>
+                    <button class="link" data-testid="logout-button" on:click=move |_| session.log_out()>
+                        "Log out"
+                    </button>
                 </Show>
             </header>
             <main>
@@ -51,6 +98,7 @@ pub fn App() -> impl IntoView {
                     </Routes>
                 </Show>
             </main>
+            <ToastStack />
         </Router>
     }
 }

@@ -1,9 +1,13 @@
 //! REST calls and the saved session; errors come back as the server's `{code, message}`.
 
-use gloo_net::http::{Request, Response};
+use gloo_net::http::{Request, RequestBuilder, Response};
+use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::wire::{CreateRoom, ErrorBody, ErrorCode, GuestLogin, RoomSummary, Session};
+use crate::wire::{
+    CreateRoom, ErrorBody, ErrorCode, GuestLogin, Login, Register, Registered, RoomPresence, RoomSummary, RoomType,
+    Session,
+};
 
 const SESSION_KEY: &str = "dungeontalk.session";
 
@@ -34,49 +38,86 @@ fn network_error(e: impl std::fmt::Display) -> ErrorBody {
     ErrorBody::new(ErrorCode::Unavailable, format!("The server cannot be reached ({e})."))
 }
 
+/// The server's error body, or one made from the status when it sent none.
+async fn error_of(resp: Response) -> ErrorBody {
+    let status = resp.status();
+    resp.json::<ErrorBody>()
+        .await
+        .unwrap_or(ErrorBody::new(ErrorCode::Internal, format!("The server answered {status}.")))
+}
+
 async fn read<T: DeserializeOwned>(resp: Result<Response, gloo_net::Error>) -> Result<T, ErrorBody> {
     let resp = resp.map_err(network_error)?;
     if resp.ok() {
         return resp.json::<T>().await.map_err(network_error);
     }
-    let status = resp.status();
-    Err(resp
-        .json::<ErrorBody>()
-        .await
-        .unwrap_or(ErrorBody::new(ErrorCode::Internal, format!("The server answered {status}."))))
+    Err(error_of(resp).await)
+}
+
+fn bearer(req: RequestBuilder, token: &str) -> RequestBuilder {
+    req.header("Authorization", &format!("Bearer {token}"))
+}
+
+async fn post_json<B: Serialize, T: DeserializeOwned>(req: RequestBuilder, body: &B) -> Result<T, ErrorBody> {
+    read(req.json(body).map_err(network_error)?.send().await).await
 }
 
 /// Whether an error means the token is no good any more.
 pub fn is_auth_error(e: &ErrorBody) -> bool {
-    matches!(e.code, ErrorCode::InvalidToken | ErrorCode::TokenExpired | ErrorCode::MissingToken)
+    matches!(e.code, ErrorCode::InvalidToken | ErrorCode::TokenExpired | ErrorCode::MissingToken | ErrorCode::LoggedOut)
 }
 
 /// `POST /api/auth/guest`, keeping the session for the next visit.
 pub async fn guest_login(nickname: String) -> Result<Session, ErrorBody> {
-    let req = Request::post("/api/auth/guest").json(&GuestLogin { nickname }).map_err(network_error)?;
-    let session: Session = read(req.send().await).await?;
+    let session: Session = post_json(Request::post("/api/auth/guest"), &GuestLogin { nickname }).await?;
     save_session(&session);
     Ok(session)
 }
 
+/// `POST /api/auth/register`.
+pub async fn register(req: Register) -> Result<Registered, ErrorBody> {
+    post_json(Request::post("/api/auth/register"), &req).await
+}
+
+/// `POST /api/auth/login`: the access token (kept), and the refresh cookie (the browser keeps it).
+pub async fn login(name: String, password: String) -> Result<Session, ErrorBody> {
+    let session: Session = post_json(Request::post("/api/auth/login"), &Login { name, password }).await?;
+    save_session(&session);
+    Ok(session)
+}
+
+/// `POST /api/auth/refresh`: a new access token for the refresh cookie (registered members only).
+pub async fn refresh() -> Result<Session, ErrorBody> {
+    let session: Session = read(Request::post("/api/auth/refresh").send().await).await?;
+    save_session(&session);
+    Ok(session)
+}
+
+/// `POST /api/auth/logout`: the token dies on the server, whatever happens to this page.
+pub async fn logout(token: &str) -> Result<(), ErrorBody> {
+    let resp = bearer(Request::post("/api/auth/logout"), token).send().await.map_err(network_error)?;
+    if resp.ok() { Ok(()) } else { Err(error_of(resp).await) }
+}
+
 /// `GET /api/rooms`.
 pub async fn rooms(token: &str) -> Result<Vec<RoomSummary>, ErrorBody> {
-    read(Request::get("/api/rooms").header("Authorization", &format!("Bearer {token}")).send().await).await
+    read(bearer(Request::get("/api/rooms"), token).send().await).await
+}
+
+/// `GET /api/rooms/{roomId}/presence`: who is in the room now.
+pub async fn presence(token: &str, room_id: &str) -> Result<RoomPresence, ErrorBody> {
+    let url = format!("/api/rooms/{}/presence", js_sys::encode_uri_component(room_id));
+    read(bearer(Request::get(&url), token).send().await).await
 }
 
 /// Ok when the room exists and the token is accepted (asked after a WebSocket fails to open,
 /// since a browser WebSocket cannot see the handshake's status).
 pub async fn probe_room(token: &str, room_id: &str) -> Result<(), ErrorBody> {
-    let url = format!("/api/rooms/{}/messages?limit=1", js_sys::encode_uri_component(room_id));
-    let resp = Request::get(&url).header("Authorization", &format!("Bearer {token}")).send().await;
-    read::<serde_json::Value>(resp).await.map(|_| ())
+    presence(token, room_id).await.map(|_| ())
 }
 
 /// `POST /api/rooms`.
-pub async fn create_room(token: &str, name: String) -> Result<RoomSummary, ErrorBody> {
-    let req = Request::post("/api/rooms")
-        .header("Authorization", &format!("Bearer {token}"))
-        .json(&CreateRoom { name, max_capacity: None })
-        .map_err(network_error)?;
-    read(req.send().await).await
+pub async fn create_room(token: &str, name: String, max_capacity: Option<u32>) -> Result<RoomSummary, ErrorBody> {
+    let body = CreateRoom { name, max_capacity, room_type: RoomType::Player, private: false };
+    post_json(bearer(Request::post("/api/rooms"), token), &body).await
 }

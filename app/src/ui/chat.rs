@@ -1,12 +1,14 @@
-//! The chat view's state: lines in seq order, the link's status and transport, messages waiting
-//! for their echo, and the echo latency measured per transport.
+//! The chat view's state: lines in seq order, who is in the room and typing, the link's status and
+//! transport, messages waiting for their echo, and the echo latency measured per transport.
 
 use leptos::prelude::*;
+use leptos::task::spawn_local;
 use uuid::Uuid;
 
 use super::link::Transport;
+use super::toast::Toasts;
 use super::{SessionCtx, api};
-use crate::wire::{ClientFrame, ErrorBody, MemberId, ServerFrame};
+use crate::wire::{ClientFrame, ErrorBody, ErrorCode, MemberId, PresenceMember, PresenceType, ServerFrame, TalkEvent};
 
 pub use super::chat_view::ChatRoom;
 
@@ -29,6 +31,8 @@ pub struct Line {
     pub text: String,
     pub time: String,
     pub system: bool,
+    /// For a whisper: "to Bo" or "to you".
+    pub whisper: Option<String>,
 }
 
 /// A message sent but not yet seen echoed by the room.
@@ -40,8 +44,18 @@ struct Pending {
     transport: Transport,
 }
 
+/// Someone typing, until `until` (page clock, ms).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Typist {
+    pub member_id: MemberId,
+    pub nickname: String,
+    until: f64,
+}
+
 /// Echo latencies kept per transport (the newest ones).
 pub const LATENCY_SAMPLES: usize = 500;
+/// How long a TYPING frame shows its member as typing, in ms.
+pub const TYPING_SHOWN_MS: u32 = 3_000;
 
 /// The view's signals, shared with the connection task (all `Copy`).
 #[derive(Clone, Copy)]
@@ -49,13 +63,21 @@ pub struct ChatState {
     pub lines: RwSignal<Vec<Line>>,
     last_seq: RwSignal<u64>,
     pub status: RwSignal<Status>,
+    /// Why the link is offline for good (stays until the view closes).
     pub notice: RwSignal<Option<String>>,
     pub transport: RwSignal<Transport>,
     /// Milliseconds from send to echo, per transport (index: `Transport::index`).
     pub latency: RwSignal<[Vec<f64>; 3]>,
+    /// The joined members, as the latest presence says.
+    pub members: RwSignal<Vec<PresenceMember>>,
+    pub typing: RwSignal<Vec<Typist>>,
+    /// Whom the composer whispers to (`None`: the whole room).
+    pub whisper_to: RwSignal<Option<PresenceMember>>,
     pending: StoredValue<Vec<Pending>>,
-    session: SessionCtx,
-    me: StoredValue<MemberId>,
+    pub session: SessionCtx,
+    pub toasts: Toasts,
+    pub me: StoredValue<MemberId>,
+    room_id: StoredValue<String>,
 }
 
 fn clock(rfc3339: &str) -> String {
@@ -64,7 +86,7 @@ fn clock(rfc3339: &str) -> String {
 }
 
 /// Milliseconds since the page loaded, sub-millisecond precise.
-fn now_ms() -> f64 {
+pub fn now_ms() -> f64 {
     web_sys::window().and_then(|w| w.performance()).map_or_else(js_sys::Date::now, |p| p.now())
 }
 
@@ -78,18 +100,23 @@ pub fn new_message_id() -> Uuid {
 }
 
 impl ChatState {
-    /// A fresh state for the signed-in member.
-    pub fn new(session: SessionCtx, me: MemberId, transport: Transport) -> ChatState {
+    /// A fresh state for the signed-in member in a room.
+    pub fn new(session: SessionCtx, toasts: Toasts, me: MemberId, room_id: String) -> ChatState {
         ChatState {
             lines: RwSignal::new(Vec::new()),
             last_seq: RwSignal::new(0),
             status: RwSignal::new(Status::Connecting),
             notice: RwSignal::new(None),
-            transport: RwSignal::new(transport),
+            transport: RwSignal::new(Transport::WebSocket),
             latency: RwSignal::new([Vec::new(), Vec::new(), Vec::new()]),
+            members: RwSignal::new(Vec::new()),
+            typing: RwSignal::new(Vec::new()),
+            whisper_to: RwSignal::new(None),
             pending: StoredValue::new(Vec::new()),
             session,
+            toasts,
             me: StoredValue::new(me),
+            room_id: StoredValue::new(room_id),
         }
     }
 
@@ -122,10 +149,10 @@ impl ChatState {
         self.notice.try_set(Some(e.message));
     }
 
-    /// A new message: pending until its echo; returns the frame to send.
-    pub fn compose(&self, content: String) -> ClientFrame {
+    /// A new message (a whisper when `to` is set): pending until its echo; returns the frame to send.
+    pub fn compose(&self, content: String, to: Option<MemberId>) -> ClientFrame {
         let id = new_message_id();
-        let frame = ClientFrame::Talk { content, message_id: Some(id), receiver_id: None };
+        let frame = ClientFrame::Talk { content, message_id: Some(id), receiver_id: to };
         let p = Pending { id, frame: frame.clone(), sent_at: now_ms(), transport: self.transport() };
         self.pending.try_update_value(|v| v.push(p));
         frame
@@ -141,7 +168,7 @@ impl ChatState {
         if let ClientFrame::Talk { message_id: Some(id), .. } = frame {
             self.pending.try_update_value(|v| v.retain(|p| p.id != *id));
         }
-        self.notice.try_set(Some(e.message));
+        self.toasts.show(e);
     }
 
     fn echoed(&self, id: Uuid) {
@@ -160,22 +187,87 @@ impl ChatState {
         });
     }
 
+    /// Fetches who is in the room (a long poll between polls misses PRESENCE frames).
+    pub fn reload_members(&self) {
+        let this = *self;
+        let (token, room_id) = (self.session.token(), self.room_id.get_value());
+        spawn_local(async move {
+            if let Ok(p) = api::presence(&token, &room_id).await {
+                this.members.try_set(p.members);
+            }
+        });
+    }
+
+    fn nickname_of(&self, id: &MemberId) -> String {
+        let known =
+            self.members.try_with_untracked(|m| m.iter().find(|x| x.member_id == *id).map(|x| x.nickname.clone()));
+        known.flatten().unwrap_or_else(|| "someone".to_owned())
+    }
+
+    fn talk_line(&self, t: TalkEvent, me: Option<&MemberId>) -> Line {
+        let own = me == Some(&t.sender_id);
+        if own {
+            self.echoed(t.message_id);
+        }
+        let whisper = t.receiver_id.as_ref().map(|to| match own {
+            true => format!("to {}", self.nickname_of(to)),
+            false => "to you".to_owned(),
+        });
+        let (who, text, time) = (t.sender_nickname, t.content, clock(&t.created_at));
+        Line { seq: t.seq, own, who, text, time, system: false, whisper }
+    }
+
+    fn typed(&self, member_id: MemberId, nickname: String) {
+        let until = now_ms() + f64::from(TYPING_SHOWN_MS);
+        self.typing.try_update(|v| {
+            v.retain(|t| t.member_id != member_id);
+            v.push(Typist { member_id, nickname, until });
+        });
+        let typing = self.typing;
+        spawn_local(async move {
+            gloo_timers::future::TimeoutFuture::new(TYPING_SHOWN_MS + 50).await;
+            let now = now_ms();
+            typing.try_update(|v| v.retain(|t| t.until > now));
+        });
+    }
+
     /// Applies a server frame and tells the connection what to do next.
     pub fn apply(&self, frame: ServerFrame) -> Next {
         let me = self.me.try_get_value();
         let line = match frame {
             ServerFrame::Talk(t) => {
-                let own = me.as_ref() == Some(&t.sender_id);
-                if own {
-                    self.echoed(t.message_id);
-                }
-                let (who, text, time) = (t.sender_nickname, t.content, clock(&t.created_at));
-                Line { seq: t.seq, own, who, text, time, system: false }
+                // A message ends its sender's "typing…".
+                self.typing.try_update(|v| v.retain(|x| x.member_id != t.sender_id));
+                self.talk_line(t, me.as_ref())
             }
-            ServerFrame::Join(m) => system_line(m.seq, format!("{} joined", m.nickname), &m.created_at),
-            ServerFrame::Leave(m) => system_line(m.seq, format!("{} left", m.nickname), &m.created_at),
-            ServerFrame::Error { message, .. } => {
-                self.notice.try_set(Some(message));
+            ServerFrame::Join(m) => {
+                self.reload_members();
+                system_line(m.seq, format!("{} joined", m.nickname), &m.created_at)
+            }
+            ServerFrame::Leave(m) => {
+                self.reload_members();
+                system_line(m.seq, format!("{} left", m.nickname), &m.created_at)
+            }
+            ServerFrame::Presence(p) => {
+                self.members.try_set(p.members);
+                let about_me = p.member_id.is_some() && p.member_id == me;
+                return match p.event_type {
+                    PresenceType::SessionExpired if about_me => Next::Rejoin,
+                    _ => Next::Continue,
+                };
+            }
+            ServerFrame::Typing { member_id, nickname, .. } => {
+                if me.as_ref() != Some(&member_id) {
+                    self.typed(member_id, nickname);
+                }
+                return Next::Continue;
+            }
+            ServerFrame::Error { code: ErrorCode::RateLimited, message, retry_after_ms } => {
+                self.toasts.show(ErrorBody::new(ErrorCode::RateLimited, message));
+                return Next::RetryPending(retry_after_ms.unwrap_or(1_000));
+            }
+            ServerFrame::Error { code, message, .. } | ServerFrame::Warning { code, message } => {
+                self.toasts.show(ErrorBody::new(code, message));
                 return Next::Continue;
             }
             ServerFrame::Connected { .. } => {
@@ -202,10 +294,14 @@ pub enum Next {
     Connected,
     /// The server sent RESYNC: reconnect and resume from the last seq shown.
     Resume,
+    /// Too fast: send the pending messages again after this many ms.
+    RetryPending(u64),
+    /// Our chat session expired while the page was away: JOIN again.
+    Rejoin,
 }
 
 fn system_line(seq: u64, text: String, created_at: &str) -> Line {
-    Line { seq, own: false, who: String::new(), text, time: clock(created_at), system: true }
+    Line { seq, own: false, who: String::new(), text, time: clock(created_at), system: true, whisper: None }
 }
 
 /// Median and 99th percentile of some samples (nearest rank), if there are any.

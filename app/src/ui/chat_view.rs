@@ -1,4 +1,4 @@
-//! The chat view: messages, the composer, and the transport switcher with live latency figures.
+//! The chat view: messages, members, the composer, and the transport switcher with live latency figures.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -7,12 +7,17 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::use_params_map;
 
-use super::chat::{ChatState, Status, median_p99};
+use super::chat::{ChatState, Status, median_p99, now_ms};
 use super::connection::{self, Inputs};
 use super::link::Transport;
+use super::members::{Members, TypingLine, WhisperTarget};
 use super::text_input::TextInput;
+use super::toast::Toasts;
 use super::{SessionCtx, api};
 use crate::wire::ClientFrame;
+
+/// A TYPING frame goes out at most this often while the player types, in ms.
+const TYPING_EVERY_MS: f64 = 2_000.0;
 
 /// The route `/rooms/:id`: a fresh chat view per room.
 #[component]
@@ -28,7 +33,7 @@ pub fn ChatRoom() -> impl IntoView {
 fn ChatView(room_id: String) -> impl IntoView {
     let session = expect_context::<SessionCtx>();
     let Some(me) = session.0.get_untracked() else { return ().into_any() };
-    let state = ChatState::new(session, me.member_id.clone(), Transport::WebSocket);
+    let state = ChatState::new(session, expect_context::<Toasts>(), me.member_id.clone(), room_id.clone());
     let title = RwSignal::new(String::from("Room"));
     let (tx, outbox) = futures::channel::mpsc::unbounded::<ClientFrame>();
     let (switch_tx, switches) = futures::channel::mpsc::unbounded::<Transport>();
@@ -36,7 +41,7 @@ fn ChatView(room_id: String) -> impl IntoView {
     let switch_tx = StoredValue::new(Some(switch_tx));
     let stop = Arc::new(AtomicBool::new(false));
     let inputs = Inputs { outbox, switches };
-    spawn_local(connection::run(room_id.clone(), me.access_token.clone(), inputs, state, stop.clone()));
+    spawn_local(connection::run(room_id.clone(), inputs, state, stop.clone()));
     on_cleanup(move || {
         stop.store(true, Ordering::Relaxed);
         outbox_tx.try_update_value(|o| *o = None);
@@ -59,9 +64,18 @@ fn ChatView(room_id: String) -> impl IntoView {
         if content.trim().is_empty() {
             return;
         }
-        let frame = state.compose(content);
+        let to = state.whisper_to.get_untracked().map(|m| m.member_id);
+        let frame = state.compose(content, to);
         outbox_tx.with_value(|o| o.as_ref().map(|tx| tx.unbounded_send(frame)));
         draft.set(String::new());
+    };
+    let last_typing = StoredValue::new(f64::MIN);
+    let typed = move || {
+        let now = now_ms();
+        if now - last_typing.get_value() >= TYPING_EVERY_MS && !draft.with_untracked(String::is_empty) {
+            last_typing.set_value(now);
+            outbox_tx.with_value(|o| o.as_ref().map(|tx| tx.unbounded_send(ClientFrame::Typing)));
+        }
     };
     let switch = move |t: Transport| {
         switch_tx.with_value(|s| s.as_ref().map(|tx| tx.unbounded_send(t)));
@@ -93,29 +107,36 @@ fn ChatView(room_id: String) -> impl IntoView {
                 </span>
             </div>
             <Switcher state switch />
-            <ol class="messages" node_ref=list data-testid="messages">
-                <For each=move || state.lines.get() key=|l| l.seq let:line>
-                    <li
-                        class="message"
-                        class:own=line.own
-                        class:system=line.system
-                        data-testid=if line.system { "system-line" } else { "message" }
-                        data-seq=line.seq
-                    >
-                        <span class="time">{line.time.clone()}</span>
-                        <Show when=move || !line.system>
-                            <span class="who">{line.who.clone()}</span>
-                        </Show>
-                        <span class="text">{line.text.clone()}</span>
-                    </li>
-                </For>
-            </ol>
+            <div class="room-body">
+                <ol class="messages" node_ref=list data-testid="messages">
+                    <For each=move || state.lines.get() key=|l| l.seq let:line>
+                        <li
+                            class="message"
+                            class:own=line.own
+                            class:system=line.system
+                            class:whisper=line.whisper.is_some()
+                            data-testid=if line.system { "system-line" } else { "message" }
+                            data-seq=line.seq
+                        >
+                            <span class="time">{line.time.clone()}</span>
+                            <Show when=move || !line.system>
+                                <span class="who">{line.who.clone()}</span>
+                            </Show>
+                            {line.whisper.clone().map(|w| view! { <span class="whisper-tag">{format!("whisper {w}")}</span> })}
+                            <span class="text">{line.text.clone()}</span>
+                        </li>
+                    </For>
+                </ol>
+                <Members state />
+            </div>
+            <TypingLine state />
             <Show when=move || state.notice.with(Option::is_some)>
                 <p class="error" role="alert" on:click=move |_| state.notice.set(None)>
                     {move || state.notice.get()}
                 </p>
             </Show>
-            <form class="row composer" on:submit=send>
+            <WhisperTarget state />
+            <form class="row composer" on:submit=send on:input=move |_| typed()>
                 <TextInput value=draft testid="message-input" placeholder="Say something…" maxlength=2000 />
                 <button data-testid="send-button" type="submit">"Send"</button>
             </form>

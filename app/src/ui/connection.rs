@@ -9,8 +9,8 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use futures::StreamExt;
 use futures::channel::mpsc::UnboundedReceiver;
+use futures::{FutureExt, StreamExt};
 use gloo_timers::future::TimeoutFuture;
 
 use super::api;
@@ -21,11 +21,17 @@ use crate::wire::{ClientFrame, ErrorBody, ErrorCode};
 /// Backoff bounds between reconnect attempts, in milliseconds.
 const BACKOFF_MIN_MS: u32 = 500;
 const BACKOFF_MAX_MS: u32 = 8_000;
+/// How often an open view tells the server the player is still here (the chat session lives
+/// 30 minutes without a message or a heartbeat).
+const HEARTBEAT_MS: u32 = 60_000;
+/// Most times one message is sent again after `chat.rate_limited`.
+const RATE_RETRIES: u32 = 5;
 
 enum Event {
     Link(Option<Incoming>),
     Outbox(Option<ClientFrame>),
     Switch(Option<Transport>),
+    Heartbeat,
 }
 
 /// What ended a link.
@@ -55,20 +61,23 @@ pub struct Inputs {
 }
 
 /// Keeps the room's link alive until `stop` is set or the view's channels close.
-pub async fn run(room_id: String, token: String, mut inputs: Inputs, state: ChatState, stop: Arc<AtomicBool>) {
+pub async fn run(room_id: String, mut inputs: Inputs, state: ChatState, stop: Arc<AtomicBool>) {
     let mut backoff = BACKOFF_MIN_MS;
     let mut connected_once = false;
     let mut previous = Retiring(None);
     while !stop.load(Ordering::Relaxed) {
+        let token = state.session.token();
         let transport = state.transport();
         let after = connected_once.then(|| state.last_seq());
         let mut link = Link::open(transport, &room_id, &token, after);
         let mut opened = false;
+        let mut heartbeat = TimeoutFuture::new(HEARTBEAT_MS).fuse();
         let end = loop {
             let event = futures::select! {
                 i = link.incoming.next() => Event::Link(i),
                 f = inputs.outbox.next() => Event::Outbox(f),
                 t = inputs.switches.next() => Event::Switch(t),
+                _ = heartbeat => Event::Heartbeat,
             };
             if stop.load(Ordering::Relaxed) {
                 break End::Stop;
@@ -82,8 +91,21 @@ pub async fn run(room_id: String, token: String, mut inputs: Inputs, state: Chat
                         }
                         (opened, connected_once, backoff) = (true, true, BACKOFF_MIN_MS);
                         previous.close(); // the new link is up: now the old one may close
+                        state.reload_members();
                     }
                     Next::Resume => break End::Down(None),
+                    Next::RetryPending(ms) => {
+                        // The refusal does not say which message: resend them all (ids make it safe).
+                        TimeoutFuture::new(ms.min(60_000) as u32).await;
+                        if !resend_pending(&mut link, &state).await {
+                            break End::Down(None);
+                        }
+                    }
+                    Next::Rejoin => {
+                        if !deliver(&mut link, &state, &ClientFrame::Join).await {
+                            break End::Down(None);
+                        }
+                    }
                 },
                 Event::Link(Some(Incoming::Opened)) => {
                     state.set_status(Status::Connected);
@@ -92,6 +114,13 @@ pub async fn run(room_id: String, token: String, mut inputs: Inputs, state: Chat
                     }
                     (opened, connected_once, backoff) = (true, true, BACKOFF_MIN_MS);
                     previous.close();
+                    state.reload_members();
+                }
+                Event::Heartbeat => {
+                    heartbeat = TimeoutFuture::new(HEARTBEAT_MS).fuse();
+                    if opened && !deliver(&mut link, &state, &ClientFrame::Heartbeat).await {
+                        break End::Down(None);
+                    }
                 }
                 Event::Link(Some(Incoming::Down(e))) => break End::Down(e),
                 Event::Link(None) => break End::Down(None),
@@ -125,11 +154,15 @@ pub async fn run(room_id: String, token: String, mut inputs: Inputs, state: Chat
                     None if !opened => api::probe_room(&token, &room_id).await.err(),
                     None => None,
                 };
-                if let Some(e) = err
-                    && (api::is_auth_error(&e) || e.code == ErrorCode::RoomNotFound)
-                {
-                    state.fail(e);
-                    return;
+                if let Some(e) = err {
+                    // A registered member's access token is short-lived: renew it and go on.
+                    if e.code == ErrorCode::TokenExpired && state.session.renew().await.is_some() {
+                        continue;
+                    }
+                    if api::is_auth_error(&e) || matches!(e.code, ErrorCode::RoomNotFound | ErrorCode::RoomForbidden) {
+                        state.fail(e);
+                        return;
+                    }
                 }
             }
         }
@@ -144,9 +177,11 @@ pub async fn run(room_id: String, token: String, mut inputs: Inputs, state: Chat
 
 /// On a fresh link: JOIN (the server ignores a repeated one), then every message still pending.
 async fn on_open(link: &mut Link, state: &ChatState) -> bool {
-    if !deliver(link, state, &ClientFrame::Join).await {
-        return false;
-    }
+    deliver(link, state, &ClientFrame::Join).await && resend_pending(link, state).await
+}
+
+/// Sends every message still waiting for its echo, oldest first.
+async fn resend_pending(link: &mut Link, state: &ChatState) -> bool {
     for frame in state.pending_frames() {
         if !deliver(link, state, &frame).await {
             return false;
@@ -157,12 +192,27 @@ async fn on_open(link: &mut Link, state: &ChatState) -> bool {
 
 /// Sends one frame; false when the link failed (the frame stays pending if it is a message).
 async fn deliver(link: &mut Link, state: &ChatState, frame: &ClientFrame) -> bool {
-    match link.send(frame).await {
-        Sent::Ok => true,
-        Sent::Refused(e) => {
-            state.refused(frame, e);
-            true
+    for _ in 0..RATE_RETRIES {
+        match link.send(frame).await {
+            Sent::Ok => return true,
+            Sent::Warned(w) => {
+                state.toasts.show(w);
+                return true;
+            }
+            // Too fast: not refused for good; wait as told and send it again.
+            Sent::Refused(e) if e.code == ErrorCode::RateLimited => {
+                let wait = e.retry_after_ms.unwrap_or(1_000).min(60_000) as u32;
+                state.toasts.show(e);
+                TimeoutFuture::new(wait).await;
+            }
+            // The token ran out: the link goes down and the reconnect renews it.
+            Sent::Refused(e) if api::is_auth_error(&e) => return false,
+            Sent::Refused(e) => {
+                state.refused(frame, e);
+                return true;
+            }
+            Sent::Failed => return false,
         }
-        Sent::Failed => false,
     }
+    true // still pending: the next link sends it again
 }

@@ -18,7 +18,7 @@ use leptos::task::spawn_local;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
 
-use crate::wire::{ClientFrame, ErrorBody, ErrorCode, PollBatch, ServerFrame};
+use crate::wire::{Accepted, ClientFrame, ErrorBody, ErrorCode, PollBatch, ServerFrame};
 
 /// Which transport a link uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -68,6 +68,8 @@ pub enum Incoming {
 /// How a send went.
 pub enum Sent {
     Ok,
+    /// Delivered, with a word for the sender (e.g. profanity in WARN mode).
+    Warned(ErrorBody),
     /// The server refused this frame (it will refuse it again): show why, do not retry.
     Refused(ErrorBody),
     /// The link failed: the frame may not have arrived.
@@ -150,7 +152,10 @@ impl Link {
             return Sent::Failed;
         };
         match resp.status() {
-            202 => Sent::Ok,
+            202 => match resp.json::<Accepted>().await.ok().and_then(|a| a.warning) {
+                Some(w) => Sent::Warned(w),
+                None => Sent::Ok,
+            },
             400..=499 => match resp.json::<ErrorBody>().await {
                 Ok(e) => Sent::Refused(e),
                 Err(_) => Sent::Failed,
@@ -206,7 +211,7 @@ fn open_sse(url: &str, tx: UnboundedSender<Incoming>) -> Kind {
         return Kind::Sse { source: None, _listeners: Vec::new() };
     };
     let mut listeners = Vec::new();
-    for name in ["connected", "talk", "join", "leave", "resync", "error"] {
+    for name in ["connected", "talk", "join", "leave", "presence", "typing", "resync", "error"] {
         let (tx, source2) = (tx.clone(), source.clone());
         let listener = Closure::<dyn FnMut(web_sys::Event)>::new(move |ev: web_sys::Event| {
             let data = ev.dyn_ref::<web_sys::MessageEvent>().and_then(|m| m.data().as_string());

@@ -1,39 +1,134 @@
-//! Guest login: pick a nickname, get a token.
+//! Signing in: as a guest (a nickname), with an account (name + password), or a new account.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use super::text_input::TextInput;
+use super::text_input::{PasswordInput, TextInput};
+use super::toast::Toasts;
 use super::{SessionCtx, api};
+use crate::wire::{ErrorBody, Register, Session};
 
-/// The nickname form shown until the player is signed in.
+/// Which form the page shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Mode {
+    Guest,
+    Login,
+    Register,
+}
+
+impl Mode {
+    const ALL: [Mode; 3] = [Mode::Guest, Mode::Login, Mode::Register];
+
+    fn label(self) -> &'static str {
+        match self {
+            Mode::Guest => "Guest",
+            Mode::Login => "Log in",
+            Mode::Register => "Register",
+        }
+    }
+
+    fn id(self) -> &'static str {
+        match self {
+            Mode::Guest => "guest",
+            Mode::Login => "login",
+            Mode::Register => "register",
+        }
+    }
+}
+
+/// The sign-in card shown until the player is signed in.
 #[component]
 pub fn Login() -> impl IntoView {
     let session = expect_context::<SessionCtx>();
-    let nickname = RwSignal::new(String::new());
+    let toasts = expect_context::<Toasts>();
+    let mode = RwSignal::new(Mode::Guest);
+    let (name, nickname, password) =
+        (RwSignal::new(String::new()), RwSignal::new(String::new()), RwSignal::new(String::new()));
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         busy.set(true);
+        error.set(None);
+        let (name, nickname, password) = (name.get_untracked(), nickname.get_untracked(), password.get_untracked());
         spawn_local(async move {
-            match api::guest_login(nickname.get_untracked()).await {
-                Ok(s) => session.0.set(Some(s)),
-                Err(e) => error.set(Some(e.message)),
+            let signed_in: Result<Session, ErrorBody> = match mode.get_untracked() {
+                Mode::Guest => api::guest_login(nickname).await,
+                Mode::Login => api::login(name, password).await,
+                Mode::Register => {
+                    let req = Register { name: name.clone(), nickname, password: password.clone() };
+                    match api::register(req).await {
+                        Ok(_) => api::login(name, password).await,
+                        Err(e) => Err(e),
+                    }
+                }
+            };
+            match signed_in {
+                Ok(s) => {
+                    session.0.set(Some(s));
+                }
+                Err(e) => {
+                    error.set(Some(e.message.clone()));
+                    toasts.show(e);
+                }
             }
             busy.set(false);
         });
     };
+    let shows = move |m: &'static [Mode]| move || m.contains(&mode.get());
     view! {
         <section class="card login">
             <h1>"Enter the dungeon"</h1>
-            <p class="hint">"Pick a nickname to play as a guest."</p>
-            <form on:submit=submit>
-                <TextInput value=nickname testid="nickname-input" placeholder="Nickname" maxlength=20 />
-                <button data-testid="login-button" type="submit" disabled=move || busy.get()>"Enter"</button>
+            <div class="row tabs" role="tablist">
+                {Mode::ALL
+                    .into_iter()
+                    .map(|m| {
+                        view! {
+                            <button
+                                type="button"
+                                role="tab"
+                                class="tab"
+                                class:active=move || mode.get() == m
+                                aria-selected=move || (mode.get() == m).to_string()
+                                data-testid=format!("mode-{}", m.id())
+                                on:click=move |_| {
+                                    mode.set(m);
+                                    error.set(None);
+                                }
+                            >
+                                {m.label()}
+                            </button>
+                        }
+                    })
+                    .collect_view()}
+            </div>
+            <p class="hint">
+                {move || match mode.get() {
+                    Mode::Guest => "Pick a nickname to play as a guest.",
+                    Mode::Login => "Log in with your account.",
+                    Mode::Register => "Create an account: a login name, the nickname others see, a password.",
+                }}
+            </p>
+            <form class="stack" on:submit=submit>
+                <Show when=shows(&[Mode::Login, Mode::Register])>
+                    <TextInput value=name testid="name-input" placeholder="Login name" maxlength=32 />
+                </Show>
+                <Show when=shows(&[Mode::Guest, Mode::Register])>
+                    <TextInput value=nickname testid="nickname-input" placeholder="Nickname" maxlength=20 />
+                </Show>
+                <Show when=shows(&[Mode::Login, Mode::Register])>
+                    <PasswordInput value=password testid="password-input" />
+                </Show>
+                <button data-testid="login-button" type="submit" disabled=move || busy.get()>
+                    {move || match mode.get() {
+                        Mode::Guest => "Enter",
+                        Mode::Login => "Log in",
+                        Mode::Register => "Register",
+                    }}
+                </button>
             </form>
             <Show when=move || error.with(Option::is_some)>
-                <p class="error" role="alert">{move || error.get()}</p>
+                <p class="error" data-testid="login-error">{move || error.get()}</p>
             </Show>
         </section>
     }

@@ -1,4 +1,4 @@
-//! A text field bound both ways to a signal.
+//! Text fields bound both ways to a signal.
 
 use leptos::prelude::*;
 
@@ -15,6 +15,21 @@ pub fn TextInput(
             data-testid=testid
             placeholder=placeholder
             maxlength=maxlength.to_string()
+            prop:value=move || value.get()
+            on:input=move |ev| value.set(event_target_value(&ev))
+        />
+    }
+}
+
+/// A password field bound to `value`.
+#[component]
+pub fn PasswordInput(value: RwSignal<String>, testid: &'static str) -> impl IntoView {
+    view! {
+        <input
+            type="password"
+            data-testid=testid
+            placeholder="Password"
+            autocomplete="current-password"
             prop:value=move || value.get()
             on:input=move |ev| value.set(event_target_value(&ev))
         />

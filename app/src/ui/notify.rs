@@ -1,0 +1,57 @@
+//! The member's notification stream (`/api/notifications/stream`): mentions and invitations
+//! become toasts, on whatever page the player is.
+
+use leptos::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen::closure::Closure;
+
+use super::SessionCtx;
+use super::toast::Toasts;
+use crate::wire::Notification;
+
+/// One open stream; closing it (on drop) ends the browser's reconnects too.
+struct Stream {
+    source: web_sys::EventSource,
+    _listeners: Vec<Closure<dyn FnMut(web_sys::Event)>>,
+}
+
+impl Drop for Stream {
+    fn drop(&mut self) {
+        self.source.close();
+    }
+}
+
+fn open(token: &str, toasts: Toasts) -> Option<Stream> {
+    let url = format!("/api/notifications/stream?token={}", js_sys::encode_uri_component(token));
+    let source = web_sys::EventSource::new(&url).ok()?;
+    let mut listeners = Vec::new();
+    for name in ["mention", "invitation"] {
+        let listener = Closure::<dyn FnMut(web_sys::Event)>::new(move |ev: web_sys::Event| {
+            let data = ev.dyn_ref::<web_sys::MessageEvent>().and_then(|m| m.data().as_string());
+            match data.and_then(|d| serde_json::from_str::<Notification>(&d).ok()) {
+                Some(Notification::Mention(t)) => {
+                    toasts.news(format!("{} mentioned you: {}", t.sender_nickname, t.content))
+                }
+                Some(Notification::Invitation { room_name, from_nickname, .. }) => {
+                    toasts.news(format!("{from_nickname} invited you to {room_name}."))
+                }
+                _ => {}
+            }
+        });
+        let _ = source.add_event_listener_with_callback(name, listener.as_ref().unchecked_ref());
+        listeners.push(listener);
+    }
+    Some(Stream { source, _listeners: listeners })
+}
+
+/// Keeps a notification stream open for whoever is signed in (a new one per sign-in).
+pub fn follow(session: SessionCtx, toasts: Toasts) {
+    let stream = StoredValue::new_local(None::<Stream>);
+    let member = Memo::new(move |_| session.0.with(|s| s.as_ref().map(|s| s.member_id.clone())));
+    Effect::new(move |_| {
+        // Only a change of member reopens it: a renewed token keeps the open stream.
+        let signed_in = member.get().is_some();
+        let next = signed_in.then(|| open(&session.token(), toasts)).flatten();
+        stream.set_value(next);
+    });
+}
