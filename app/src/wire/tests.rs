@@ -125,3 +125,16 @@ fn notifications_and_http_answers_use_the_contracts_names() {
     let batch: PollBatch = serde_json::from_value(json!({"events": [], "next": 3})).unwrap();
     assert_eq!(batch, PollBatch { events: vec![], next: 3 });
 }
+
+#[test]
+fn the_documented_error_table_matches_the_codes() {
+    let doc = include_str!("../../../docs/ARCHITECTURE.md");
+    let section = doc.split("\n## Error codes\n").nth(1).expect("an Error codes section");
+    let section = section.split("\n## ").next().unwrap_or(section);
+    let rows: Vec<&str> = section.lines().filter(|l| l.starts_with("| `")).collect();
+    assert_eq!(rows.len(), ErrorCode::ALL.len(), "one row per code in docs/ARCHITECTURE.md");
+    for (row, code) in rows.iter().zip(ErrorCode::ALL) {
+        let want = format!("| `{}` | {} | {} |", code.as_str(), code.http_status(), code.meaning());
+        assert_eq!(*row, want, "docs/ARCHITECTURE.md, in table order");
+    }
+}
