@@ -4,13 +4,14 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 
 use axum::extract::{FromRequestParts, Query};
 use axum::http::{HeaderMap, header, request::Parts};
 use dungeontalk_app::wire::{ErrorCode, MemberId, Session};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, errors::ErrorKind};
 use serde::{Deserialize, Serialize};
+use tokio::sync::watch;
 use uuid::Uuid;
 
 use crate::config::Settings;
@@ -40,6 +41,8 @@ pub struct Auth {
     /// jti → expiry of tokens revoked before their time; checked on every verify, kept in memory
     /// (written through to the store, loaded from it at start).
     revoked: RwLock<HashMap<String, u64>>,
+    /// Bumped on every revocation, so open connections can check whether theirs was the one.
+    revocations: watch::Sender<u64>,
 }
 
 impl Auth {
@@ -68,6 +71,7 @@ impl Auth {
             validation,
             guest_ttl_secs: settings.guest_token_ttl_secs,
             revoked: RwLock::new(HashMap::new()),
+            revocations: watch::Sender::new(0),
         })
     }
 
@@ -114,8 +118,8 @@ impl Auth {
             }
             Err(_) => return Err(AppError::new(ErrorCode::InvalidToken, "The access token is not valid.")),
         };
-        if self.revoked.read().expect("revoked lock").contains_key(&claims.jti) {
-            return Err(AppError::new(ErrorCode::LoggedOut, "You have logged out; sign in again."));
+        if self.is_revoked(&claims.jti) {
+            return Err(Revocation::error());
         }
         Ok(claims)
     }
@@ -126,6 +130,43 @@ impl Auth {
         let mut revoked = self.revoked.write().expect("revoked lock");
         revoked.retain(|_, e| *e + 60 > now);
         revoked.insert(jti.to_owned(), exp);
+        drop(revoked);
+        self.revocations.send_modify(|n| *n += 1);
+    }
+
+    fn is_revoked(&self, jti: &str) -> bool {
+        self.revoked.read().expect("revoked lock").contains_key(jti)
+    }
+
+    /// Watches one token: a connection opened with it ends when it is logged out.
+    pub fn watch(self: &Arc<Self>, jti: String) -> Revocation {
+        Revocation { changes: self.revocations.subscribe(), auth: self.clone(), jti }
+    }
+}
+
+/// Resolves once its token is revoked; the handshake checked the token, this keeps checking.
+pub struct Revocation {
+    changes: watch::Receiver<u64>,
+    auth: Arc<Auth>,
+    jti: String,
+}
+
+impl Revocation {
+    /// Waits until the token is revoked (cancel-safe, so it can sit in a `select!`).
+    pub async fn revoked(&mut self) {
+        loop {
+            if self.auth.is_revoked(&self.jti) {
+                return;
+            }
+            if self.changes.changed().await.is_err() {
+                return std::future::pending().await;
+            }
+        }
+    }
+
+    /// The error a connection sends before it closes.
+    pub fn error() -> AppError {
+        AppError::new(ErrorCode::LoggedOut, "You have logged out; sign in again.")
     }
 }
 
@@ -192,11 +233,22 @@ pub fn access_cookie(token: &str, ttl_secs: u64) -> String {
     format!("{ACCESS_COOKIE}={token}; Path=/api; Max-Age={ttl_secs}; HttpOnly; SameSite=Strict")
 }
 
+fn missing_token() -> AppError {
+    AppError::new(ErrorCode::MissingToken, "Sign in first: no access token was sent.")
+}
+
 /// Verifies a possibly missing token: missing → 400, bad → 401.
 pub fn authenticate(auth: &Auth, token: Option<String>) -> Result<Actor, AppError> {
-    let token =
-        token.ok_or_else(|| AppError::new(ErrorCode::MissingToken, "Sign in first: no access token was sent."))?;
+    let token = token.ok_or_else(missing_token)?;
     auth.verify(&token)
+}
+
+/// Like [`authenticate`], for a long-lived connection: also a watch that fires on logout.
+pub fn authenticate_live(auth: &Arc<Auth>, token: Option<String>) -> Result<(Actor, Revocation), AppError> {
+    let token = token.ok_or_else(missing_token)?;
+    let claims = auth.claims(&token)?;
+    let revocation = auth.watch(claims.jti);
+    Ok((Actor { member_id: MemberId(claims.sub), nickname: claims.nick }, revocation))
 }
 
 #[derive(Deserialize)]
@@ -211,8 +263,7 @@ impl FromRequestParts<AppState> for CallerClaims {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<CallerClaims, AppError> {
-        let token = token_from(&parts.headers, None)
-            .ok_or_else(|| AppError::new(ErrorCode::MissingToken, "Sign in first: no access token was sent."))?;
+        let token = token_from(&parts.headers, None).ok_or_else(missing_token)?;
         state.auth.claims(&token).map(CallerClaims)
     }
 }

@@ -17,8 +17,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::extract::{Body, Params};
 use super::rooms::room_for;
-use super::sse::{HEARTBEAT, heartbeat, sse_response, stream_caller};
-use crate::auth::Caller;
+use super::sse::{HEARTBEAT, heartbeat, logged_out_event, sse_response, stream_caller};
+use crate::auth::{Caller, Revocation};
 use crate::error::AppError;
 use crate::hub::notify::encode;
 use crate::hub::now_rfc3339;
@@ -34,6 +34,8 @@ struct NoticeStream {
     heartbeat: Interval,
     shutdown: CancellationToken,
     hello: Option<Bytes>,
+    revocation: Revocation,
+    done: bool,
 }
 
 impl NoticeStream {
@@ -41,9 +43,16 @@ impl NoticeStream {
         if let Some(hello) = self.hello.take() {
             return Some(hello);
         }
+        if self.done {
+            return None;
+        }
         loop {
             tokio::select! {
                 _ = self.shutdown.cancelled() => return None,
+                _ = self.revocation.revoked() => {
+                    self.done = true;
+                    return Some(logged_out_event());
+                }
                 _ = self.heartbeat.tick() => return Some(Bytes::from_static(HEARTBEAT)),
                 n = self.rx.recv() => match n {
                     Ok(bytes) => return Some(bytes),
@@ -62,7 +71,7 @@ pub async fn stream(
     headers: HeaderMap,
     Params(q): Params<TokenQuery>,
 ) -> Result<Response, AppError> {
-    let actor = stream_caller(&state, &headers, q.token.as_deref())?;
+    let (actor, revocation) = stream_caller(&state, &headers, q.token.as_deref())?;
     let hello =
         encode(&Notification::Connected { member_id: actor.member_id.clone(), nickname: actor.nickname.clone() });
     let st = NoticeStream {
@@ -70,6 +79,8 @@ pub async fn stream(
         heartbeat: heartbeat(&state),
         shutdown: state.shutdown.clone(),
         hello: Some(hello),
+        revocation,
+        done: false,
     };
     let body = stream::unfold(st, |mut st| async move { st.chunk().await.map(|c| (Ok::<_, Infallible>(c), st)) });
     Ok(sse_response(body))

@@ -19,7 +19,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::extract::Params;
 use super::rooms::room_for;
-use crate::auth::{authenticate, cookie_token, token_from};
+use crate::auth::{Revocation, authenticate_live, cookie_token, token_from};
 use crate::error::AppError;
 use crate::hub::Attendance;
 use crate::hub::feed::{Feed, FeedError, Item, OnLag};
@@ -36,14 +36,20 @@ pub struct StreamQuery {
     after: Option<u64>,
 }
 
-/// The caller of a stream: Bearer, then `?token=`, then the `dt_access` cookie.
+/// The caller of a stream (Bearer, then `?token=`, then the `dt_access` cookie), and a watch
+/// that ends the stream when that token is logged out.
 pub fn stream_caller(
     state: &AppState,
     headers: &HeaderMap,
     query_token: Option<&str>,
-) -> Result<crate::hub::Actor, AppError> {
+) -> Result<(crate::hub::Actor, Revocation), AppError> {
     let token = token_from(headers, query_token).or_else(|| cookie_token(headers));
-    authenticate(&state.auth, token)
+    authenticate_live(&state.auth, token)
+}
+
+/// The last event of a stream whose token was logged out.
+pub fn logged_out_event() -> Bytes {
+    event("error", &Revocation::error().to_frame())
 }
 
 /// An SSE response around a stream of encoded chunks.
@@ -80,6 +86,7 @@ struct RoomStream {
     shutdown: CancellationToken,
     hello: Option<Bytes>,
     done: bool,
+    revocation: Revocation,
     _attendance: Attendance,
 }
 
@@ -95,6 +102,10 @@ impl RoomStream {
         let first = tokio::select! {
             _ = self.shutdown.cancelled() => return None,
             _ = self.heartbeat.tick() => return Some(Bytes::from_static(HEARTBEAT)),
+            _ = self.revocation.revoked() => {
+                self.done = true;
+                return Some(logged_out_event());
+            }
             item = self.feed.next() => item,
         };
         let first = match first {
@@ -128,7 +139,7 @@ pub async fn room_events(
     Path(room_id): Path<String>,
     Params(q): Params<StreamQuery>,
 ) -> Result<Response, AppError> {
-    let actor = stream_caller(&state, &headers, q.token.as_deref())?;
+    let (actor, revocation) = stream_caller(&state, &headers, q.token.as_deref())?;
     let room_id = RoomId(room_id);
     room_for(&state, &room_id, &actor).await?;
     let last_event_id = match headers.get("last-event-id").map(|v| v.to_str().map(str::trim)) {
@@ -159,6 +170,7 @@ pub async fn room_events(
         shutdown: state.shutdown.clone(),
         hello: Some(Bytes::from(hello)),
         done: false,
+        revocation,
         _attendance: attendance,
     };
     let body = stream::unfold(st, |mut st| async move { st.chunk().await.map(|c| (Ok(c), st)) });

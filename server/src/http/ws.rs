@@ -16,7 +16,7 @@ use serde::Deserialize;
 use super::extract::Params;
 use super::frames::{act, parse};
 use super::rooms::room_for;
-use crate::auth::{authenticate, token_from};
+use crate::auth::{Revocation, authenticate_live, token_from};
 use crate::error::AppError;
 use crate::hub::feed::{Feed, FeedError, Item, OnLag};
 use crate::hub::{Actor, HubError};
@@ -44,14 +44,14 @@ pub async fn handshake(
     let Some(room_id) = room_id else {
         return Err(AppError::new(ErrorCode::MissingParam, "roomId is required."));
     };
-    let actor = authenticate(&state.auth, token)?;
+    let (actor, revocation) = authenticate_live(&state.auth, token)?;
     let room = room_for(&state, &room_id, &actor).await?;
     let upgrade = upgrade.map_err(|e| AppError::new(ErrorCode::InvalidRequest, e.body_text()))?;
     let limit = state.settings.ws_max_message_bytes;
     Ok(upgrade
         .max_message_size(limit)
         .max_frame_size(limit)
-        .on_upgrade(move |socket| session(socket, state, actor, room, q.after)))
+        .on_upgrade(move |socket| session(socket, state, actor, room, q.after, revocation)))
 }
 
 /// The connection ended (closed by either side, or too slow to write to).
@@ -64,12 +64,22 @@ struct Conn {
     actor: Actor,
     room_id: RoomId,
     room: RoomRecord,
+    /// Fires when the handshake's token is logged out: the connection ends then.
+    revocation: Revocation,
 }
 
-async fn session(socket: WebSocket, state: AppState, actor: Actor, room: RoomRecord, after: Option<u64>) {
+async fn session(
+    socket: WebSocket,
+    state: AppState,
+    actor: Actor,
+    room: RoomRecord,
+    after: Option<u64>,
+    revocation: Revocation,
+) {
     let room_id = room.room_id.clone();
     state.hub.connect(&room_id, &actor);
-    let mut conn = Conn { socket, state: state.clone(), actor: actor.clone(), room_id: room_id.clone(), room };
+    let mut conn =
+        Conn { socket, state: state.clone(), actor: actor.clone(), room_id: room_id.clone(), room, revocation };
     let _ = conn.run(after).await;
     if let Err(e) = state.hub.disconnect(&room_id, &actor).await {
         tracing::warn!(error = %e, room = %room_id, "leave on disconnect failed");
@@ -102,6 +112,12 @@ impl Conn {
                     let reason = Utf8Bytes::from_static("server shutting down");
                     let close = Message::Close(Some(CloseFrame { code: close_code::AWAY, reason }));
                     let _ = self.send(close).await;
+                    return Ok(());
+                }
+                _ = self.revocation.revoked() => {
+                    self.send_frame(&Revocation::error().to_frame()).await?;
+                    let reason = Utf8Bytes::from_static("logged out");
+                    let _ = self.send(Message::Close(Some(CloseFrame { code: close_code::POLICY, reason }))).await;
                     return Ok(());
                 }
                 incoming = self.socket.recv() => match incoming {

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
+use crate::sse::SseReader;
 use crate::support::TestServer;
 
 /// What a POST answered: status, body, and the `Set-Cookie` name=value pairs.
@@ -156,4 +157,33 @@ async fn logout_kills_the_access_token_and_the_refresh_token_across_a_restart() 
     let resp = server.http.post(format!("{}/api/auth/logout", server.base)).bearer_auth(&guest).send().await.unwrap();
     assert_eq!(resp.status(), 204);
     assert_eq!(server.get("/api/rooms", &guest).await.0, 401);
+}
+
+#[tokio::test]
+async fn logging_out_ends_every_connection_opened_with_that_token_and_only_those() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::spawn(dir.path(), &[]).await;
+    let (session, _) = signed_in(&server, "aria").await;
+    let token = session["accessToken"].as_str().unwrap().to_owned();
+    // The same member logged in a second time (another device): that login stays.
+    let (_, other, _) = login(&server, "aria", "correct horse").await;
+    let other = other["accessToken"].as_str().unwrap().to_owned();
+    let room = server.room(&token, "Hall").await;
+    let mut ws = server.ws(&token, &room, Some(0)).await;
+    let mut kept = server.ws(&other, &room, Some(0)).await;
+    let mut sse = SseReader::new(server.sse_with(&room, &format!("token={token}&after=0"), &[]).await);
+    assert_eq!(sse.next().await["type"], "CONNECTED");
+    let (mut notes, _) = server.notifications(&token).await;
+
+    let resp = server.http.post(format!("{}/api/auth/logout", server.base)).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(resp.status(), 204);
+    assert_eq!(ws.next_of(&["ERROR"]).await["code"], "auth.logged_out");
+    assert_eq!(ws.close_code().await, Some(1008), "the socket closes (policy violation)");
+    for stream in [&mut sse, &mut notes] {
+        let last = stream.next().await;
+        assert_eq!((last["type"].as_str(), last["code"].as_str()), (Some("ERROR"), Some("auth.logged_out")));
+        assert!(!stream.raw_chunk().await, "the stream ends");
+    }
+    kept.talk("still here").await;
+    assert_eq!(kept.next_of(&["TALK"]).await["content"], "still here", "the other login's socket lives on");
 }

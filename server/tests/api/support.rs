@@ -224,6 +224,17 @@ impl Client {
         events
     }
 
+    /// The close code the server ends the connection with (frames before it are skipped).
+    pub async fn close_code(&mut self) -> Option<u16> {
+        loop {
+            match tokio::time::timeout(FRAME_WAIT, self.stream.next()).await.expect("the close in time") {
+                Some(Ok(Message::Close(frame))) => return frame.map(|f| u16::from(f.code)),
+                Some(Ok(_)) => {}
+                Some(Err(_)) | None => return None,
+            }
+        }
+    }
+
     /// Closes the connection politely.
     pub async fn close(mut self) {
         let _ = self.stream.close(None).await;
