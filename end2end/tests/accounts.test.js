@@ -1,29 +1,12 @@
 // Accounts and the room's people: register, log in, see who is online, whisper, log out.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { startServer, launchBrowser, ARTIFACTS } from './support.js';
+import { useServerAndBrowser, openPage, signInAsGuest, say as send, ARTIFACTS } from './support.js';
 
-let server;
-let browser;
+const env = useServerAndBrowser();
 
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
-
-async function newPage(who) {
-  const context = await browser.newContext({ viewport: { width: 1000, height: 900 } });
-  const page = await context.newPage();
-  page.on('pageerror', (e) => console.error(`[${who}] page error:`, e));
-  await page.goto(server.base);
-  return page;
-}
+const newPage = (who) => openPage(env, who, { width: 1000, height: 900 });
 
 async function register(page, name, nickname, password) {
   await page.getByTestId('mode-register').click();
@@ -47,8 +30,7 @@ async function enter(page, room) {
 }
 
 async function say(page, text) {
-  await page.getByTestId('message-input').fill(text);
-  await page.getByTestId('send-button').click();
+  await send(page, text);
   await page.getByTestId('message').filter({ hasText: text }).waitFor();
 }
 
@@ -81,9 +63,7 @@ test('register, log in, see who is online, whisper, log out', async () => {
   await register(bo, 'bo_the_bard', 'Bo', 'lute strings');
   await bo.getByTestId('room-count').filter({ hasText: 'max 5' }).waitFor();
   await enter(bo, 'Whisper Hall');
-  const cy = await newPage('Cy');
-  await cy.getByTestId('nickname-input').fill('Cy');
-  await cy.getByTestId('login-button').click();
+  const cy = await signInAsGuest(await newPage('Cy'), 'Cy');
   await enter(cy, 'Whisper Hall');
 
   // Aria sees both arrive, online.
@@ -119,7 +99,7 @@ test('register, log in, see who is online, whisper, log out', async () => {
   await aria.getByTestId('logout-button').click();
   await aria.getByTestId('mode-login').waitFor();
   assert.equal(await aria.evaluate(() => localStorage.getItem('dungeontalk.session')), null);
-  const refused = await fetch(`${server.base}/api/rooms`, { headers: { Authorization: `Bearer ${token}` } });
+  const refused = await fetch(`${env.server.base}/api/rooms`, { headers: { Authorization: `Bearer ${token}` } });
   assert.equal(refused.status, 401);
   assert.equal((await refused.json()).code, 'auth.logged_out');
   await bo.getByTestId('system-line').filter({ hasText: 'Aria left' }).waitFor();
@@ -127,20 +107,14 @@ test('register, log in, see who is online, whisper, log out', async () => {
 });
 
 test('a full room says so in a toast', async () => {
-  const owner = await newPage('Owner');
-  await owner.getByTestId('nickname-input').fill('Owner');
-  await owner.getByTestId('login-button').click();
+  const owner = await signInAsGuest(await newPage('Owner'), 'Owner');
   await owner.getByTestId('room-name-input').fill('Tiny Cell');
   await owner.getByTestId('room-capacity').selectOption('2');
   await owner.getByTestId('create-room-button').click();
   await owner.getByTestId('status').filter({ hasText: 'Connected' }).waitFor();
-  const second = await newPage('Second');
-  await second.getByTestId('nickname-input').fill('Second');
-  await second.getByTestId('login-button').click();
+  const second = await signInAsGuest(await newPage('Second'), 'Second');
   await enter(second, 'Tiny Cell');
-  const third = await newPage('Third');
-  await third.getByTestId('nickname-input').fill('Third');
-  await third.getByTestId('login-button').click();
+  const third = await signInAsGuest(await newPage('Third'), 'Third');
   await third.getByRole('link', { name: 'Tiny Cell' }).click();
   const full = third.getByTestId('toast').filter({ hasText: 'This room is full' });
   await full.waitFor();

@@ -1,37 +1,12 @@
 // Two players in two browser contexts chat live over WebSocket, in order, with own messages marked.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { startServer, launchBrowser, ARTIFACTS } from './support.js';
+import { useServerAndBrowser, openPage, signInAsGuest, say, ARTIFACTS } from './support.js';
 
-let server;
-let browser;
+const env = useServerAndBrowser();
 
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
-
-async function signIn(nickname) {
-  const context = await browser.newContext({ viewport: { width: 900, height: 800 } });
-  const page = await context.newPage();
-  page.on('pageerror', (e) => console.error(`[${nickname}] page error:`, e));
-  await page.goto(server.base);
-  await page.getByTestId('nickname-input').fill(nickname);
-  await page.getByTestId('login-button').click();
-  await page.getByTestId('me').filter({ hasText: nickname }).waitFor();
-  return page;
-}
-
-async function say(page, text) {
-  await page.getByTestId('message-input').fill(text);
-  await page.getByTestId('send-button').click();
-}
+const signIn = async (nickname) => signInAsGuest(await openPage(env, nickname), nickname);
 
 async function messages(page) {
   return page.getByTestId('message').locator('.text').allTextContents();
@@ -82,7 +57,7 @@ test('two players chat live, in order, and history survives a reload', async () 
 
 test('a room that does not exist says so instead of retrying forever', async () => {
   const page = await signIn('Wanderer');
-  await page.goto(`${server.base}/rooms/no-such-room`);
+  await page.goto(`${env.server.base}/rooms/no-such-room`);
   await page.getByTestId('status').filter({ hasText: 'Offline' }).waitFor();
   await page.getByRole('alert').filter({ hasText: 'That room does not exist.' }).waitFor();
   assert.equal(await page.getByTestId('me').textContent(), 'Wanderer', 'still signed in');

@@ -7,6 +7,7 @@ import { createInterface } from 'node:readline';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { before, after } from 'node:test';
 
 export const ARTIFACTS = join(dirname(fileURLToPath(import.meta.url)), '..', 'test-results');
 mkdirSync(ARTIFACTS, { recursive: true });
@@ -63,4 +64,41 @@ export function launchBrowser() {
       '--disable-background-networking', '--disable-component-update', '--disable-sync',
     ],
   });
+}
+
+/** One server and one browser for a whole test file, started before and stopped after it. */
+export function useServerAndBrowser() {
+  const env = {};
+  before(async () => {
+    env.server = await startServer();
+    env.browser = await launchBrowser();
+  });
+  after(async () => {
+    await env.browser?.close();
+    await env.server?.stop();
+  });
+  return env;
+}
+
+/** A new browser context on the app's start page, with page errors echoed to the test log. */
+export async function openPage(env, who, viewport = { width: 900, height: 800 }) {
+  const context = await env.browser.newContext({ viewport });
+  const page = await context.newPage();
+  page.on('pageerror', (e) => console.error(`[${who}] page error:`, e));
+  await page.goto(env.server.base);
+  return page;
+}
+
+/** Signs in as a guest with a nickname. */
+export async function signInAsGuest(page, nickname) {
+  await page.getByTestId('nickname-input').fill(nickname);
+  await page.getByTestId('login-button').click();
+  await page.getByTestId('me').filter({ hasText: nickname }).waitFor();
+  return page;
+}
+
+/** Types a message and sends it. */
+export async function say(page, text) {
+  await page.getByTestId('message-input').fill(text);
+  await page.getByTestId('send-button').click();
 }

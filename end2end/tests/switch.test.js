@@ -1,38 +1,14 @@
 // One player flips WebSocket → SSE → long polling → WebSocket while another keeps talking:
 // every message shows exactly once, in seq order, and each transport gets a latency figure.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { startServer, launchBrowser, ARTIFACTS } from './support.js';
+import { useServerAndBrowser, openPage, signInAsGuest, say, ARTIFACTS } from './support.js';
 
-let server;
-let browser;
+const env = useServerAndBrowser();
 
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
-
-async function signIn(nickname) {
-  const context = await browser.newContext({ viewport: { width: 900, height: 1000 } });
-  const page = await context.newPage();
-  page.on('pageerror', (e) => console.error(`[${nickname}] page error:`, e));
-  await page.goto(server.base);
-  await page.getByTestId('nickname-input').fill(nickname);
-  await page.getByTestId('login-button').click();
-  await page.getByTestId('me').filter({ hasText: nickname }).waitFor();
-  return page;
-}
-
-async function say(page, text) {
-  await page.getByTestId('message-input').fill(text);
-  await page.getByTestId('send-button').click();
-}
+const signIn = async (nickname) =>
+  signInAsGuest(await openPage(env, nickname, { width: 900, height: 1000 }), nickname);
 
 async function switchTo(page, id, label) {
   await page.getByTestId(`transport-${id}`).click();

@@ -1,7 +1,7 @@
 //! [`AccountStore`] on the embedded redb file.
 
 use async_trait::async_trait;
-use redb::{ReadableDatabase, ReadableTable, TableDefinition};
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 
 use super::StoreError;
 use super::accounts::{AccountRecord, AccountStore, RefreshRecord, Rotation};
@@ -16,22 +16,39 @@ pub(super) const REVOKED_FAMILIES: TableDefinition<&str, u64> = TableDefinition:
 /// access token jti → its expiry (unix seconds).
 pub(super) const REVOKED_ACCESS: TableDefinition<&str, u64> = TableDefinition::new("revoked_access");
 
+/// The revoked access tokens that would still be alive at `now`.
+fn live_revocations(db: &Database, now: u64) -> Result<Vec<(String, u64)>, redb::Error> {
+    let table = db.begin_read()?.open_table(REVOKED_ACCESS)?;
+    let mut out = Vec::new();
+    for row in table.iter()? {
+        let (k, v) = row?;
+        if v.value() > now {
+            out.push((k.value().to_owned(), v.value()));
+        }
+    }
+    Ok(out)
+}
+
 impl DiskStore {
     /// The revoked access tokens still alive, read at start (before the runtime serves).
     pub fn revoked_access_now(&self) -> Result<Vec<(String, u64)>, StoreError> {
-        let now = jsonwebtoken::get_current_timestamp();
-        let read = || -> Result<Vec<(String, u64)>, redb::Error> {
-            let table = self.db().begin_read()?.open_table(REVOKED_ACCESS)?;
-            let mut out = Vec::new();
-            for row in table.iter()? {
-                let (k, v) = row?;
-                if v.value() > now {
-                    out.push((k.value().to_owned(), v.value()));
-                }
-            }
-            Ok(out)
-        };
-        read().map_err(fail)
+        live_revocations(self.db(), jsonwebtoken::get_current_timestamp()).map_err(fail)
+    }
+
+    /// Writes one `key → until` row of a revocation table.
+    async fn put_until(
+        &self,
+        table: TableDefinition<'static, &'static str, u64>,
+        key: String,
+        until: u64,
+    ) -> Result<(), StoreError> {
+        self.blocking(move |db| {
+            let txn = db.begin_write()?;
+            txn.open_table(table)?.insert(key.as_str(), until)?;
+            txn.commit()?;
+            Ok(())
+        })
+        .await
     }
 }
 
@@ -115,37 +132,14 @@ impl AccountStore for DiskStore {
     }
 
     async fn revoke_family(&self, family: String, until: u64) -> Result<(), StoreError> {
-        self.blocking(move |db| {
-            let txn = db.begin_write()?;
-            txn.open_table(REVOKED_FAMILIES)?.insert(family.as_str(), until)?;
-            txn.commit()?;
-            Ok(())
-        })
-        .await
+        self.put_until(REVOKED_FAMILIES, family, until).await
     }
 
     async fn revoke_access(&self, jti: String, exp: u64) -> Result<(), StoreError> {
-        self.blocking(move |db| {
-            let txn = db.begin_write()?;
-            txn.open_table(REVOKED_ACCESS)?.insert(jti.as_str(), exp)?;
-            txn.commit()?;
-            Ok(())
-        })
-        .await
+        self.put_until(REVOKED_ACCESS, jti, exp).await
     }
 
     async fn revoked_access(&self, now: u64) -> Result<Vec<(String, u64)>, StoreError> {
-        self.blocking(move |db| {
-            let table = db.begin_read()?.open_table(REVOKED_ACCESS)?;
-            let mut out = Vec::new();
-            for row in table.iter()? {
-                let (k, v) = row?;
-                if v.value() > now {
-                    out.push((k.value().to_owned(), v.value()));
-                }
-            }
-            Ok(out)
-        })
-        .await
+        self.blocking(move |db| live_revocations(db, now)).await
     }
 }
