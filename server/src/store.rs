@@ -56,6 +56,8 @@ pub trait Store: Send + Sync + 'static {
     /// Atomically gives each draft the next seq of its room and stores it; a draft whose
     /// `messageId` is already stored in its room comes back as that earlier event, marked duplicate.
     async fn append(&self, drafts: Vec<Draft>) -> Result<Vec<Appended>, StoreError>;
+    /// The seq of the message stored in the room with this `messageId`, if there is one.
+    async fn message_seq(&self, room: &RoomId, message_id: uuid::Uuid) -> Result<Option<u64>, StoreError>;
     /// Up to `limit` events of a room with seq > `after`, oldest first.
     async fn after(&self, room: &RoomId, after: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError>;
     /// Up to `limit` events of a room with seq < `before`, newest first.

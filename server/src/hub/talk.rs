@@ -40,27 +40,13 @@ impl Hub {
             let msg = "Whispers go to another member who is in this room.";
             return Err(HubError::Invalid(ErrorCode::ReceiverNotFound, msg.into()));
         }
-        if let Err(wait) = self.rate.take(&actor.member_id) {
-            let msg = "You are sending messages too fast; wait a moment.";
-            return Err(HubError::Refused(AppError::new(ErrorCode::RateLimited, msg).retry_after(wait)));
-        }
-        let mode = match room.room_type {
-            RoomType::Player => self.limits.profanity_player,
-            RoomType::Game => self.limits.profanity_game,
+        // A retry of a stored message (a client resending what it has not seen echoed) costs no
+        // rate token and is not filtered again: the append answers with the earlier event.
+        let retry = match message_id {
+            Some(id) => self.store.message_seq(&room.room_id, id).await?.is_some(),
+            None => false,
         };
-        let found = self.profanity.find(&content);
-        let (content, warning) = match (found.is_empty(), mode) {
-            (true, _) => (content, None),
-            (false, Mode::Block) => {
-                let msg = "That message was not sent: it contains words this room does not allow.";
-                return Err(HubError::Refused(AppError::new(ErrorCode::ProfanityBlocked, msg)));
-            }
-            (false, Mode::Filter) => (Filter::mask(&content, &found), None),
-            (false, Mode::Warn) => {
-                let msg = "Your message was sent, but please mind your language.";
-                (content, Some(AppError::new(ErrorCode::ProfanityWarning, msg)))
-            }
-        };
+        let (content, warning) = if retry { (content, None) } else { self.admit(room, actor, content)? };
         let kind = DraftKind::Talk {
             message_id: message_id.unwrap_or_else(Uuid::now_v7),
             sender_id: actor.member_id.clone(),
@@ -71,5 +57,30 @@ impl Hub {
         let appended = self.append(Draft { room_id: room.room_id.clone(), created_at: now_rfc3339(), kind }).await?;
         self.presence.touch(&room.room_id, &actor.member_id);
         Ok(Said { appended, warning })
+    }
+
+    /// The rate limit and the profanity filter: the content to store, and a warning for its sender.
+    fn admit(&self, room: &RoomRecord, actor: &Actor, content: String) -> Result<(String, Option<AppError>), HubError> {
+        if let Err(wait) = self.rate.take(&actor.member_id) {
+            let msg = "You are sending messages too fast; wait a moment.";
+            return Err(HubError::Refused(AppError::new(ErrorCode::RateLimited, msg).retry_after(wait)));
+        }
+        let mode = match room.room_type {
+            RoomType::Player => self.limits.profanity_player,
+            RoomType::Game => self.limits.profanity_game,
+        };
+        let found = self.profanity.find(&content);
+        Ok(match (found.is_empty(), mode) {
+            (true, _) => (content, None),
+            (false, Mode::Block) => {
+                let msg = "That message was not sent: it contains words this room does not allow.";
+                return Err(HubError::Refused(AppError::new(ErrorCode::ProfanityBlocked, msg)));
+            }
+            (false, Mode::Filter) => (Filter::mask(&content, &found), None),
+            (false, Mode::Warn) => {
+                let msg = "Your message was sent, but please mind your language.";
+                (content, Some(AppError::new(ErrorCode::ProfanityWarning, msg)))
+            }
+        })
     }
 }

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use dungeontalk_app::wire::{MemberId, RoomId, ServerFrame};
+use dungeontalk_app::wire::{ErrorCode, MemberId, RoomId, ServerFrame};
 use tokio::sync::broadcast::error::RecvError;
 use uuid::Uuid;
 
@@ -19,12 +19,15 @@ struct Fixture {
 }
 
 fn hub(queue_len: usize) -> Fixture {
+    hub_with(queue_len, HubLimits { write_batch_max: 64, rate_per_sec: 1e6, rate_burst: 1e6, ..test_limits() })
+}
+
+fn hub_with(queue_len: usize, limits: HubLimits) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(DiskStore::open(dir.path()).unwrap());
     let fanout = Arc::new(Fanout::new(queue_len));
     let notifier = Arc::new(Notifier::new(16));
     let bus = Arc::new(LocalBus::new(fanout.clone(), notifier.clone()));
-    let limits = HubLimits { write_batch_max: 64, rate_per_sec: 1e6, rate_burst: 1e6, ..test_limits() };
     let (hub, _writer) = Hub::start(store, bus, fanout, notifier, limits);
     Fixture { hub: Arc::new(hub), _dir: dir }
 }
@@ -107,6 +110,18 @@ async fn a_repeated_message_id_is_stored_and_published_once() {
 }
 
 #[tokio::test]
+async fn a_retried_message_costs_no_rate_token() {
+    let f = hub_with(16, HubLimits { rate_per_sec: 0.001, rate_burst: 1.0, ..test_limits() });
+    let hub = &f.hub;
+    let id = Uuid::now_v7();
+    let first = hub.talk(&rec(), &actor(1), "once".into(), Some(id), None).await.unwrap();
+    let retried = hub.talk(&rec(), &actor(1), "once".into(), Some(id), None).await.unwrap();
+    assert_eq!(retried.appended.event.seq, first.appended.event.seq, "answered with the stored message");
+    let new = hub.talk(&rec(), &actor(1), "another".into(), None, None).await;
+    assert!(matches!(new, Err(HubError::Refused(ref e)) if e.code == ErrorCode::RateLimited), "{new:?}");
+}
+
+#[tokio::test]
 async fn a_subscriber_that_falls_a_queue_behind_is_told_how_far() {
     let f = hub(4);
     let mut slow = f.hub.subscribe(&room());
@@ -177,6 +192,9 @@ impl crate::store::Store for BrokenStore {
     }
     async fn append(&self, _: Vec<super::Draft>) -> Result<Vec<super::Appended>, crate::store::StoreError> {
         Err(crate::store::StoreError("disk full".into()))
+    }
+    async fn message_seq(&self, _: &RoomId, _: Uuid) -> Result<Option<u64>, crate::store::StoreError> {
+        Ok(None)
     }
     async fn after(&self, _: &RoomId, _: u64, _: usize) -> Result<Vec<super::StoredEvent>, crate::store::StoreError> {
         Ok(Vec::new())

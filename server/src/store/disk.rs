@@ -149,6 +149,15 @@ impl Store for DiskStore {
         self.blocking(move |db| append_all(db, drafts)).await
     }
 
+    async fn message_seq(&self, room: &RoomId, message_id: uuid::Uuid) -> Result<Option<u64>, StoreError> {
+        let room = room.0.clone();
+        self.blocking(move |db| {
+            let ids = db.begin_read()?.open_table(MESSAGE_IDS)?;
+            Ok(ids.get((room.as_str(), message_id.as_u128()))?.map(|seq| seq.value()))
+        })
+        .await
+    }
+
     async fn after(&self, room: &RoomId, after: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
         let room = room.clone();
         self.blocking(move |db| {
