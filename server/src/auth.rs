@@ -32,6 +32,13 @@ pub struct Claims {
     pub jti: String,
 }
 
+impl Claims {
+    /// Who the token names.
+    pub fn into_actor(self) -> Actor {
+        Actor { member_id: MemberId(self.sub), nickname: self.nick }
+    }
+}
+
 /// Signs and verifies access tokens, and knows which ones were revoked by logging out.
 pub struct Auth {
     encoding: EncodingKey,
@@ -106,7 +113,7 @@ impl Auth {
 
     /// The actor a token names, or 401 with why it was refused.
     pub fn verify(&self, token: &str) -> Result<Actor, AppError> {
-        self.claims(token).map(|c| Actor { member_id: MemberId(c.sub), nickname: c.nick })
+        self.claims(token).map(Claims::into_actor)
     }
 
     /// A token's verified claims, or 401 with why it was refused.
@@ -247,8 +254,8 @@ pub fn authenticate(auth: &Auth, token: Option<String>) -> Result<Actor, AppErro
 pub fn authenticate_live(auth: &Arc<Auth>, token: Option<String>) -> Result<(Actor, Revocation), AppError> {
     let token = token.ok_or_else(missing_token)?;
     let claims = auth.claims(&token)?;
-    let revocation = auth.watch(claims.jti);
-    Ok((Actor { member_id: MemberId(claims.sub), nickname: claims.nick }, revocation))
+    let revocation = auth.watch(claims.jti.clone());
+    Ok((claims.into_actor(), revocation))
 }
 
 #[derive(Deserialize)]

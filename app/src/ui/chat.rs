@@ -78,6 +78,8 @@ pub struct ChatState {
     pub toasts: Toasts,
     pub me: StoredValue<MemberId>,
     room_id: StoredValue<String>,
+    /// 0: no member fetch out; 1: one out; 2: one out and another wanted after it.
+    members_fetch: StoredValue<u8>,
 }
 
 fn clock(rfc3339: &str) -> String {
@@ -117,6 +119,7 @@ impl ChatState {
             toasts,
             me: StoredValue::new(me),
             room_id: StoredValue::new(room_id),
+            members_fetch: StoredValue::new(0),
         }
     }
 
@@ -187,13 +190,33 @@ impl ChatState {
         });
     }
 
-    /// Fetches who is in the room (a long poll between polls misses PRESENCE frames).
+    /// Fetches who is in the room (a long poll between polls misses PRESENCE frames). Calls
+    /// while a fetch is out make one more fetch after it, so a replayed history of JOINs and
+    /// LEAVEs costs two requests, not one each.
     pub fn reload_members(&self) {
+        let busy = self.members_fetch.try_update_value(|f| {
+            let busy = *f > 0;
+            *f = (*f + 1).min(2);
+            busy
+        });
+        if busy != Some(false) {
+            return;
+        }
         let this = *self;
-        let (token, room_id) = (self.session.token(), self.room_id.get_value());
+        let room_id = self.room_id.get_value();
         spawn_local(async move {
-            if let Ok(p) = api::presence(&token, &room_id).await {
-                this.members.try_set(p.members);
+            loop {
+                if let Ok(p) = api::presence(&this.session.token(), &room_id).await {
+                    this.members.try_set(p.members);
+                }
+                // 2 or more: asked again meanwhile; fetch once more.
+                let again = this.members_fetch.try_update_value(|f| {
+                    *f -= 1;
+                    *f > 0
+                });
+                if again != Some(true) {
+                    return;
+                }
             }
         });
     }

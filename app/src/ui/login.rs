@@ -44,12 +44,10 @@ pub fn Login() -> impl IntoView {
     let mode = RwSignal::new(Mode::Guest);
     let (name, nickname, password) =
         (RwSignal::new(String::new()), RwSignal::new(String::new()), RwSignal::new(String::new()));
-    let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         busy.set(true);
-        error.set(None);
         let (name, nickname, password) = (name.get_untracked(), nickname.get_untracked(), password.get_untracked());
         spawn_local(async move {
             let signed_in: Result<Session, ErrorBody> = match mode.get_untracked() {
@@ -67,10 +65,7 @@ pub fn Login() -> impl IntoView {
                 Ok(s) => {
                     session.0.set(Some(s));
                 }
-                Err(e) => {
-                    error.set(Some(e.message.clone()));
-                    toasts.show(e);
-                }
+                Err(e) => toasts.show(e),
             }
             busy.set(false);
         });
@@ -91,10 +86,7 @@ pub fn Login() -> impl IntoView {
                                 class:active=move || mode.get() == m
                                 aria-selected=move || (mode.get() == m).to_string()
                                 data-testid=format!("mode-{}", m.id())
-                                on:click=move |_| {
-                                    mode.set(m);
-                                    error.set(None);
-                                }
+                                on:click=move |_| mode.set(m)
                             >
                                 {m.label()}
                             </button>
@@ -127,9 +119,6 @@ pub fn Login() -> impl IntoView {
                     }}
                 </button>
             </form>
-            <Show when=move || error.with(Option::is_some)>
-                <p class="error" data-testid="login-error">{move || error.get()}</p>
-            </Show>
         </section>
     }
 }

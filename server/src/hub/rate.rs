@@ -45,6 +45,13 @@ impl RateLimit {
             Err((((1.0 - bucket.tokens) / self.per_sec) * 1000.0).ceil() as u64)
         }
     }
+
+    /// Gives back a token taken for something that turned out to cost nothing (a retry).
+    pub fn refund(&self, member: &MemberId) {
+        if let Some(bucket) = self.buckets.lock().expect("rate lock").get_mut(member) {
+            bucket.tokens = (bucket.tokens + 1.0).min(self.burst);
+        }
+    }
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! TALK: validation, whispers, the rate limit and the profanity filter, then the append.
 
-use dungeontalk_app::wire::{ErrorCode, MemberId, RoomType};
+use dungeontalk_app::wire::{ErrorCode, MemberId, RoomId, RoomType};
 use uuid::Uuid;
 
 use super::{Actor, Appended, Draft, DraftKind, Hub, HubError, now_rfc3339};
@@ -40,13 +40,18 @@ impl Hub {
             let msg = "Whispers go to another member who is in this room.";
             return Err(HubError::Invalid(ErrorCode::ReceiverNotFound, msg.into()));
         }
-        // A retry of a stored message (a client resending what it has not seen echoed) costs no
-        // rate token and is not filtered again: the append answers with the earlier event.
-        let retry = match message_id {
-            Some(id) => self.store.message_seq(&room.room_id, id).await?.is_some(),
-            None => false,
+        // Clients resend what they have not seen echoed; a retry of a stored message must not use
+        // up the rate: without a token it still passes if stored (the store is asked only then),
+        // and a token it took comes back once the append says it was a duplicate.
+        let charged = match self.rate.take(&actor.member_id) {
+            Ok(()) => true,
+            Err(_) if self.is_stored(&room.room_id, message_id).await? => false,
+            Err(wait) => {
+                let msg = "You are sending messages too fast; wait a moment.";
+                return Err(HubError::Refused(AppError::new(ErrorCode::RateLimited, msg).retry_after(wait)));
+            }
         };
-        let (content, warning) = if retry { (content, None) } else { self.admit(room, actor, content)? };
+        let (content, warning) = self.screen(room, content)?;
         let kind = DraftKind::Talk {
             message_id: message_id.unwrap_or_else(Uuid::now_v7),
             sender_id: actor.member_id.clone(),
@@ -55,16 +60,24 @@ impl Hub {
             receiver_id,
         };
         let appended = self.append(Draft { room_id: room.room_id.clone(), created_at: now_rfc3339(), kind }).await?;
+        if appended.duplicate && charged {
+            self.rate.refund(&actor.member_id);
+        }
         self.presence.touch(&room.room_id, &actor.member_id);
+        // The first send already got any warning.
+        let warning = warning.filter(|_| !appended.duplicate);
         Ok(Said { appended, warning })
     }
 
-    /// The rate limit and the profanity filter: the content to store, and a warning for its sender.
-    fn admit(&self, room: &RoomRecord, actor: &Actor, content: String) -> Result<(String, Option<AppError>), HubError> {
-        if let Err(wait) = self.rate.take(&actor.member_id) {
-            let msg = "You are sending messages too fast; wait a moment.";
-            return Err(HubError::Refused(AppError::new(ErrorCode::RateLimited, msg).retry_after(wait)));
-        }
+    async fn is_stored(&self, room_id: &RoomId, message_id: Option<Uuid>) -> Result<bool, HubError> {
+        Ok(match message_id {
+            Some(id) => self.store.message_seq(room_id, id).await?.is_some(),
+            None => false,
+        })
+    }
+
+    /// The profanity filter of the room's type: the content to store, and a warning for its sender.
+    fn screen(&self, room: &RoomRecord, content: String) -> Result<(String, Option<AppError>), HubError> {
         let mode = match room.room_type {
             RoomType::Player => self.limits.profanity_player,
             RoomType::Game => self.limits.profanity_game,

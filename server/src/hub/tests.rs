@@ -122,6 +122,17 @@ async fn a_retried_message_costs_no_rate_token() {
 }
 
 #[tokio::test]
+async fn a_retry_that_took_a_token_gives_it_back() {
+    let f = hub_with(16, HubLimits { rate_per_sec: 0.001, rate_burst: 2.0, ..test_limits() });
+    let id = Uuid::now_v7();
+    f.hub.talk(&rec(), &actor(1), "once".into(), Some(id), None).await.unwrap();
+    f.hub.talk(&rec(), &actor(1), "once".into(), Some(id), None).await.unwrap();
+    f.hub.talk(&rec(), &actor(1), "second".into(), None, None).await.expect("the retry's token came back");
+    let third = f.hub.talk(&rec(), &actor(1), "third".into(), None, None).await;
+    assert!(matches!(third, Err(HubError::Refused(ref e)) if e.code == ErrorCode::RateLimited), "{third:?}");
+}
+
+#[tokio::test]
 async fn a_subscriber_that_falls_a_queue_behind_is_told_how_far() {
     let f = hub(4);
     let mut slow = f.hub.subscribe(&room());

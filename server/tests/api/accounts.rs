@@ -135,15 +135,7 @@ async fn logout_kills_the_access_token_and_the_refresh_token_across_a_restart() 
     let (session, cookies) = signed_in(&server, "aria").await;
     let token = session["accessToken"].as_str().unwrap().to_owned();
     let refresh = refresh_of(&cookies);
-    let resp = server
-        .http
-        .post(format!("{}/api/auth/logout", server.base))
-        .bearer_auth(&token)
-        .header("Cookie", &refresh)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 204);
+    server.log_out(&token, Some(&refresh)).await;
     let (status, err) = server.get("/api/rooms", &token).await;
     assert_eq!((status, err["code"].as_str()), (401, Some("auth.logged_out")));
     let (status, _, _) = post(&server, "/api/auth/refresh", json!({}), Some(&refresh)).await;
@@ -154,8 +146,7 @@ async fn logout_kills_the_access_token_and_the_refresh_token_across_a_restart() 
     assert_eq!((status, err["code"].as_str()), (401, Some("auth.logged_out")), "revocations survive a restart");
     // A guest can log out as well.
     let (guest, _) = server.guest("Bo").await;
-    let resp = server.http.post(format!("{}/api/auth/logout", server.base)).bearer_auth(&guest).send().await.unwrap();
-    assert_eq!(resp.status(), 204);
+    server.log_out(&guest, None).await;
     assert_eq!(server.get("/api/rooms", &guest).await.0, 401);
 }
 
@@ -175,8 +166,7 @@ async fn logging_out_ends_every_connection_opened_with_that_token_and_only_those
     assert_eq!(sse.next().await["type"], "CONNECTED");
     let (mut notes, _) = server.notifications(&token).await;
 
-    let resp = server.http.post(format!("{}/api/auth/logout", server.base)).bearer_auth(&token).send().await.unwrap();
-    assert_eq!(resp.status(), 204);
+    server.log_out(&token, None).await;
     assert_eq!(ws.next_of(&["ERROR"]).await["code"], "auth.logged_out");
     assert_eq!(ws.close_code().await, Some(1008), "the socket closes (policy violation)");
     for stream in [&mut sse, &mut notes] {

@@ -142,6 +142,15 @@ impl TestServer {
         }
     }
 
+    /// Logs a token out (with the login's refresh cookie, if given); it must answer 204.
+    pub async fn log_out(&self, token: &str, cookie: Option<&str>) {
+        let mut req = self.http.post(format!("{}/api/auth/logout", self.base)).bearer_auth(token);
+        if let Some(cookie) = cookie {
+            req = req.header("Cookie", cookie);
+        }
+        assert_eq!(req.send().await.unwrap().status(), 204, "logout");
+    }
+
     /// Opens `/ws` for a room, optionally resuming after a seq.
     pub async fn ws(&self, token: &str, room: &str, after: Option<u64>) -> Client {
         let mut url = format!("{}/ws?token={token}&roomId={room}", self.base.replace("http://", "ws://"));
