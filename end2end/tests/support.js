@@ -67,10 +67,10 @@ export function launchBrowser() {
 }
 
 /** One server and one browser for a whole test file, started before and stopped after it. */
-export function useServerAndBrowser() {
+export function useServerAndBrowser(serverOptions = {}) {
   const env = {};
   before(async () => {
-    env.server = await startServer();
+    env.server = await startServer(serverOptions);
     env.browser = await launchBrowser();
   });
   after(async () => {
