@@ -11,14 +11,11 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::auth::{Auth, Claims, MAX_NICKNAME_CHARS};
+use crate::cluster::{Channel, Limits};
 use crate::config::Settings;
 use crate::error::AppError;
-use crate::hub::now_rfc3339;
+use crate::model::now_rfc3339;
 use crate::store::accounts::{AccountRecord, AccountStore, RefreshRecord, Rotation};
-
-pub mod lockout;
-
-use lockout::Lockout;
 
 /// Login names: 3–32 of `a-z 0-9 _ . -` (stored lower-case).
 pub const NAME_CHARS: std::ops::RangeInclusive<usize> = 3..=32;
@@ -34,7 +31,10 @@ pub struct Issued {
 /// Accounts and their sessions.
 pub struct Accounts {
     store: Arc<dyn AccountStore>,
-    lockout: Lockout,
+    /// Failed-login back-off and lockout, counted over every node.
+    limits: Arc<dyn Limits>,
+    /// Where a logout's revocation goes, so every node refuses the token.
+    channel: Arc<dyn Channel>,
     access_ttl_secs: u64,
     refresh_ttl_secs: u64,
     /// Verified against when the name is unknown, so a miss costs what a hit costs.
@@ -84,15 +84,16 @@ fn now_secs() -> u64 {
 
 impl Accounts {
     /// Accounts over `store` with the configured lifetimes and login limits.
-    pub fn new(store: Arc<dyn AccountStore>, settings: &Settings) -> Result<Accounts, AppError> {
-        let lockout = Lockout::new(
-            Duration::from_millis(settings.login_backoff_ms),
-            settings.login_lock_after,
-            Duration::from_secs(settings.login_lock_secs),
-        );
+    pub fn new(
+        store: Arc<dyn AccountStore>,
+        limits: Arc<dyn Limits>,
+        channel: Arc<dyn Channel>,
+        settings: &Settings,
+    ) -> Result<Accounts, AppError> {
         Ok(Accounts {
             store,
-            lockout,
+            limits,
+            channel,
             access_ttl_secs: settings.access_token_ttl_secs,
             refresh_ttl_secs: settings.refresh_token_ttl_secs,
             dummy_hash: hash_password("not-a-real-password")?,
@@ -146,7 +147,7 @@ impl Accounts {
     /// Checks the password (refusing at once while the name backs off), then opens a session.
     pub async fn login(&self, auth: &Auth, req: Login) -> Result<Issued, AppError> {
         let name = req.name.trim().to_lowercase();
-        if let Err(wait) = self.lockout.check(&name) {
+        if let Err(wait) = self.limits.login_check(&name).await? {
             return Err(locked(wait));
         }
         let account = self.store.account(&name).await?;
@@ -154,10 +155,10 @@ impl Accounts {
         let password = req.password;
         let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash)).await.map_err(internal)?;
         let Some(account) = account.filter(|_| ok) else {
-            let (wait, lock) = self.lockout.failed(&name);
+            let (wait, lock) = self.limits.login_failed(&name).await?;
             return Err(if lock { locked(wait) } else { bad_credentials() });
         };
-        self.lockout.succeeded(&name);
+        self.limits.login_succeeded(&name).await?;
         let (refresh_token, hash) = new_refresh_token()?;
         let record = RefreshRecord {
             member_id: account.member_id.clone(),
@@ -194,9 +195,8 @@ impl Accounts {
     }
 
     /// Ends a session: the access token is dead from now on, the refresh family too.
-    pub async fn logout(&self, auth: &Auth, claims: &Claims, refresh: Option<&str>) -> Result<(), AppError> {
-        auth.revoke(&claims.jti, claims.exp);
-        self.store.revoke_access(claims.jti.clone(), claims.exp).await?;
+    pub async fn logout(&self, claims: &Claims, refresh: Option<&str>) -> Result<(), AppError> {
+        self.channel.revoke(&claims.jti, claims.exp).await?;
         if let Some(token) = refresh {
             // Rotating into nothing marks the token used; then its family is revoked.
             let now = now_secs();

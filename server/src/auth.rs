@@ -2,12 +2,10 @@
 //!
 //! HS256 only: a token signed with any other algorithm, `none` included, is refused.
 
-use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
-use axum::extract::{FromRequestParts, Query};
-use axum::http::{HeaderMap, header, request::Parts};
+use axum::http::{HeaderMap, header};
 use dungeontalk_app::wire::{ErrorCode, MemberId, Session};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, errors::ErrorKind};
 use serde::{Deserialize, Serialize};
@@ -16,8 +14,7 @@ use uuid::Uuid;
 
 use crate::config::Settings;
 use crate::error::AppError;
-use crate::hub::Actor;
-use crate::state::AppState;
+use crate::model::{Actor, Revoked};
 
 /// What an access token says.
 #[derive(Debug, Serialize, Deserialize)]
@@ -45,11 +42,9 @@ pub struct Auth {
     decoding: DecodingKey,
     validation: Validation,
     guest_ttl_secs: u64,
-    /// jti → expiry of tokens revoked before their time; checked on every verify, kept in memory
-    /// (written through to the store, loaded from it at start).
-    revoked: RwLock<HashMap<String, u64>>,
-    /// Bumped on every revocation, so open connections can check whether theirs was the one.
-    revocations: watch::Sender<u64>,
+    /// Tokens revoked before their time; checked on every verify. The cluster's channel fills it
+    /// (loaded at start, then every logout on any node).
+    revoked: Arc<Revoked>,
 }
 
 impl Auth {
@@ -64,7 +59,7 @@ pub const MAX_NICKNAME_CHARS: usize = 20;
 
 impl Auth {
     /// Keys from the configured secret, or from one generated once and kept in the data dir.
-    pub fn from_settings(settings: &Settings) -> std::io::Result<Auth> {
+    pub fn from_settings(settings: &Settings, revoked: Arc<Revoked>) -> std::io::Result<Auth> {
         let secret = match &settings.jwt_secret {
             Some(s) => s.expose().to_vec(),
             None => load_or_create_secret(&settings.data_dir)?,
@@ -77,8 +72,7 @@ impl Auth {
             decoding: DecodingKey::from_secret(&secret),
             validation,
             guest_ttl_secs: settings.guest_token_ttl_secs,
-            revoked: RwLock::new(HashMap::new()),
-            revocations: watch::Sender::new(0),
+            revoked,
         })
     }
 
@@ -131,23 +125,13 @@ impl Auth {
         Ok(claims)
     }
 
-    /// Revokes a token until `exp`, when it would have died anyway (expired entries are dropped).
-    pub fn revoke(&self, jti: &str, exp: u64) {
-        let now = jsonwebtoken::get_current_timestamp();
-        let mut revoked = self.revoked.write().expect("revoked lock");
-        revoked.retain(|_, e| *e + 60 > now);
-        revoked.insert(jti.to_owned(), exp);
-        drop(revoked);
-        self.revocations.send_modify(|n| *n += 1);
-    }
-
     fn is_revoked(&self, jti: &str) -> bool {
-        self.revoked.read().expect("revoked lock").contains_key(jti)
+        self.revoked.contains(jti)
     }
 
     /// Watches one token: a connection opened with it ends when it is logged out.
     pub fn watch(self: &Arc<Self>, jti: String) -> Revocation {
-        Revocation { changes: self.revocations.subscribe(), auth: self.clone(), jti }
+        Revocation { changes: self.revoked.changes(), auth: self.clone(), jti }
     }
 }
 
@@ -240,7 +224,8 @@ pub fn access_cookie(token: &str, ttl_secs: u64) -> String {
     format!("{ACCESS_COOKIE}={token}; Path=/api; Max-Age={ttl_secs}; HttpOnly; SameSite=Strict")
 }
 
-fn missing_token() -> AppError {
+/// The error for a request without a token.
+pub fn missing_token() -> AppError {
     AppError::new(ErrorCode::MissingToken, "Sign in first: no access token was sent.")
 }
 
@@ -256,33 +241,4 @@ pub fn authenticate_live(auth: &Arc<Auth>, token: Option<String>) -> Result<(Act
     let claims = auth.claims(&token)?;
     let revocation = auth.watch(claims.jti.clone());
     Ok((claims.into_actor(), revocation))
-}
-
-#[derive(Deserialize)]
-struct TokenQuery {
-    token: Option<String>,
-}
-
-/// The verified claims of a REST call's Bearer token (for logout, which needs the `jti`).
-pub struct CallerClaims(pub Claims);
-
-impl FromRequestParts<AppState> for CallerClaims {
-    type Rejection = AppError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<CallerClaims, AppError> {
-        let token = token_from(&parts.headers, None).ok_or_else(missing_token)?;
-        state.auth.claims(&token).map(CallerClaims)
-    }
-}
-
-/// The caller of a REST endpoint; the only way a handler learns who is calling.
-pub struct Caller(pub Actor);
-
-impl FromRequestParts<AppState> for Caller {
-    type Rejection = AppError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Caller, AppError> {
-        let query = Query::<TokenQuery>::try_from_uri(&parts.uri).map(|q| q.0.token).ok().flatten();
-        authenticate(&state.auth, token_from(&parts.headers, query.as_deref())).map(Caller)
-    }
 }

@@ -6,6 +6,9 @@ use axum::response::{IntoResponse, Response};
 use dungeontalk_app::wire::{ErrorBody, ErrorCode, ServerFrame};
 
 use crate::hub::HubError;
+use crate::hub::feed::FeedError;
+use crate::log::LogError;
+use crate::model::Refusal;
 
 /// An error answered to a client as `{code, message}` with the status of its code.
 #[derive(Debug, thiserror::Error)]
@@ -40,24 +43,59 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
     StatusCode::from_u16(code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
 }
 
+impl From<Refusal> for AppError {
+    fn from(r: Refusal) -> AppError {
+        AppError { code: r.code, message: r.message, retry_after_ms: r.retry_after_ms }
+    }
+}
+
 impl From<HubError> for AppError {
     fn from(e: HubError) -> AppError {
+        // Internal detail goes to the log, never to the client.
         match e {
             HubError::Invalid(code, message) => AppError::new(code, message),
-            HubError::Refused(err) => err,
-            HubError::Store(err) => {
-                // Internal detail goes to the log, never to the client.
-                tracing::error!(error = %err, "store failure");
-                AppError::new(ErrorCode::Unavailable, "The message store is not available; try again.")
-            }
-            HubError::Stopped => AppError::new(ErrorCode::Unavailable, "The server is shutting down."),
+            HubError::Refused(refusal) => refusal.into(),
+            HubError::Store(err) => err.into(),
+            HubError::Log(err) => err.into(),
+            HubError::Cluster(err) => err.into(),
         }
     }
 }
 
 impl From<crate::store::StoreError> for AppError {
     fn from(e: crate::store::StoreError) -> AppError {
-        HubError::from(e).into()
+        tracing::error!(error = %e, "store failure");
+        AppError::new(ErrorCode::Unavailable, "The message store is not available; try again.")
+    }
+}
+
+impl From<crate::cluster::ClusterError> for AppError {
+    fn from(e: crate::cluster::ClusterError) -> AppError {
+        tracing::error!(error = %e, "shared state failure");
+        AppError::new(ErrorCode::Unavailable, "The server cannot reach its shared state; try again.")
+    }
+}
+
+impl From<LogError> for AppError {
+    fn from(e: LogError) -> AppError {
+        match e {
+            LogError::Store(err) => err.into(),
+            LogError::Stopped => AppError::new(ErrorCode::Unavailable, "The server is shutting down."),
+            LogError::Unavailable(why) => {
+                tracing::error!(error = %why, "log failure");
+                AppError::new(ErrorCode::Unavailable, "Messages cannot be delivered right now; try again.")
+            }
+        }
+    }
+}
+
+impl From<FeedError> for AppError {
+    fn from(e: FeedError) -> AppError {
+        match e {
+            FeedError::Store(err) => err.into(),
+            FeedError::Log(err) => err.into(),
+            FeedError::Closed => AppError::new(ErrorCode::Unavailable, "The server is shutting down."),
+        }
     }
 }
 

@@ -1,63 +1,59 @@
-//! The hub: every room's ordered event log, independent of any transport.
+//! The hub: rooms as every transport sees them, independent of transports and of backends.
 //!
-//! An event is persisted first (the store gives it its per-room seq), serialized once, then
-//! published on the bus; every node's fan-out hands the same bytes to its local subscribers.
+//! Appends go to the room log, which makes them durable and gives them their seq; every node's
+//! log consumer hands every event to this node's [`Delivery`], which puts it in the room's ring
+//! for the local readers. Ephemeral frames take the cluster's channel. The hub knows the
+//! backends only by their traits.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Bytes;
-use dungeontalk_app::wire::{ErrorCode, MemberId, RoomId};
-use tokio::sync::{broadcast, mpsc, oneshot};
-use tokio::task::JoinHandle;
+use dungeontalk_app::wire::{ErrorCode, MemberId, Notification, RoomId};
+use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
-use crate::bus::Bus;
+use crate::cluster::{Cluster, ClusterError};
 use crate::config::Settings;
+use crate::log::{LogError, RoomLog};
+use crate::metrics::Metrics;
+use crate::model::{Actor, Appended, Draft, Refusal, StoredEvent};
 use crate::profanity::{Filter, Mode};
 use crate::store::{Store, StoreError};
 
-mod event;
-pub mod fanout;
+mod delivery;
 pub mod feed;
 mod members;
 pub mod notify;
-pub mod presence;
-mod rate;
+pub mod rooms;
 mod talk;
-mod writer;
 
-pub use event::{Appended, Draft, DraftKind, StoredEvent};
-
-use fanout::Fanout;
-use notify::Notifier;
-use presence::Presence;
-use rate::RateLimit;
-
+pub use delivery::Delivery;
 pub use talk::Said;
+
+use notify::Notifier;
+use rooms::Rooms;
 
 /// Why the hub refused or failed a request.
 #[derive(Debug, thiserror::Error)]
 pub enum HubError {
     #[error("{1}")]
     Invalid(ErrorCode, String),
-    /// Refused with the full error (e.g. a limit with its retry time).
+    /// Refused with the full reason (e.g. a limit with its retry time).
     #[error("{0}")]
-    Refused(crate::error::AppError),
+    Refused(Refusal),
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("the hub has stopped")]
-    Stopped,
+    #[error(transparent)]
+    Log(#[from] LogError),
+    #[error(transparent)]
+    Cluster(#[from] ClusterError),
 }
 
 /// Limits and policies the hub enforces on what clients say.
 #[derive(Clone, Debug)]
 pub struct HubLimits {
     pub max_content_chars: usize,
-    pub write_batch_max: usize,
-    pub write_queue_len: usize,
-    pub rate_per_sec: f64,
-    pub rate_burst: f64,
     pub profanity_player: Mode,
     pub profanity_game: Mode,
     /// A joined member idle this long leaves (SESSION_EXPIRED).
@@ -69,10 +65,6 @@ impl HubLimits {
     pub fn from_settings(s: &Settings) -> HubLimits {
         HubLimits {
             max_content_chars: s.max_content_chars,
-            write_batch_max: s.write_batch_max,
-            write_queue_len: s.write_queue_len,
-            rate_per_sec: s.rate_per_sec,
-            rate_burst: s.rate_burst,
             profanity_player: s.profanity_player,
             profanity_game: s.profanity_game,
             chat_session: Duration::from_secs(s.chat_session_secs),
@@ -80,49 +72,38 @@ impl HubLimits {
     }
 }
 
-/// Who is acting: always taken from a verified token.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Actor {
-    pub member_id: MemberId,
-    pub nickname: String,
-}
-
-/// The hub: appends through one ordered writer, subscribes through the local fan-out.
+/// The hub: appends through the room log, reads through this node's rings.
 pub struct Hub {
     store: Arc<dyn Store>,
-    bus: Arc<dyn Bus>,
-    fanout: Arc<Fanout>,
+    log: Arc<dyn RoomLog>,
+    cluster: Cluster,
+    rooms: Arc<Rooms>,
     notifier: Arc<Notifier>,
-    writer: mpsc::Sender<writer::Job>,
-    presence: Presence,
-    rate: RateLimit,
     profanity: Filter,
     limits: HubLimits,
+    metrics: Arc<Metrics>,
 }
 
 impl Hub {
-    /// Starts the writer task; it ends once the hub is dropped and its queue is drained.
-    pub fn start(
+    /// A hub over these backends; `delivery` is the inbox the log and the channel feed.
+    pub fn new(
         store: Arc<dyn Store>,
-        bus: Arc<dyn Bus>,
-        fanout: Arc<Fanout>,
-        notifier: Arc<Notifier>,
+        log: Arc<dyn RoomLog>,
+        cluster: Cluster,
+        delivery: &Delivery,
         limits: HubLimits,
-    ) -> (Hub, JoinHandle<()>) {
-        let (tx, rx) = mpsc::channel(limits.write_queue_len);
-        let task = tokio::spawn(writer::run(rx, store.clone(), bus.clone(), limits.write_batch_max));
-        let hub = Hub {
+        metrics: Arc<Metrics>,
+    ) -> Hub {
+        Hub {
             store,
-            bus,
-            fanout,
-            notifier,
-            writer: tx,
-            presence: Presence::default(),
-            rate: RateLimit::new(limits.rate_per_sec, limits.rate_burst),
+            log,
+            cluster,
+            rooms: delivery.rooms().clone(),
+            notifier: delivery.notifier().clone(),
             profanity: Filter::standard(),
             limits,
-        };
-        (hub, task)
+            metrics,
+        }
     }
 
     /// The store behind this hub.
@@ -130,23 +111,40 @@ impl Hub {
         &self.store
     }
 
-    /// Persists a draft, then publishes it; returns once it is durable.
+    /// The room log behind this hub.
+    pub fn log(&self) -> &Arc<dyn RoomLog> {
+        &self.log
+    }
+
+    /// The shared state behind this hub.
+    pub fn cluster(&self) -> &Cluster {
+        &self.cluster
+    }
+
+    /// This node's metrics.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
+    }
+
+    /// This node's rings (rooms with readers here).
+    pub fn rooms(&self) -> &Arc<Rooms> {
+        &self.rooms
+    }
+
+    /// Makes a draft durable through the log; returns once it is.
     pub async fn append(&self, draft: Draft) -> Result<Appended, HubError> {
-        let (reply, answer) = oneshot::channel();
-        self.writer.send(writer::Job { draft, reply }).await.map_err(|_| HubError::Stopped)?;
-        answer.await.map_err(|_| HubError::Stopped)?
+        self.log.append(draft).await.map_err(|e| {
+            self.metrics.backend_errors.with_label_values(&["log"]).inc();
+            HubError::from(e)
+        })
     }
 
     /// Publishes an ephemeral frame (presence, typing) to the room on every node.
     pub async fn publish(&self, event: StoredEvent) {
-        if let Err(e) = self.bus.publish(Arc::new(event)).await {
+        if let Err(e) = self.cluster.channel.room(Arc::new(event)).await {
+            self.metrics.backend_errors.with_label_values(&["redis"]).inc();
             tracing::warn!(error = %e, "ephemeral publish failed");
         }
-    }
-
-    /// Live events of a room from now on; subscribe before reading the store to miss nothing.
-    pub fn subscribe(&self, room_id: &RoomId) -> broadcast::Receiver<Arc<StoredEvent>> {
-        self.fanout.subscribe(room_id)
     }
 
     /// The actor's notifications from now on.
@@ -154,9 +152,9 @@ impl Hub {
         self.notifier.subscribe(actor)
     }
 
-    /// This node's notification streams.
-    pub fn notifier(&self) -> &Notifier {
-        &self.notifier
+    /// Sends a notification to a member's streams on every node; false when they have none open.
+    pub async fn notify(&self, member: &MemberId, notification: &Notification) -> Result<bool, HubError> {
+        Ok(self.cluster.channel.member(member, notification).await?)
     }
 }
 
@@ -174,14 +172,14 @@ pub struct Attendance {
 
 impl Hub {
     /// Counts a connection of `actor` in the room until the returned guard is dropped.
-    pub fn attend(
+    pub async fn attend(
         self: &Arc<Self>,
         room_id: &RoomId,
         actor: &Actor,
         linger: Duration,
         shutdown: &CancellationToken,
     ) -> Attendance {
-        self.connect(room_id, actor);
+        self.connect(room_id, actor).await;
         Attendance {
             hub: self.clone(),
             room_id: room_id.clone(),
@@ -209,13 +207,6 @@ impl Drop for Attendance {
             }
         });
     }
-}
-
-/// The current time as RFC 3339 UTC with millisecond precision.
-pub fn now_rfc3339() -> String {
-    let now = time::OffsetDateTime::now_utc();
-    let now = now.replace_nanosecond(now.millisecond() as u32 * 1_000_000).unwrap_or(now);
-    now.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
 }
 
 #[cfg(test)]

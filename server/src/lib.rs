@@ -1,5 +1,5 @@
-//! DungeonTalk's server: the hub (ordered room logs), its store and bus, the transports, and the
-//! embedded UI. `main.rs` only parses the command line and calls [`start`].
+//! DungeonTalk's server: the hub, its backends (store, room log, shared state), the transports,
+//! and the embedded UI. `main.rs` only parses the command line and calls [`start`].
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -9,27 +9,37 @@ use tokio_util::sync::CancellationToken;
 
 pub mod accounts;
 pub mod auth;
-pub mod bus;
+pub mod cluster;
 pub mod config;
 pub mod error;
 pub mod http;
 pub mod hub;
+pub mod log;
+pub mod metrics;
+pub mod model;
 pub mod profanity;
 pub mod state;
 pub mod store;
 
 use config::Settings;
-use hub::{Hub, HubLimits, fanout::Fanout, notify::Notifier};
+use hub::{Delivery, Hub, HubLimits};
+use metrics::Metrics;
+use model::{Inbox, Revoked};
 use state::AppState;
 use store::Store;
+use store::accounts::AccountStore;
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     #[error("cannot open the store: {0}")]
     Store(#[from] store::StoreError),
+    #[error("cannot start the room log: {0}")]
+    Log(#[from] log::LogError),
+    #[error("cannot reach the shared state: {0}")]
+    Cluster(#[from] cluster::ClusterError),
     #[error("cannot set up auth: {0}")]
-    Auth(std::io::Error),
+    Auth(String),
     #[error("cannot listen on {0}: {1}")]
     Bind(SocketAddr, std::io::Error),
 }
@@ -53,20 +63,36 @@ impl Running {
     }
 }
 
-/// The state for `settings` with the embedded store and the in-process bus.
-pub fn build_state(settings: Settings, shutdown: CancellationToken) -> Result<(AppState, JoinHandle<()>), StartError> {
+/// The state for `settings` with the backends they name (embedded ones by default), and the
+/// background tasks that must finish before the process exits.
+pub async fn build_state(
+    settings: Settings,
+    shutdown: CancellationToken,
+) -> Result<(AppState, Vec<JoinHandle<()>>), StartError> {
+    let metrics = Arc::new(Metrics::new());
+    let revoked = Arc::new(Revoked::default());
+    let delivery = Arc::new(Delivery::new(settings.outgoing_queue_len, revoked.clone(), metrics.clone()));
+    let inbox: Arc<dyn Inbox> = delivery.clone();
     let disk = Arc::new(store::disk::DiskStore::open(&settings.data_dir)?);
     let store: Arc<dyn Store> = disk.clone();
-    let fanout = Arc::new(Fanout::new(settings.outgoing_queue_len));
-    let notifier = Arc::new(Notifier::new(settings.outgoing_queue_len));
-    let bus = Arc::new(bus::LocalBus::new(fanout.clone(), notifier.clone()));
-    let limits = HubLimits::from_settings(&settings);
-    let (hub, writer) = Hub::start(store, bus, fanout, notifier, limits);
-    let auth = auth::Auth::from_settings(&settings).map_err(StartError::Auth)?;
-    for (jti, exp) in disk.revoked_access_now()? {
-        auth.revoke(&jti, exp);
+    let account_store: Arc<dyn AccountStore> = disk;
+    let (log, writer) = log::local::LocalLog::start(
+        store.clone(),
+        inbox.clone(),
+        metrics.clone(),
+        settings.write_batch_max,
+        settings.write_queue_len,
+    )
+    .await?;
+    let cluster = cluster::local::cluster(&settings, inbox.clone(), account_store.clone());
+    for (jti, exp) in cluster.channel.revoked().await? {
+        revoked.insert(&jti, exp);
     }
-    let accounts = accounts::Accounts::new(disk, &settings).map_err(|e| StartError::Auth(std::io::Error::other(e)))?;
+    let limits = HubLimits::from_settings(&settings);
+    let hub = Hub::new(store, Arc::new(log), cluster.clone(), &delivery, limits, metrics);
+    let auth = auth::Auth::from_settings(&settings, revoked).map_err(|e| StartError::Auth(e.to_string()))?;
+    let accounts = accounts::Accounts::new(account_store, cluster.limits.clone(), cluster.channel.clone(), &settings)
+        .map_err(|e| StartError::Auth(e.to_string()))?;
     let state = AppState {
         settings: Arc::new(settings),
         hub: Arc::new(hub),
@@ -74,12 +100,12 @@ pub fn build_state(settings: Settings, shutdown: CancellationToken) -> Result<(A
         accounts: Arc::new(accounts),
         shutdown,
     };
-    Ok((state, writer))
+    Ok((state, vec![writer]))
 }
 
 /// Takes idle members out of their rooms until the server stops.
-async fn expire_idle(hub: Arc<Hub>, shutdown: CancellationToken) {
-    let mut timer = tokio::time::interval(hub.expiry_period());
+async fn expire_idle(hub: Arc<Hub>, liveness: std::time::Duration, shutdown: CancellationToken) {
+    let mut timer = tokio::time::interval(hub.expiry_period(liveness));
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => return,
@@ -92,10 +118,11 @@ async fn expire_idle(hub: Arc<Hub>, shutdown: CancellationToken) {
 pub async fn start(settings: Settings) -> Result<Running, StartError> {
     let shutdown = CancellationToken::new();
     let bind = settings.bind;
-    let (state, writer) = build_state(settings, shutdown.clone())?;
+    let (state, tasks) = build_state(settings, shutdown.clone()).await?;
     let listener = tokio::net::TcpListener::bind(bind).await.map_err(|e| StartError::Bind(bind, e))?;
     let addr = listener.local_addr().map_err(|e| StartError::Bind(bind, e))?;
-    tokio::spawn(expire_idle(state.hub.clone(), shutdown.clone()));
+    let liveness = std::time::Duration::from_secs(state.settings.chat_session_secs);
+    tokio::spawn(expire_idle(state.hub.clone(), liveness, shutdown.clone()));
     let app = http::router(state);
     let token = shutdown.clone();
     let task = tokio::spawn(async move {
@@ -104,8 +131,9 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
             tracing::error!(error = %e, "server error");
         }
         // Every handle on the hub is gone now: the writer drains its queue and the store closes.
-        if tokio::time::timeout(std::time::Duration::from_secs(10), writer).await.is_err() {
-            tracing::warn!("the writer did not finish within 10 s");
+        let all = futures_util::future::join_all(tasks);
+        if tokio::time::timeout(std::time::Duration::from_secs(10), all).await.is_err() {
+            tracing::warn!("background tasks did not finish within 10 s");
         }
     });
     Ok(Running { addr, shutdown, task })

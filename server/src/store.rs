@@ -1,45 +1,30 @@
-//! Where room events and rooms are kept: a small trait, so MongoDB can replace the embedded store.
+//! Where rooms, room events and accounts are kept for good: a small trait with two backends, the
+//! embedded redb file (`disk.rs`) and MongoDB (`mongo.rs`). The same suite tests both.
+
+use std::sync::Arc;
 
 use async_trait::async_trait;
-use dungeontalk_app::wire::{MemberId, RoomId, RoomType};
-use serde::{Deserialize, Serialize};
+use dungeontalk_app::wire::RoomId;
+use uuid::Uuid;
 
-use crate::hub::{Appended, Draft, StoredEvent};
+use crate::model::{RoomRecord, StoredEvent};
 
 pub mod accounts;
 pub mod disk;
 mod disk_accounts;
 
 /// A store failure; the detail is for the log.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[error("store: {0}")]
 pub struct StoreError(pub String);
 
-/// A room as stored.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RoomRecord {
-    pub room_id: RoomId,
-    pub name: String,
-    /// 0 means unlimited.
-    pub max_capacity: u32,
-    pub created_by: MemberId,
-    pub created_at: String,
-    #[serde(default)]
-    pub room_type: RoomType,
-    /// Only the creator and `allowed` may enter.
-    #[serde(default)]
-    pub private: bool,
-    /// Members invited into a private room.
-    #[serde(default)]
-    pub allowed: Vec<MemberId>,
-}
-
-impl RoomRecord {
-    /// Whether `member` may enter.
-    pub fn admits(&self, member: &MemberId) -> bool {
-        !self.private || self.created_by == *member || self.allowed.contains(member)
-    }
+/// What inserting one event did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Inserted {
+    /// Stored now, or found stored already under the same seq (a replay).
+    Stored,
+    /// A TALK whose `messageId` the room holds already under this other seq: not stored.
+    Duplicate(u64),
 }
 
 /// The durable record of rooms and their ordered events.
@@ -53,15 +38,27 @@ pub trait Store: Send + Sync + 'static {
     async fn rooms(&self) -> Result<Vec<RoomRecord>, StoreError>;
     /// One room, if it exists.
     async fn room(&self, id: &RoomId) -> Result<Option<RoomRecord>, StoreError>;
-    /// Atomically gives each draft the next seq of its room and stores it; a draft whose
-    /// `messageId` is already stored in its room comes back as that earlier event, marked duplicate.
-    async fn append(&self, drafts: Vec<Draft>) -> Result<Vec<Appended>, StoreError>;
-    /// The seq of the message stored in the room with this `messageId`, if there is one.
-    async fn message_seq(&self, room: &RoomId, message_id: uuid::Uuid) -> Result<Option<u64>, StoreError>;
+    /// Stores events that have their seq already, in order, as one batch (atomic per room at
+    /// least). Idempotent: an event stored before under the same seq is left as it is, so a log
+    /// replayed after a crash stores nothing twice.
+    async fn insert(&self, events: Vec<Arc<StoredEvent>>) -> Result<Vec<Inserted>, StoreError>;
+    /// For each `(room, messageId)`, the seq of the message stored under it, if there is one.
+    async fn message_seqs(&self, keys: Vec<(RoomId, Uuid)>) -> Result<Vec<Option<u64>>, StoreError>;
     /// Up to `limit` events of a room with seq > `after`, oldest first.
     async fn after(&self, room: &RoomId, after: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError>;
     /// Up to `limit` events of a room with seq < `before`, newest first.
     async fn before(&self, room: &RoomId, before: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError>;
+    /// The highest stored seq of every room that has events.
+    async fn heads(&self) -> Result<Vec<(RoomId, u64)>, StoreError>;
+    /// How far a log's persister has stored one of the log's partitions (0 if never).
+    async fn watermark(&self, key: &str) -> Result<u64, StoreError>;
+    /// Records that every event of a partition up to `through` is stored (never moves back).
+    async fn set_watermark(&self, key: &str, through: u64) -> Result<(), StoreError>;
     /// Fails when the store cannot serve requests (for `/readyz`).
     async fn ping(&self) -> Result<(), StoreError>;
+
+    /// The seq of the message stored in the room with this `messageId`, if there is one.
+    async fn message_seq(&self, room: &RoomId, message_id: Uuid) -> Result<Option<u64>, StoreError> {
+        Ok(self.message_seqs(vec![(room.clone(), message_id)]).await?.pop().flatten())
+    }
 }

@@ -5,9 +5,8 @@ use uuid::Uuid;
 
 use super::rooms::existing_room;
 use crate::error::AppError;
-use crate::hub::Actor;
+use crate::model::{Actor, RoomRecord};
 use crate::state::AppState;
-use crate::store::RoomRecord;
 
 /// The outcome of an accepted frame.
 #[derive(Debug, Default)]
@@ -32,20 +31,24 @@ pub async fn act(state: &AppState, room: &RoomRecord, actor: &Actor, frame: Clie
     Ok(match frame {
         ClientFrame::Join => {
             let fresh = existing_room(state, room_id).await?;
-            Acted { seq: hub.join(&fresh, actor).await?.map(|a| a.event.seq), ..Acted::default() }
+            Acted { seq: hub.join(&fresh, actor).await?.map(|a| a.seq), ..Acted::default() }
         }
-        ClientFrame::Leave => Acted { seq: hub.leave(room_id, actor).await?.map(|a| a.event.seq), ..Acted::default() },
+        ClientFrame::Leave => Acted { seq: hub.leave(room_id, actor).await?.map(|a| a.seq), ..Acted::default() },
         ClientFrame::Typing => {
-            hub.typing(room_id, actor).await;
+            hub.typing(room_id, actor).await?;
             Acted::default()
         }
         ClientFrame::Heartbeat => {
-            hub.heartbeat(room_id, actor);
+            hub.heartbeat(room_id, actor).await?;
             Acted::default()
         }
         ClientFrame::Talk { content, message_id, receiver_id } => {
             let said = hub.talk(room, actor, content, message_id, receiver_id).await?;
-            Acted { seq: Some(said.appended.event.seq), message_id: said.appended.message_id, warning: said.warning }
+            Acted {
+                seq: Some(said.appended.seq),
+                message_id: said.appended.message_id,
+                warning: said.warning.map(AppError::from),
+            }
         }
     })
 }

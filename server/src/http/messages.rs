@@ -12,9 +12,9 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use dungeontalk_app::wire::{Accepted, ErrorBody, ErrorCode, RoomId};
 
+use super::extract::Caller;
 use super::frames::{act, parse};
 use super::rooms::room_for;
-use crate::auth::Caller;
 use crate::error::AppError;
 use crate::state::AppState;
 
@@ -42,7 +42,7 @@ pub async fn post(
     let room = room_for(&state, &RoomId(room_id), &actor).await?;
     let frame = parse(&body)?;
     let linger = Duration::from_millis(state.settings.poll_linger_ms);
-    let _attendance = state.hub.attend(&room.room_id, &actor, linger, &state.shutdown);
+    let _attendance = state.hub.attend(&room.room_id, &actor, linger, &state.shutdown).await;
     let acted = act(&state, &room, &actor, frame).await?;
     let warning = acted.warning.map(|w| ErrorBody::new(w.code, w.message));
     Ok((StatusCode::ACCEPTED, Json(Accepted { message_id: acted.message_id, seq: acted.seq, warning })))

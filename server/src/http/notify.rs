@@ -15,13 +15,13 @@ use tokio::sync::broadcast::{self, error::RecvError};
 use tokio::time::Interval;
 use tokio_util::sync::CancellationToken;
 
-use super::extract::{Body, Params};
+use super::extract::{Body, Caller, Params};
 use super::rooms::room_for;
 use super::sse::{HEARTBEAT, heartbeat, logged_out_event, sse_response, stream_caller};
-use crate::auth::{Caller, Revocation};
+use crate::auth::Revocation;
 use crate::error::AppError;
 use crate::hub::notify::encode;
-use crate::hub::now_rfc3339;
+use crate::model::now_rfc3339;
 use crate::state::AppState;
 
 #[derive(Deserialize)]
@@ -107,6 +107,6 @@ pub async fn invite(
         from_nickname: actor.nickname,
         created_at: now_rfc3339(),
     };
-    let delivered = state.hub.notifier().send(&req.member_id, &notification);
+    let delivered = state.hub.notify(&req.member_id, &notification).await?;
     Ok((StatusCode::ACCEPTED, Json(Invited { delivered })))
 }

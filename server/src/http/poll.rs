@@ -7,15 +7,14 @@ use std::time::Duration;
 
 use axum::extract::{Path, State};
 use axum::response::Response;
-use dungeontalk_app::wire::{ErrorCode, RoomId};
+use dungeontalk_app::wire::RoomId;
 use futures_util::FutureExt;
 use serde::Deserialize;
 
-use super::extract::Params;
+use super::extract::{Caller, Params};
 use super::rooms::{page_response, room_for};
-use crate::auth::Caller;
 use crate::error::AppError;
-use crate::hub::feed::{Feed, FeedError, Item, OnLag};
+use crate::hub::feed::{Feed, Item, OnLag};
 use crate::state::AppState;
 
 #[derive(Deserialize)]
@@ -38,7 +37,7 @@ pub async fn poll(
     let settings = &state.settings;
     // This poll counts as a connection, and for `poll_linger_ms` after it: the client polls again.
     let linger = Duration::from_millis(settings.poll_linger_ms);
-    let _attendance = state.hub.attend(&room_id, &actor, linger, &state.shutdown);
+    let _attendance = state.hub.attend(&room_id, &actor, linger, &state.shutdown).await;
     let batch_max = settings.poll_batch_max;
     let mut feed =
         Feed::open(&state.hub, &room_id, &actor.member_id, batch_max.min(settings.replay_page), OnLag::CatchUp);
@@ -55,10 +54,7 @@ pub async fn poll(
     match first {
         Some(Ok(Item::Event(e))) => events.push(e),
         Some(Ok(Item::Lagged { .. })) | None => {}
-        Some(Err(FeedError::Store(e))) => return Err(e.into()),
-        Some(Err(FeedError::Closed)) => {
-            return Err(AppError::new(ErrorCode::Unavailable, "The server is shutting down."));
-        }
+        Some(Err(e)) => return Err(e.into()),
     }
     while !events.is_empty() && events.len() < batch_max && feed.ready() {
         match feed.next().now_or_never() {

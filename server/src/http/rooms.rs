@@ -10,20 +10,24 @@ use dungeontalk_app::wire::{CreateRoom, ErrorCode, RoomId, RoomPresence, RoomSum
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::extract::{Body, Params};
-use crate::auth::Caller;
+use super::extract::{Body, Caller, Params};
 use crate::error::AppError;
-use crate::hub::{Actor, StoredEvent, now_rfc3339};
+use crate::model::{Actor, RoomRecord, StoredEvent, now_rfc3339};
 use crate::state::AppState;
-use crate::store::RoomRecord;
 
 /// Longest room name, in characters.
 pub const MAX_ROOM_NAME_CHARS: usize = 60;
 /// Largest capacity a room may be given (0 = unlimited).
 pub const MAX_ROOM_CAPACITY: u32 = 1000;
 
-fn summary(state: &AppState, r: RoomRecord) -> RoomSummary {
-    let connected_count = state.hub.connected_count(&r.room_id);
+/// The rooms as listed, with their online counts (one shared-state call for all of them).
+async fn summaries(state: &AppState, rooms: Vec<RoomRecord>) -> Vec<RoomSummary> {
+    let ids: Vec<_> = rooms.iter().map(|r| r.room_id.clone()).collect();
+    let counts = state.hub.connected_counts(&ids).await;
+    rooms.into_iter().zip(counts).map(|(r, n)| summary(r, n)).collect()
+}
+
+fn summary(r: RoomRecord, connected_count: u32) -> RoomSummary {
     RoomSummary {
         room_id: r.room_id,
         name: r.name,
@@ -37,7 +41,8 @@ fn summary(state: &AppState, r: RoomRecord) -> RoomSummary {
 /// `GET /api/rooms`: every room the caller may enter, with its online count.
 pub async fn list(State(state): State<AppState>, Caller(actor): Caller) -> Result<Json<Vec<RoomSummary>>, AppError> {
     let rooms = state.hub.store().rooms().await?;
-    Ok(Json(rooms.into_iter().filter(|r| r.admits(&actor.member_id)).map(|r| summary(&state, r)).collect()))
+    let visible = rooms.into_iter().filter(|r| r.admits(&actor.member_id)).collect();
+    Ok(Json(summaries(&state, visible).await))
 }
 
 /// `POST /api/rooms`: creates a room owned by the caller.
@@ -68,7 +73,7 @@ pub async fn create(
         allowed: Vec::new(),
     };
     state.hub.store().create_room(room.clone()).await?;
-    Ok((StatusCode::CREATED, Json(summary(&state, room))))
+    Ok((StatusCode::CREATED, Json(summary(room, 0))))
 }
 
 /// The room if `actor` may enter it: 404 `room.not_found`, or 403 `room.forbidden` (private).
@@ -98,7 +103,8 @@ pub async fn update(
     room.max_capacity = req.max_capacity;
     state.hub.store().update_room(room.clone()).await?;
     state.hub.capacity_updated(&room.room_id, &actor).await;
-    Ok(Json(summary(&state, room)))
+    let count = state.hub.connected_counts(std::slice::from_ref(&room.room_id)).await[0];
+    Ok(Json(summary(room, count)))
 }
 
 /// `GET /api/rooms/{roomId}/presence`: who is in the room now (a PRESENCE frame's fields).
@@ -108,7 +114,7 @@ pub async fn presence(
     Path(room_id): Path<String>,
 ) -> Result<Json<RoomPresence>, AppError> {
     let room = room_for(&state, &RoomId(room_id), &actor).await?;
-    let (connected_count, members) = state.hub.snapshot(&room.room_id);
+    let (connected_count, members) = state.hub.snapshot(&room.room_id).await?;
     Ok(Json(RoomPresence { room_id: room.room_id, max_capacity: room.max_capacity, connected_count, members }))
 }
 

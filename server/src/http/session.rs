@@ -6,9 +6,9 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{AppendHeaders, IntoResponse, Response};
 use dungeontalk_app::wire::{GuestLogin, Login, Register, Registered, Session};
 
-use super::extract::Body;
+use super::extract::{Body, CallerClaims};
 use crate::accounts::Issued;
-use crate::auth::{ACCESS_COOKIE, CallerClaims, access_cookie, cookie};
+use crate::auth::{ACCESS_COOKIE, access_cookie, cookie};
 use crate::error::AppError;
 use crate::state::AppState;
 
@@ -64,7 +64,7 @@ pub async fn logout(
     CallerClaims(claims): CallerClaims,
 ) -> Result<Response, AppError> {
     let refresh = cookie(&headers, REFRESH_COOKIE);
-    state.accounts.logout(&state.auth, &claims, refresh.as_deref()).await?;
+    state.accounts.logout(&claims, refresh.as_deref()).await?;
     let clear = [
         (header::SET_COOKIE, format!("{ACCESS_COOKIE}=; Path=/api; Max-Age=0; HttpOnly; SameSite=Strict")),
         (header::SET_COOKIE, refresh_cookie("", 0)),

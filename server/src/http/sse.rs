@@ -42,7 +42,7 @@ pub fn stream_caller(
     state: &AppState,
     headers: &HeaderMap,
     query_token: Option<&str>,
-) -> Result<(crate::hub::Actor, Revocation), AppError> {
+) -> Result<(crate::model::Actor, Revocation), AppError> {
     let token = token_from(headers, query_token).or_else(|| cookie_token(headers));
     authenticate_live(&state.auth, token)
 }
@@ -112,7 +112,7 @@ impl RoomStream {
             Ok(Item::Event(e)) => e.sse(),
             Ok(Item::Lagged { after }) => event("resync", &ServerFrame::Resync { after }),
             Err(FeedError::Closed) => return None,
-            Err(FeedError::Store(e)) => {
+            Err(e) => {
                 // Say why, then end: the browser reconnects with Last-Event-ID and resumes.
                 self.done = true;
                 return Some(event("error", &AppError::from(e).to_frame()));
@@ -163,7 +163,7 @@ pub async fn room_events(
     // `retry:` makes the browser come back after 1 s instead of its default 3 s.
     let mut hello = b"retry: 1000\n".to_vec();
     hello.extend_from_slice(&event("connected", &connected));
-    let attendance = state.hub.attend(&room_id, &actor, Duration::ZERO, &state.shutdown);
+    let attendance = state.hub.attend(&room_id, &actor, Duration::ZERO, &state.shutdown).await;
     let st = RoomStream {
         feed,
         heartbeat: heartbeat(&state),

@@ -16,14 +16,14 @@ struct App {
     _dir: tempfile::TempDir,
 }
 
-fn app() -> App {
+async fn app() -> App {
     let dir = tempfile::tempdir().unwrap();
     let settings = Settings {
         data_dir: dir.path().to_path_buf(),
         jwt_secret: Some(SECRET.parse().unwrap()),
         ..Settings::default()
     };
-    let (state, _writer) = crate::build_state(settings, Default::default()).unwrap();
+    let (state, _tasks) = crate::build_state(settings, Default::default()).await.unwrap();
     App { router: super::router(state), _dir: dir }
 }
 
@@ -74,7 +74,7 @@ fn claims(exp_offset: i64) -> Value {
 
 #[tokio::test]
 async fn health_and_readiness() {
-    let app = app();
+    let app = app().await;
     assert_eq!(call(&app, get("/healthz", None)).await.0, StatusCode::OK);
     let (status, body) = call(&app, get("/readyz", None)).await;
     assert_eq!((status, body["status"].as_str()), (StatusCode::OK, Some("ready")));
@@ -82,7 +82,7 @@ async fn health_and_readiness() {
 
 #[tokio::test]
 async fn guest_login_gives_a_token_naming_a_new_member() {
-    let app = app();
+    let app = app().await;
     let (status, body) = call(&app, post("/api/auth/guest", None, json!({"nickname": "  Aria "}))).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["nickname"], "Aria", "the nickname is trimmed");
@@ -92,7 +92,7 @@ async fn guest_login_gives_a_token_naming_a_new_member() {
 
 #[tokio::test]
 async fn bad_logins_get_400_with_a_code() {
-    let app = app();
+    let app = app().await;
     for body in [json!({"nickname": ""}), json!({"nickname": "x".repeat(21)}), json!({"nick": "a"})] {
         let (status, err) = call(&app, post("/api/auth/guest", None, body)).await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
@@ -103,7 +103,7 @@ async fn bad_logins_get_400_with_a_code() {
 
 #[tokio::test]
 async fn rooms_need_a_valid_token() {
-    let app = app();
+    let app = app().await;
     let (status, err) = call(&app, get("/api/rooms", None)).await;
     assert_eq!((status, err["code"].as_str()), (StatusCode::BAD_REQUEST, Some("auth.missing_token")));
     let (status, err) = call(&app, get("/api/rooms", Some("not-a-jwt"))).await;
@@ -118,7 +118,7 @@ async fn rooms_need_a_valid_token() {
 
 #[tokio::test]
 async fn ws_handshake_refuses_missing_and_bad_credentials() {
-    let app = app();
+    let app = app().await;
     let token = login(&app).await;
     let room_id = room(&app, &token).await;
     let expired = forged(claims(-3600), jsonwebtoken::Algorithm::HS256, SECRET);
@@ -150,7 +150,7 @@ async fn ws_handshake_refuses_missing_and_bad_credentials() {
 
 #[tokio::test]
 async fn history_of_an_unknown_room_is_404_and_bad_queries_400() {
-    let app = app();
+    let app = app().await;
     let token = login(&app).await;
     let (status, err) = call(&app, get("/api/rooms/nope/messages", Some(&token))).await;
     assert_eq!((status, err["code"].as_str()), (StatusCode::NOT_FOUND, Some("room.not_found")));
@@ -165,7 +165,7 @@ async fn history_of_an_unknown_room_is_404_and_bad_queries_400() {
 
 #[tokio::test]
 async fn unknown_api_paths_are_json_404s_and_pages_fall_back_to_the_app() {
-    let app = app();
+    let app = app().await;
     let (status, err) = call(&app, get("/api/nothing", None)).await;
     assert_eq!((status, err["code"].as_str()), (StatusCode::NOT_FOUND, Some("request.not_found")));
     let resp = app.router.clone().oneshot(get("/rooms/abc", None)).await.unwrap();
@@ -175,7 +175,7 @@ async fn unknown_api_paths_are_json_404s_and_pages_fall_back_to_the_app() {
 
 #[tokio::test]
 async fn embedded_files_have_their_content_type_and_revalidate_with_etags() {
-    let app = app();
+    let app = app().await;
     for asset in super::assets::ASSETS {
         let resp = app.router.clone().oneshot(get(asset.path, None)).await.unwrap();
         assert_eq!(resp.status(), StatusCode::OK, "{}", asset.path);

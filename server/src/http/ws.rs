@@ -19,9 +19,8 @@ use super::rooms::room_for;
 use crate::auth::{Revocation, authenticate_live, token_from};
 use crate::error::AppError;
 use crate::hub::feed::{Feed, FeedError, Item, OnLag};
-use crate::hub::{Actor, HubError};
+use crate::model::{Actor, RoomRecord};
 use crate::state::AppState;
-use crate::store::RoomRecord;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -77,7 +76,7 @@ async fn session(
     revocation: Revocation,
 ) {
     let room_id = room.room_id.clone();
-    state.hub.connect(&room_id, &actor);
+    state.hub.connect(&room_id, &actor).await;
     let mut conn =
         Conn { socket, state: state.clone(), actor: actor.clone(), room_id: room_id.clone(), room, revocation };
     let _ = conn.run(after).await;
@@ -131,9 +130,12 @@ impl Conn {
                 item = feed.next() => match item {
                     Ok(Item::Event(event)) => self.send(Message::Text(event.json.clone())).await?,
                     // The client fell a whole queue behind: it fetches the gap, we go on live.
-                    Ok(Item::Lagged { after }) => self.send_frame(&ServerFrame::Resync { after }).await?,
-                    Err(FeedError::Store(e)) => return self.fail(e.into()).await,
+                    Ok(Item::Lagged { after }) => {
+                        self.state.hub.metrics().resyncs.inc();
+                        self.send_frame(&ServerFrame::Resync { after }).await?
+                    }
                     Err(FeedError::Closed) => return Ok(()),
+                    Err(e) => return self.fail(e.into()).await,
                 },
             }
         }
@@ -164,14 +166,9 @@ impl Conn {
         }
     }
 
-    async fn fail_soft(&mut self, e: HubError) -> Result<(), Closed> {
-        let err = AppError::from(e);
-        self.send_frame(&err.to_frame()).await
-    }
-
     /// A store failure while reading: say so and end the connection (the client resumes later).
-    async fn fail(&mut self, e: HubError) -> Result<(), Closed> {
-        self.fail_soft(e).await?;
+    async fn fail(&mut self, e: AppError) -> Result<(), Closed> {
+        self.send_frame(&e.to_frame()).await?;
         Err(Closed)
     }
 

@@ -1,20 +1,25 @@
 //! One reader's view of a room, the same for every transport: stored events after a seq, then live
-//! ones, each exactly once and in seq order.
+//! ones, each exactly once and in seq order, on any node and with any log.
 //!
-//! The feed subscribes before it reads the store, so nothing published meanwhile falls between the
-//! two; seq decides what was sent already. `next` is cancel-safe: it changes no state across an
+//! The feed registers in the room's ring first; the ring then holds every event above its floor.
+//! What lies between the reader's cursor and the floor comes from the store, once the store is
+//! known to hold it (the log says how far it is durable). Seq decides what was sent already; seqs
+//! rise per room but need not be contiguous. `next` is cancel-safe: it changes no state across an
 //! `.await`, so transports can race it against their socket in `select!`.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
+use std::time::Duration;
 
 use dungeontalk_app::wire::{MemberId, RoomId};
-use tokio::sync::broadcast::{self, error::RecvError};
 
-use super::{Hub, StoredEvent};
+use super::Hub;
+use super::rooms::{Read, Subscription};
+use crate::log::{LogError, RoomLog};
+use crate::model::StoredEvent;
 use crate::store::{Store, StoreError};
 
-/// What a feed does when its reader falls a whole queue behind.
+/// What a feed does when its reader falls a whole ring behind.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OnLag {
     /// Tell the reader (`Item::Lagged`): the WebSocket's RESYNC, the client fetches the gap.
@@ -38,59 +43,93 @@ pub enum Item {
 pub enum FeedError {
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Log(#[from] LogError),
     #[error("the hub has stopped")]
     Closed,
 }
 
+/// Events taken from the ring per read.
+const RING_BATCH: usize = 64;
+/// The longest a reader waits for the store to catch up with the log before giving up.
+const DURABLE_WAIT: Duration = Duration::from_secs(10);
+
 /// A room's events for one reader; `last` is the highest seq it has been given.
 pub struct Feed {
     store: Arc<dyn Store>,
+    log: Arc<dyn RoomLog>,
     room_id: RoomId,
-    live: broadcast::Receiver<Arc<StoredEvent>>,
-    /// Events read (from the store or the bus) but not yet given out, in seq order.
+    sub: Subscription,
+    /// The next ring position to read.
+    pos: u64,
+    /// The ring's end when the feed opened: older ephemeral frames are not news to this reader.
+    live_from: u64,
+    /// Events read (from the store or the ring) but not yet given out, in seq order.
     pending: VecDeque<Arc<StoredEvent>>,
     last: u64,
-    /// Still reading stored pages after `last`.
+    /// Still reading stored pages after `last` (up to the ring's floor).
     catching_up: bool,
     page: usize,
     on_lag: OnLag,
-    /// A gap right after `last` is expected (the reader was told it lagged) and not filled here.
-    gap_ok: bool,
     /// Whose feed this is: events for others (whispers) are skipped.
     reader: MemberId,
+    /// Read from the ring since the last store page: a lag now is the reader's own slowness.
+    live: bool,
 }
 
 impl Feed {
     /// A feed of the room that starts live now; call [`Feed::resume`] or [`Feed::recent`] next.
     pub fn open(hub: &Hub, room_id: &RoomId, reader: &MemberId, page: usize, on_lag: OnLag) -> Feed {
+        let log = hub.log.clone();
+        let sub = hub.rooms.open(room_id, || log.position(room_id));
+        let snap = sub.snapshot();
         Feed {
-            live: hub.subscribe(room_id),
-            store: hub.store().clone(),
+            store: hub.store.clone(),
+            log,
             room_id: room_id.clone(),
+            sub,
+            pos: snap.end,
+            live_from: snap.end,
             pending: VecDeque::new(),
             last: 0,
             catching_up: false,
             page: page.max(1),
             on_lag,
-            gap_ok: false,
             reader: reader.clone(),
+            live: true,
         }
     }
 
     /// Gives every stored event after `after` first, then live ones.
     pub fn resume(&mut self, after: u64) {
         self.last = after;
+        self.live = false;
+        self.pos = self.sub.snapshot().start;
         self.catching_up = true;
     }
 
     /// Gives the newest `n` stored events first (history on join), then live ones. (A whisper for
     /// others counts towards `n` and is skipped, so a reader may get fewer.)
-    pub async fn recent(&mut self, n: usize) -> Result<(), StoreError> {
-        let newest = self.store.before(&self.room_id, u64::MAX, n.max(1)).await?;
-        let head = newest.first().map_or(0, |e| e.seq);
-        let shown: Vec<_> = newest.into_iter().take(n).collect();
-        self.last = shown.last().map_or(head, |oldest| oldest.seq - 1);
-        self.pending.extend(shown.into_iter().rev().map(Arc::new));
+    pub async fn recent(&mut self, n: usize) -> Result<(), FeedError> {
+        let snap = self.sub.snapshot();
+        let held = self.sub.stored();
+        self.pos = snap.start;
+        self.catching_up = false;
+        if n == 0 {
+            self.last = held.last().map_or(snap.floor, |e| e.seq);
+            self.pos = snap.end;
+            return Ok(());
+        }
+        if held.len() >= n {
+            // The ring has them all: no store read, however many readers arrive at once.
+            self.last = held[held.len() - n].seq - 1;
+            return Ok(());
+        }
+        self.live = false;
+        self.wait_durable(snap.floor).await?;
+        let older = self.store.before(&self.room_id, snap.floor.saturating_add(1), n - held.len()).await?;
+        self.last = older.last().map_or(snap.floor, |oldest| oldest.seq - 1);
+        self.pending.extend(older.into_iter().rev().map(Arc::new));
         Ok(())
     }
 
@@ -101,65 +140,71 @@ impl Feed {
 
     /// True when the next event is already here: [`Feed::next`] will not wait.
     pub fn ready(&self) -> bool {
-        !self.pending.is_empty() || !self.live.is_empty()
+        !self.pending.is_empty() || (!self.catching_up && self.sub.ready(self.pos))
+    }
+
+    /// Waits until the store holds the room's events through `seq`.
+    async fn wait_durable(&self, seq: u64) -> Result<(), FeedError> {
+        let deadline = tokio::time::Instant::now() + DURABLE_WAIT;
+        let mut pause = Duration::from_millis(5);
+        while self.log.durable_through(&self.room_id).await? < seq {
+            if tokio::time::Instant::now() >= deadline {
+                return Err(LogError::Unavailable("the store is behind the log".into()).into());
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_millis(100));
+        }
+        Ok(())
     }
 
     /// The next event after `last`, waiting for one if need be.
     pub async fn next(&mut self) -> Result<Item, FeedError> {
         loop {
-            let Some(event) = self.pending.front().cloned() else {
-                if self.catching_up {
-                    // A fresh receiver before each read: whatever the read misses, it has, and a
-                    // backlog from before the read (already in the store) can no longer lag it.
-                    self.live = self.live.resubscribe();
-                    let page = self.store.after(&self.room_id, self.last, self.page).await?;
-                    self.catching_up = page.len() == self.page;
-                    self.pending.extend(page.into_iter().map(Arc::new));
+            if let Some(event) = self.pending.pop_front() {
+                if event.is_ephemeral() {
+                    if event.visible_to(&self.reader) {
+                        return Ok(Item::Event(event));
+                    }
                     continue;
                 }
-                match self.live.recv().await {
-                    Ok(event) => self.pending.push_back(event),
-                    Err(RecvError::Lagged(skipped)) => {
-                        tracing::debug!(room = %self.room_id, skipped, "reader lagged");
-                        match self.on_lag {
-                            OnLag::Report => {
-                                self.gap_ok = true;
-                                return Ok(Item::Lagged { after: self.last });
-                            }
-                            OnLag::CatchUp => self.catching_up = true,
-                        }
-                    }
-                    Err(RecvError::Closed) => return Err(FeedError::Closed),
+                if event.seq <= self.last {
+                    continue;
                 }
-                continue;
-            };
-            if event.is_ephemeral() {
-                self.pending.pop_front();
+                self.last = event.seq;
+                // A whisper between others still moves the cursor: it is a seq this reader has passed.
                 if event.visible_to(&self.reader) {
                     return Ok(Item::Event(event));
                 }
                 continue;
             }
-            if event.seq <= self.last {
-                self.pending.pop_front();
-                continue;
-            }
-            if event.seq > self.last + 1 && !self.gap_ok {
-                // Only if a publish failed after its commit: the store has what the bus lost.
-                let missing = (event.seq - self.last - 1) as usize;
-                let fill = self.store.after(&self.room_id, self.last, missing).await?;
-                self.gap_ok = fill.is_empty(); // nothing to fill with: go on rather than spin
-                for e in fill.into_iter().rev().filter(|e| e.seq < event.seq) {
-                    self.pending.push_front(Arc::new(e));
+            if self.catching_up {
+                let snap = self.sub.snapshot();
+                if self.last >= snap.floor {
+                    self.catching_up = false;
+                    continue;
                 }
+                self.wait_durable(snap.floor).await?;
+                let page = self.store.after(&self.room_id, self.last, self.page).await?;
+                // The ring holds everything above its floor from `start` on; a short page means
+                // the store had nothing more up to there.
+                self.pos = self.pos.max(snap.start);
+                self.live = false;
+                self.catching_up = page.len() == self.page;
+                self.pending.extend(page.into_iter().map(Arc::new));
                 continue;
             }
-            self.gap_ok = false;
-            self.pending.pop_front();
-            self.last = event.seq;
-            // A whisper between others still moves the cursor: it is a seq this reader has passed.
-            if event.visible_to(&self.reader) {
-                return Ok(Item::Event(event));
+            match self.sub.read(&mut self.pos, self.live_from, RING_BATCH, &mut self.pending) {
+                Read::Got => self.live = true,
+                Read::Empty => self.sub.wait(self.pos).await,
+                Read::Lagged => {
+                    tracing::debug!(room = %self.room_id, "reader lagged");
+                    self.pos = self.sub.snapshot().start;
+                    // The ring moved on while the store was read: that is no fault of the reader.
+                    match (self.on_lag, self.live) {
+                        (OnLag::Report, true) => return Ok(Item::Lagged { after: self.last }),
+                        _ => self.catching_up = true,
+                    }
+                }
             }
         }
     }

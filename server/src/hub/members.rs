@@ -3,36 +3,36 @@
 
 use std::time::Duration;
 
-use dungeontalk_app::wire::{ErrorCode, PresenceEvent, PresenceType, RoomId, ServerFrame};
+use dungeontalk_app::wire::{ErrorCode, MemberId, PresenceEvent, PresenceMember, PresenceType, RoomId, ServerFrame};
 
-use super::presence::Joined;
-use super::{Actor, Appended, Draft, DraftKind, Hub, HubError, StoredEvent, now_rfc3339};
-use crate::error::AppError;
-use crate::store::RoomRecord;
+use super::{Hub, HubError};
+use crate::cluster::Joined;
+use crate::model::{Actor, Appended, Draft, EventBody, Refusal, RoomRecord, StoredEvent, now_rfc3339};
 
 impl Hub {
     /// Enters `actor` into the room; a repeated JOIN stores nothing; a full room refuses
     /// (`room.full`) and tells the room (`JOIN_IGNORED`).
     pub async fn join(&self, room: &RoomRecord, actor: &Actor) -> Result<Option<Appended>, HubError> {
-        match self.presence.join(&room.room_id, actor, room.max_capacity) {
+        match self.cluster.presence.join(&room.room_id, actor, room.max_capacity).await? {
             Joined::Already => return Ok(None),
             Joined::Full => {
                 self.announce(&room.room_id, PresenceType::JoinIgnored, actor).await;
                 let msg = format!("This room is full ({} members).", room.max_capacity);
-                return Err(HubError::Refused(AppError::new(ErrorCode::RoomFull, msg)));
+                return Err(HubError::Refused(Refusal::new(ErrorCode::RoomFull, msg)));
             }
             Joined::Now => {}
         }
-        let kind = DraftKind::Join { member_id: actor.member_id.clone(), nickname: actor.nickname.clone() };
-        let appended = self.append(Draft { room_id: room.room_id.clone(), created_at: now_rfc3339(), kind }).await;
-        match appended {
+        let body = EventBody::Join { member_id: actor.member_id.clone(), nickname: actor.nickname.clone() };
+        match self.append(Draft::new(room.room_id.clone(), body)).await {
             Ok(a) => {
                 self.announce(&room.room_id, PresenceType::Join, actor).await;
                 Ok(Some(a))
             }
             Err(e) => {
                 // Not stored, so not joined: a retried JOIN must try again.
-                self.presence.leave(&room.room_id, &actor.member_id);
+                if let Err(undo) = self.cluster.presence.leave(&room.room_id, &actor.member_id).await {
+                    tracing::warn!(error = %undo, "could not undo a JOIN that was not stored");
+                }
                 Err(e)
             }
         }
@@ -40,7 +40,7 @@ impl Hub {
 
     /// Takes `actor` out of the room; a LEAVE of someone not in it stores nothing (`LEAVE_IGNORED`).
     pub async fn leave(&self, room_id: &RoomId, actor: &Actor) -> Result<Option<Appended>, HubError> {
-        if !self.presence.leave(room_id, &actor.member_id) {
+        if !self.cluster.presence.leave(room_id, &actor.member_id).await? {
             self.announce(room_id, PresenceType::LeaveIgnored, actor).await;
             return Ok(None);
         }
@@ -48,26 +48,29 @@ impl Hub {
     }
 
     /// Registers an open connection of `actor` in the room.
-    pub fn connect(&self, room_id: &RoomId, actor: &Actor) {
-        self.presence.connect(room_id, actor);
+    pub async fn connect(&self, room_id: &RoomId, actor: &Actor) {
+        if let Err(e) = self.cluster.presence.connect(room_id, actor).await {
+            self.metrics.backend_errors.with_label_values(&["redis"]).inc();
+            tracing::warn!(error = %e, room = %room_id, "presence: connect not recorded");
+        }
     }
 
     /// Unregisters a connection; when it was the member's last one, the member leaves the room.
     pub async fn disconnect(&self, room_id: &RoomId, actor: &Actor) -> Result<(), HubError> {
-        if self.presence.disconnect(room_id, &actor.member_id) {
+        if self.cluster.presence.disconnect(room_id, &actor.member_id).await? {
             self.left(room_id, actor, PresenceType::Leave).await?;
         }
         Ok(())
     }
 
     /// Keeps the actor's chat session alive.
-    pub fn heartbeat(&self, room_id: &RoomId, actor: &Actor) {
-        self.presence.touch(room_id, &actor.member_id);
+    pub async fn heartbeat(&self, room_id: &RoomId, actor: &Actor) -> Result<(), HubError> {
+        Ok(self.cluster.presence.touch(room_id, &actor.member_id).await?)
     }
 
     /// Tells the room the actor is typing (ephemeral; only a joined member's counts).
-    pub async fn typing(&self, room_id: &RoomId, actor: &Actor) {
-        if self.presence.is_joined(room_id, &actor.member_id) {
+    pub async fn typing(&self, room_id: &RoomId, actor: &Actor) -> Result<(), HubError> {
+        if self.cluster.presence.is_joined(room_id, &actor.member_id).await? {
             let frame = ServerFrame::Typing {
                 room_id: room_id.clone(),
                 member_id: actor.member_id.clone(),
@@ -75,20 +78,29 @@ impl Hub {
             };
             self.publish(StoredEvent::ephemeral(room_id.clone(), &frame, None)).await;
         }
+        Ok(())
     }
 
-    /// Takes idle members out of their rooms (`SESSION_EXPIRED`); the server calls this regularly.
+    /// Takes idle members (and those of stopped nodes) out of their rooms; the server calls this
+    /// regularly, and renews this node's connections in the shared state.
     pub async fn expire_idle(&self) {
-        for (room_id, actor) in self.presence.expire(self.limits.chat_session) {
-            if let Err(e) = self.left(&room_id, &actor, PresenceType::SessionExpired).await {
-                tracing::warn!(error = %e, room = %room_id, "leave on session expiry failed");
+        if let Err(e) = self.cluster.presence.renew().await {
+            tracing::warn!(error = %e, "presence: renewal failed");
+        }
+        let departures = match self.cluster.presence.expire(self.limits.chat_session).await {
+            Ok(d) => d,
+            Err(e) => return tracing::warn!(error = %e, "presence: expiry failed"),
+        };
+        for d in departures {
+            if let Err(e) = self.left(&d.room_id, &d.actor, d.why).await {
+                tracing::warn!(error = %e, room = %d.room_id, "leave on expiry failed");
             }
         }
     }
 
     /// How often [`Hub::expire_idle`] should run.
-    pub fn expiry_period(&self) -> Duration {
-        (self.limits.chat_session / 4).clamp(Duration::from_millis(100), Duration::from_secs(30))
+    pub fn expiry_period(&self, liveness: Duration) -> Duration {
+        (self.limits.chat_session / 4).min(liveness / 3).clamp(Duration::from_millis(100), Duration::from_secs(30))
     }
 
     /// Tells the room its capacity changed.
@@ -96,24 +108,27 @@ impl Hub {
         self.announce(room_id, PresenceType::CapacityUpdated, actor).await;
     }
 
-    /// Members with at least one open connection to the room on this node.
-    pub fn connected_count(&self, room_id: &RoomId) -> u32 {
-        self.presence.connected_count(room_id)
+    /// Members with at least one open connection, for each room (0 where the count is unknown).
+    pub async fn connected_counts(&self, rooms: &[RoomId]) -> Vec<u32> {
+        self.cluster.presence.connected_counts(rooms).await.unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "presence: counts unavailable");
+            vec![0; rooms.len()]
+        })
     }
 
     /// The connected count and the joined members, as presence events list them.
-    pub fn snapshot(&self, room_id: &RoomId) -> (u32, Vec<dungeontalk_app::wire::PresenceMember>) {
-        self.presence.snapshot(room_id)
+    pub async fn snapshot(&self, room_id: &RoomId) -> Result<(u32, Vec<PresenceMember>), HubError> {
+        Ok(self.cluster.presence.snapshot(room_id).await?)
     }
 
     /// Whether the member is joined in the room.
-    pub fn is_joined(&self, room_id: &RoomId, member: &dungeontalk_app::wire::MemberId) -> bool {
-        self.presence.is_joined(room_id, member)
+    pub async fn is_joined(&self, room_id: &RoomId, member: &MemberId) -> Result<bool, HubError> {
+        Ok(self.cluster.presence.is_joined(room_id, member).await?)
     }
 
     async fn left(&self, room_id: &RoomId, actor: &Actor, why: PresenceType) -> Result<Appended, HubError> {
-        let kind = DraftKind::Leave { member_id: actor.member_id.clone(), nickname: actor.nickname.clone() };
-        let appended = self.append(Draft { room_id: room_id.clone(), created_at: now_rfc3339(), kind }).await?;
+        let body = EventBody::Leave { member_id: actor.member_id.clone(), nickname: actor.nickname.clone() };
+        let appended = self.append(Draft::new(room_id.clone(), body)).await?;
         self.announce(room_id, why, actor).await;
         Ok(appended)
     }
@@ -124,7 +139,10 @@ impl Hub {
             Ok(Some(room)) => room.max_capacity,
             _ => 0,
         };
-        let (connected_count, members) = self.presence.snapshot(room_id);
+        let (connected_count, members) = match self.cluster.presence.snapshot(room_id).await {
+            Ok(s) => s,
+            Err(e) => return tracing::warn!(error = %e, "presence: no snapshot to announce"),
+        };
         let frame = ServerFrame::Presence(PresenceEvent {
             room_id: room_id.clone(),
             max_capacity,

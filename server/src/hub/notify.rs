@@ -10,7 +10,7 @@ use axum::body::Bytes;
 use dungeontalk_app::wire::{MemberId, Notification, ServerFrame};
 use tokio::sync::broadcast;
 
-use super::{Actor, StoredEvent};
+use crate::model::{Actor, StoredEvent};
 
 struct Member {
     nick_key: String,

@@ -3,16 +3,15 @@
 use dungeontalk_app::wire::{ErrorCode, MemberId, RoomId, RoomType};
 use uuid::Uuid;
 
-use super::{Actor, Appended, Draft, DraftKind, Hub, HubError, now_rfc3339};
-use crate::error::AppError;
+use super::{Hub, HubError};
+use crate::model::{Actor, Appended, Draft, EventBody, Refusal, RoomRecord};
 use crate::profanity::{Filter, Mode};
-use crate::store::RoomRecord;
 
 /// A stored TALK and, in WARN mode, the warning for its sender.
 #[derive(Debug)]
 pub struct Said {
     pub appended: Appended,
-    pub warning: Option<AppError>,
+    pub warning: Option<Refusal>,
 }
 
 impl Hub {
@@ -35,7 +34,7 @@ impl Hub {
             return Err(HubError::Invalid(ErrorCode::MessageTooLong, msg));
         }
         if let Some(to) = &receiver_id
-            && (*to == actor.member_id || !self.presence.is_joined(&room.room_id, to))
+            && (*to == actor.member_id || !self.is_joined(&room.room_id, to).await?)
         {
             let msg = "Whispers go to another member who is in this room.";
             return Err(HubError::Invalid(ErrorCode::ReceiverNotFound, msg.into()));
@@ -43,29 +42,32 @@ impl Hub {
         // Clients resend what they have not seen echoed; a retry of a stored message must not use
         // up the rate: without a token it still passes if stored (the store is asked only then),
         // and a token it took comes back once the append says it was a duplicate.
-        let charged = match self.rate.take(&actor.member_id) {
+        let limits = &self.cluster.limits;
+        let charged = match limits.take(&actor.member_id).await? {
             Ok(()) => true,
             Err(_) if self.is_stored(&room.room_id, message_id).await? => false,
             Err(wait) => {
                 let msg = "You are sending messages too fast; wait a moment.";
-                return Err(HubError::Refused(AppError::new(ErrorCode::RateLimited, msg).retry_after(wait)));
+                return Err(HubError::Refused(Refusal::new(ErrorCode::RateLimited, msg).retry_after(wait)));
             }
         };
         let (content, warning) = self.screen(room, content)?;
-        let kind = DraftKind::Talk {
+        let body = EventBody::Talk {
             message_id: message_id.unwrap_or_else(Uuid::now_v7),
             sender_id: actor.member_id.clone(),
             sender_nickname: actor.nickname.clone(),
             content,
             receiver_id,
         };
-        let appended = self.append(Draft { room_id: room.room_id.clone(), created_at: now_rfc3339(), kind }).await?;
-        if appended.duplicate && charged {
-            self.rate.refund(&actor.member_id);
+        let appended = self.append(Draft::new(room.room_id.clone(), body)).await?;
+        if appended.duplicate() && charged {
+            limits.refund(&actor.member_id).await?;
         }
-        self.presence.touch(&room.room_id, &actor.member_id);
+        if let Err(e) = self.heartbeat(&room.room_id, actor).await {
+            tracing::warn!(error = %e, "presence: activity not recorded");
+        }
         // The first send already got any warning.
-        let warning = warning.filter(|_| !appended.duplicate);
+        let warning = warning.filter(|_| !appended.duplicate());
         Ok(Said { appended, warning })
     }
 
@@ -77,7 +79,7 @@ impl Hub {
     }
 
     /// The profanity filter of the room's type: the content to store, and a warning for its sender.
-    fn screen(&self, room: &RoomRecord, content: String) -> Result<(String, Option<AppError>), HubError> {
+    fn screen(&self, room: &RoomRecord, content: String) -> Result<(String, Option<Refusal>), HubError> {
         let mode = match room.room_type {
             RoomType::Player => self.limits.profanity_player,
             RoomType::Game => self.limits.profanity_game,
@@ -87,12 +89,12 @@ impl Hub {
             (true, _) => (content, None),
             (false, Mode::Block) => {
                 let msg = "That message was not sent: it contains words this room does not allow.";
-                return Err(HubError::Refused(AppError::new(ErrorCode::ProfanityBlocked, msg)));
+                return Err(HubError::Refused(Refusal::new(ErrorCode::ProfanityBlocked, msg)));
             }
             (false, Mode::Filter) => (Filter::mask(&content, &found), None),
             (false, Mode::Warn) => {
                 let msg = "Your message was sent, but please mind your language.";
-                (content, Some(AppError::new(ErrorCode::ProfanityWarning, msg)))
+                (content, Some(Refusal::new(ErrorCode::ProfanityWarning, msg)))
             }
         })
     }

@@ -8,8 +8,8 @@ use axum::extract::ws::Utf8Bytes;
 use dungeontalk_app::wire::RoomId;
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 
-use super::{RoomRecord, Store, StoreError};
-use crate::hub::{Appended, Draft, StoredEvent};
+use super::{Inserted, Store, StoreError};
+use crate::model::{RoomRecord, StoredEvent};
 
 /// room id → RoomRecord as JSON.
 const ROOMS: TableDefinition<&str, &[u8]> = TableDefinition::new("rooms");
@@ -19,6 +19,8 @@ const EVENTS: TableDefinition<(&str, u64), &str> = TableDefinition::new("events"
 const HEADS: TableDefinition<&str, u64> = TableDefinition::new("heads");
 /// (room id, messageId) → seq: makes a retried TALK land once.
 const MESSAGE_IDS: TableDefinition<(&str, u128), u64> = TableDefinition::new("message_ids");
+/// log partition → the seq through which its persister has stored it.
+const WATERMARKS: TableDefinition<&str, u64> = TableDefinition::new("watermarks");
 
 /// A redb database file; blocking work runs on tokio's blocking pool.
 #[derive(Clone)]
@@ -42,6 +44,7 @@ impl DiskStore {
             txn.open_table(EVENTS).map_err(fail)?;
             txn.open_table(HEADS).map_err(fail)?;
             txn.open_table(MESSAGE_IDS).map_err(fail)?;
+            txn.open_table(WATERMARKS).map_err(fail)?;
             txn.open_table(super::disk_accounts::ACCOUNTS).map_err(fail)?;
             txn.open_table(super::disk_accounts::REFRESH).map_err(fail)?;
             txn.open_table(super::disk_accounts::REVOKED_FAMILIES).map_err(fail)?;
@@ -68,35 +71,33 @@ fn stored(room_id: &RoomId, seq: u64, json: &str) -> StoredEvent {
     StoredEvent::new(room_id.clone(), seq, Utf8Bytes::from(json))
 }
 
-fn append_all(db: &Database, drafts: Vec<Draft>) -> Result<Vec<Appended>, redb::Error> {
+fn insert_all(db: &Database, events: Vec<Arc<StoredEvent>>) -> Result<Vec<Inserted>, redb::Error> {
     let txn = db.begin_write()?;
-    let mut out = Vec::with_capacity(drafts.len());
+    let mut out = Vec::with_capacity(events.len());
     {
-        let mut events = txn.open_table(EVENTS)?;
+        let mut table = txn.open_table(EVENTS)?;
         let mut heads = txn.open_table(HEADS)?;
         let mut ids = txn.open_table(MESSAGE_IDS)?;
-        for draft in drafts {
-            let room_id = draft.room_id.clone();
-            let room = room_id.0.as_str();
-            let message_id = draft.message_id();
-            if let Some(mid) = message_id {
+        for event in events {
+            let room = event.room_id.0.as_str();
+            if let Some(mid) = event.message_id {
                 let earlier = ids.get((room, mid.as_u128()))?.map(|seq| seq.value());
                 if let Some(seq) = earlier {
-                    let json = events.get((room, seq))?.map(|j| j.value().to_owned()).unwrap_or_default();
-                    let event = Arc::new(stored(&room_id, seq, &json));
-                    out.push(Appended { event, message_id, duplicate: true });
+                    out.push(if seq == event.seq { Inserted::Stored } else { Inserted::Duplicate(seq) });
                     continue;
                 }
             }
-            let seq = heads.get(room)?.map_or(0, |s| s.value()) + 1;
-            let json = serde_json::to_string(&draft.seal(seq)).expect("frames always serialize");
-            events.insert((room, seq), json.as_str())?;
-            heads.insert(room, seq)?;
-            if let Some(mid) = message_id {
-                ids.insert((room, mid.as_u128()), seq)?;
+            if table.get((room, event.seq))?.is_none() {
+                table.insert((room, event.seq), event.json.as_str())?;
             }
-            let event = Arc::new(StoredEvent::new(room_id, seq, Utf8Bytes::from(json)));
-            out.push(Appended { event, message_id, duplicate: false });
+            let head = heads.get(room)?.map_or(0, |s| s.value());
+            if event.seq > head {
+                heads.insert(room, event.seq)?;
+            }
+            if let Some(mid) = event.message_id {
+                ids.insert((room, mid.as_u128()), event.seq)?;
+            }
+            out.push(Inserted::Stored);
         }
     }
     txn.commit()?;
@@ -145,15 +146,18 @@ impl Store for DiskStore {
         raw.map(|j| serde_json::from_slice(&j).map_err(fail)).transpose()
     }
 
-    async fn append(&self, drafts: Vec<Draft>) -> Result<Vec<Appended>, StoreError> {
-        self.blocking(move |db| append_all(db, drafts)).await
+    async fn insert(&self, events: Vec<Arc<StoredEvent>>) -> Result<Vec<Inserted>, StoreError> {
+        self.blocking(move |db| insert_all(db, events)).await
     }
 
-    async fn message_seq(&self, room: &RoomId, message_id: uuid::Uuid) -> Result<Option<u64>, StoreError> {
-        let room = room.0.clone();
+    async fn message_seqs(&self, keys: Vec<(RoomId, uuid::Uuid)>) -> Result<Vec<Option<u64>>, StoreError> {
         self.blocking(move |db| {
             let ids = db.begin_read()?.open_table(MESSAGE_IDS)?;
-            Ok(ids.get((room.as_str(), message_id.as_u128()))?.map(|seq| seq.value()))
+            let mut out = Vec::with_capacity(keys.len());
+            for (room, mid) in &keys {
+                out.push(ids.get((room.0.as_str(), mid.as_u128()))?.map(|seq| seq.value()));
+            }
+            Ok(out)
         })
         .await
     }
@@ -184,6 +188,42 @@ impl Store for DiskStore {
                 out.push(stored(&room, k.value().1, v.value()));
             }
             Ok(out)
+        })
+        .await
+    }
+
+    async fn heads(&self) -> Result<Vec<(RoomId, u64)>, StoreError> {
+        self.blocking(|db| {
+            let table = db.begin_read()?.open_table(HEADS)?;
+            let mut out = Vec::new();
+            for row in table.iter()? {
+                let (k, v) = row?;
+                out.push((RoomId(k.value().to_owned()), v.value()));
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn watermark(&self, key: &str) -> Result<u64, StoreError> {
+        let key = key.to_owned();
+        self.blocking(move |db| {
+            Ok(db.begin_read()?.open_table(WATERMARKS)?.get(key.as_str())?.map_or(0, |v| v.value()))
+        })
+        .await
+    }
+
+    async fn set_watermark(&self, key: &str, through: u64) -> Result<(), StoreError> {
+        let key = key.to_owned();
+        self.blocking(move |db| {
+            let txn = db.begin_write()?;
+            {
+                let mut table = txn.open_table(WATERMARKS)?;
+                let now = table.get(key.as_str())?.map_or(0, |v| v.value());
+                table.insert(key.as_str(), now.max(through))?;
+            }
+            txn.commit()?;
+            Ok(())
         })
         .await
     }

@@ -1,4 +1,4 @@
-//! Who is connected to and joined in each room on this node, and since when they are idle.
+//! Who is connected to and joined in each room, in one process, and since when they are idle.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -6,7 +6,8 @@ use std::time::{Duration, Instant};
 
 use dungeontalk_app::wire::{MemberId, PresenceMember, RoomId};
 
-use super::Actor;
+use super::Joined;
+use crate::model::Actor;
 
 struct Member {
     nickname: String,
@@ -16,22 +17,13 @@ struct Member {
     last_active: Instant,
 }
 
-/// What a JOIN did.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Joined {
-    Now,
-    Already,
-    /// The room holds its capacity of joined members already.
-    Full,
-}
-
 /// Connections and membership per room; a member with several tabs or transports counts once.
 #[derive(Default)]
-pub struct Presence {
+pub struct LocalPresence {
     rooms: Mutex<HashMap<RoomId, HashMap<MemberId, Member>>>,
 }
 
-impl Presence {
+impl LocalPresence {
     fn with<R>(&self, room_id: &RoomId, f: impl FnOnce(&mut HashMap<MemberId, Member>) -> R) -> R {
         let mut rooms = self.rooms.lock().expect("presence lock");
         let members = rooms.entry(room_id.clone()).or_default();

@@ -1,0 +1,111 @@
+//! What the nodes of a cluster must agree on: who is in which room, limits counted per member,
+//! revoked tokens, and the channel for ephemeral frames (presence, typing, notifications, the
+//! `aichat.{roomId}` channels). Small traits with two backends: `local.rs` (one process, in
+//! memory) and `redis.rs`. The hub talks to [`Cluster`] and never learns which one runs.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use dungeontalk_app::wire::{MemberId, Notification, PresenceMember, PresenceType, RoomId};
+
+use crate::model::{Actor, StoredEvent};
+
+pub mod local;
+pub mod lockout;
+pub mod presence;
+pub mod rate;
+
+/// A failure of the shared state's backend; the detail is for the log.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("shared state: {0}")]
+pub struct ClusterError(pub String);
+
+/// What a JOIN did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Joined {
+    Now,
+    Already,
+    /// The room holds its capacity of joined members already.
+    Full,
+}
+
+/// A member taken out of a room by the shared state itself, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Departure {
+    pub room_id: RoomId,
+    pub actor: Actor,
+    /// `SESSION_EXPIRED` (idle) or `LEAVE` (their node stopped renewing its connections).
+    pub why: PresenceType,
+}
+
+/// Connections and membership per room, over every node; a member with several tabs, transports
+/// or nodes counts once.
+#[async_trait]
+pub trait Presence: Send + Sync + 'static {
+    /// Counts one more open connection of the actor on this node.
+    async fn connect(&self, room: &RoomId, actor: &Actor) -> Result<(), ClusterError>;
+    /// Counts one connection less; true when it was the member's last one anywhere and they were
+    /// joined: they have left now (the caller stores the LEAVE).
+    async fn disconnect(&self, room: &RoomId, member: &MemberId) -> Result<bool, ClusterError>;
+    /// Joins the actor unless the room already holds `capacity` joined members (0 = unlimited).
+    async fn join(&self, room: &RoomId, actor: &Actor, capacity: u32) -> Result<Joined, ClusterError>;
+    /// Marks the member not joined; true when they were joined before.
+    async fn leave(&self, room: &RoomId, member: &MemberId) -> Result<bool, ClusterError>;
+    /// Marks activity (a TALK or heartbeat) of a joined member.
+    async fn touch(&self, room: &RoomId, member: &MemberId) -> Result<(), ClusterError>;
+    /// Whether the member is joined in the room.
+    async fn is_joined(&self, room: &RoomId, member: &MemberId) -> Result<bool, ClusterError>;
+    /// The connected count and the joined members, as presence events list them.
+    async fn snapshot(&self, room: &RoomId) -> Result<(u32, Vec<PresenceMember>), ClusterError>;
+    /// Connected members per room, for the given rooms.
+    async fn connected_counts(&self, rooms: &[RoomId]) -> Result<Vec<u32>, ClusterError>;
+    /// Takes out of their rooms the members idle longer than `session` and those whose every
+    /// connection was on a node that stopped (each departure is reported to one node only).
+    async fn expire(&self, session: Duration) -> Result<Vec<Departure>, ClusterError>;
+    /// Renews this node's connections so they outlive the liveness window (no-op in one process).
+    async fn renew(&self) -> Result<(), ClusterError> {
+        Ok(())
+    }
+}
+
+/// Token buckets and failed-login counts, per member or account name.
+#[async_trait]
+pub trait Limits: Send + Sync + 'static {
+    /// Takes a message token, or says in how many ms one will be there.
+    async fn take(&self, member: &MemberId) -> Result<Result<(), u64>, ClusterError>;
+    /// Gives back a token taken for something that turned out to cost nothing (a retry).
+    async fn refund(&self, member: &MemberId) -> Result<(), ClusterError>;
+    /// `Err(wait)` while the account name is backing off or locked.
+    async fn login_check(&self, name: &str) -> Result<Result<(), Duration>, ClusterError>;
+    /// Records a failed login: how long the name must now wait, and whether that is a lock.
+    async fn login_failed(&self, name: &str) -> Result<(Duration, bool), ClusterError>;
+    /// A successful login clears the record.
+    async fn login_succeeded(&self, name: &str) -> Result<(), ClusterError>;
+}
+
+/// Frames every node must see but nobody stores: presence, typing, notifications, revocations.
+#[async_trait]
+pub trait Channel: Send + Sync + 'static {
+    /// An ephemeral frame for a room's readers on every node.
+    async fn room(&self, event: Arc<StoredEvent>) -> Result<(), ClusterError>;
+    /// A notification for a member's streams, on whichever node they are; false when the member
+    /// has no stream open anywhere.
+    async fn member(&self, member: &MemberId, notification: &Notification) -> Result<bool, ClusterError>;
+    /// A revoked access token (`jti`, alive until `exp`): every node refuses it from now on.
+    async fn revoke(&self, jti: &str, exp: u64) -> Result<(), ClusterError>;
+    /// Every revoked token still alive (loaded at start).
+    async fn revoked(&self) -> Result<Vec<(String, u64)>, ClusterError>;
+    /// Fails when the backend is unreachable (for `/readyz`).
+    async fn ping(&self) -> Result<(), ClusterError> {
+        Ok(())
+    }
+}
+
+/// The shared state as the hub and the accounts use it.
+#[derive(Clone)]
+pub struct Cluster {
+    pub presence: Arc<dyn Presence>,
+    pub limits: Arc<dyn Limits>,
+    pub channel: Arc<dyn Channel>,
+}

@@ -1,0 +1,124 @@
+//! The shared state of a single node: everything in this process's memory (revocations written
+//! through to the store so they survive a restart).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use dungeontalk_app::wire::{MemberId, Notification, PresenceMember, PresenceType, RoomId};
+
+use super::lockout::Lockout;
+use super::presence::LocalPresence;
+use super::rate::RateLimit;
+use super::{Channel, Cluster, ClusterError, Departure, Joined, Limits, Presence};
+use crate::config::Settings;
+use crate::model::{Actor, Inbox, StoredEvent};
+use crate::store::accounts::AccountStore;
+
+/// The in-process shared state for `settings`; revocations persist in `accounts`.
+pub fn cluster(settings: &Settings, inbox: Arc<dyn Inbox>, accounts: Arc<dyn AccountStore>) -> Cluster {
+    Cluster {
+        presence: Arc::new(LocalPresence::default()),
+        limits: Arc::new(LocalLimits {
+            rate: RateLimit::new(settings.rate_per_sec, settings.rate_burst),
+            lockout: Lockout::new(
+                Duration::from_millis(settings.login_backoff_ms),
+                settings.login_lock_after,
+                Duration::from_secs(settings.login_lock_secs),
+            ),
+        }),
+        channel: Arc::new(LocalChannel { inbox, accounts }),
+    }
+}
+
+#[async_trait]
+impl Presence for LocalPresence {
+    async fn connect(&self, room: &RoomId, actor: &Actor) -> Result<(), ClusterError> {
+        LocalPresence::connect(self, room, actor);
+        Ok(())
+    }
+    async fn disconnect(&self, room: &RoomId, member: &MemberId) -> Result<bool, ClusterError> {
+        Ok(LocalPresence::disconnect(self, room, member))
+    }
+    async fn join(&self, room: &RoomId, actor: &Actor, capacity: u32) -> Result<Joined, ClusterError> {
+        Ok(LocalPresence::join(self, room, actor, capacity))
+    }
+    async fn leave(&self, room: &RoomId, member: &MemberId) -> Result<bool, ClusterError> {
+        Ok(LocalPresence::leave(self, room, member))
+    }
+    async fn touch(&self, room: &RoomId, member: &MemberId) -> Result<(), ClusterError> {
+        LocalPresence::touch(self, room, member);
+        Ok(())
+    }
+    async fn is_joined(&self, room: &RoomId, member: &MemberId) -> Result<bool, ClusterError> {
+        Ok(LocalPresence::is_joined(self, room, member))
+    }
+    async fn snapshot(&self, room: &RoomId) -> Result<(u32, Vec<PresenceMember>), ClusterError> {
+        Ok(LocalPresence::snapshot(self, room))
+    }
+    async fn connected_counts(&self, rooms: &[RoomId]) -> Result<Vec<u32>, ClusterError> {
+        Ok(rooms.iter().map(|r| self.connected_count(r)).collect())
+    }
+    async fn expire(&self, session: Duration) -> Result<Vec<Departure>, ClusterError> {
+        let idle = LocalPresence::expire(self, session);
+        Ok(idle
+            .into_iter()
+            .map(|(room_id, actor)| Departure { room_id, actor, why: PresenceType::SessionExpired })
+            .collect())
+    }
+}
+
+struct LocalLimits {
+    rate: RateLimit,
+    lockout: Lockout,
+}
+
+#[async_trait]
+impl Limits for LocalLimits {
+    async fn take(&self, member: &MemberId) -> Result<Result<(), u64>, ClusterError> {
+        Ok(self.rate.take(member))
+    }
+    async fn refund(&self, member: &MemberId) -> Result<(), ClusterError> {
+        self.rate.refund(member);
+        Ok(())
+    }
+    async fn login_check(&self, name: &str) -> Result<Result<(), Duration>, ClusterError> {
+        Ok(self.lockout.check(name))
+    }
+    async fn login_failed(&self, name: &str) -> Result<(Duration, bool), ClusterError> {
+        Ok(self.lockout.failed(name))
+    }
+    async fn login_succeeded(&self, name: &str) -> Result<(), ClusterError> {
+        self.lockout.succeeded(name);
+        Ok(())
+    }
+}
+
+/// Ephemeral frames go straight to this node's inbox; there is no other node.
+struct LocalChannel {
+    inbox: Arc<dyn Inbox>,
+    accounts: Arc<dyn AccountStore>,
+}
+
+fn failed(e: impl std::fmt::Display) -> ClusterError {
+    ClusterError(e.to_string())
+}
+
+#[async_trait]
+impl Channel for LocalChannel {
+    async fn room(&self, event: Arc<StoredEvent>) -> Result<(), ClusterError> {
+        self.inbox.ephemeral(event);
+        Ok(())
+    }
+    async fn member(&self, member: &MemberId, notification: &Notification) -> Result<bool, ClusterError> {
+        Ok(self.inbox.notify(member, notification))
+    }
+    async fn revoke(&self, jti: &str, exp: u64) -> Result<(), ClusterError> {
+        self.accounts.revoke_access(jti.to_owned(), exp).await.map_err(failed)?;
+        self.inbox.revoked(jti, exp);
+        Ok(())
+    }
+    async fn revoked(&self) -> Result<Vec<(String, u64)>, ClusterError> {
+        self.accounts.revoked_access(jsonwebtoken::get_current_timestamp()).await.map_err(failed)
+    }
+}

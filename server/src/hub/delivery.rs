@@ -1,0 +1,65 @@
+//! This node's receiving end: what the log and the cluster channel hand over goes into the rooms'
+//! rings and the members' notification streams.
+
+use std::sync::Arc;
+
+use dungeontalk_app::wire::{MemberId, Notification};
+
+use super::notify::Notifier;
+use super::rooms::Rooms;
+use crate::metrics::Metrics;
+use crate::model::{Inbox, Revoked, StoredEvent, now_ms};
+
+/// The rings, the notification streams and the revocation list of this node.
+pub struct Delivery {
+    rooms: Arc<Rooms>,
+    notifier: Arc<Notifier>,
+    revoked: Arc<Revoked>,
+    metrics: Arc<Metrics>,
+}
+
+impl Delivery {
+    /// Rings of `queue_len` events, notification streams that may fall `queue_len` behind.
+    pub fn new(queue_len: usize, revoked: Arc<Revoked>, metrics: Arc<Metrics>) -> Delivery {
+        Delivery {
+            rooms: Arc::new(Rooms::new(queue_len, metrics.clone())),
+            notifier: Arc::new(Notifier::new(queue_len)),
+            revoked,
+            metrics,
+        }
+    }
+
+    /// The rooms' rings.
+    pub fn rooms(&self) -> &Arc<Rooms> {
+        &self.rooms
+    }
+
+    /// The members' notification streams.
+    pub fn notifier(&self) -> &Arc<Notifier> {
+        &self.notifier
+    }
+}
+
+impl Inbox for Delivery {
+    fn event(&self, event: Arc<StoredEvent>) {
+        self.metrics.events_received.inc();
+        if event.born_ms > 0 {
+            let ms = now_ms().saturating_sub(event.born_ms);
+            self.metrics.append_to_deliver.observe(ms as f64 / 1000.0);
+        }
+        self.notifier.on_event(&event);
+        self.rooms.push(event);
+    }
+
+    fn ephemeral(&self, event: Arc<StoredEvent>) {
+        self.rooms.push(event);
+    }
+
+    fn notify(&self, member: &MemberId, notification: &Notification) -> bool {
+        self.notifier.send(member, notification)
+    }
+
+    fn revoked(&self, jti: &str, exp: u64) {
+        self.revoked.insert(jti, exp);
+    }
+}

@@ -1,0 +1,221 @@
+//! This node's rooms that have readers: one ring of recent events per room.
+//!
+//! Each event is pushed once and every reader reads the same `Arc` by position, under the room's
+//! own lock (no global lock on delivery; the room map is sharded). A ring has a *floor*: it holds
+//! every event of the room with a seq above it, so a reader whose cursor is at or above the floor
+//! needs no store read (reconnect storms and history on join are served from memory). The floor
+//! is the log's position when the ring was made, and rises as old events fall out. A reader that
+//! falls out of the ring is told (`Lagged`), never silently skipped. A ring lives while it has
+//! readers.
+
+use std::collections::{HashMap, VecDeque};
+use std::hash::BuildHasher;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, RwLock};
+
+use dungeontalk_app::wire::RoomId;
+use tokio::sync::watch;
+
+use crate::metrics::Metrics;
+use crate::model::StoredEvent;
+
+const SHARDS: usize = 16;
+
+/// Room → ring, for the rooms with readers on this node.
+pub struct Rooms {
+    shards: Vec<RwLock<HashMap<RoomId, Arc<Ring>>>>,
+    hasher: std::collections::hash_map::RandomState,
+    /// Most events a ring keeps (`outgoing_queue_len`).
+    capacity: usize,
+    metrics: Arc<Metrics>,
+}
+
+/// One room's recent events.
+pub struct Ring {
+    room_id: RoomId,
+    state: RwLock<RingState>,
+    /// The position after the newest event; readers wait on it.
+    head: watch::Sender<u64>,
+    readers: AtomicUsize,
+}
+
+struct RingState {
+    buf: VecDeque<Arc<StoredEvent>>,
+    /// The position of `buf[0]` (positions count every event ever pushed into this ring).
+    start: u64,
+    /// Every event of the room with a higher seq that reached this node is in `buf`.
+    floor: u64,
+}
+
+/// Where a ring stands: `[start, end)` are the positions it holds; `floor` as above.
+#[derive(Clone, Copy, Debug)]
+pub struct Snapshot {
+    pub start: u64,
+    pub end: u64,
+    pub floor: u64,
+}
+
+/// What one read from a ring found.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Read {
+    /// Events were added to the output; the reader's position moved.
+    Got,
+    /// Nothing new yet.
+    Empty,
+    /// The reader's position fell out of the ring.
+    Lagged,
+}
+
+impl Rooms {
+    /// Rooms whose rings keep at most `capacity` events each.
+    pub fn new(capacity: usize, metrics: Arc<Metrics>) -> Rooms {
+        Rooms {
+            shards: (0..SHARDS).map(|_| RwLock::new(HashMap::new())).collect(),
+            hasher: Default::default(),
+            capacity: capacity.max(1),
+            metrics,
+        }
+    }
+
+    fn shard(&self, room: &RoomId) -> &RwLock<HashMap<RoomId, Arc<Ring>>> {
+        &self.shards[self.hasher.hash_one(room) as usize % SHARDS]
+    }
+
+    /// Registers a reader of the room. A new ring takes `position()` as its floor, read after the
+    /// ring is in place, so an event the log hands over after that read lands in the ring.
+    pub fn open(self: &Arc<Self>, room: &RoomId, position: impl FnOnce() -> u64) -> Subscription {
+        let mut map = self.shard(room).write().expect("rooms lock");
+        let ring = match map.get(room) {
+            Some(ring) => ring.clone(),
+            None => {
+                let ring = Arc::new(Ring {
+                    room_id: room.clone(),
+                    state: RwLock::new(RingState { buf: VecDeque::new(), start: 0, floor: u64::MAX }),
+                    head: watch::Sender::new(0),
+                    readers: AtomicUsize::new(0),
+                });
+                map.insert(room.clone(), ring.clone());
+                ring.state.write().expect("ring lock").floor = position();
+                self.metrics.rings.inc();
+                ring
+            }
+        };
+        ring.readers.fetch_add(1, Ordering::SeqCst);
+        drop(map);
+        let head = ring.head.subscribe();
+        Subscription { ring, rooms: self.clone(), head }
+    }
+
+    /// Hands an event to the room's readers on this node, if it has any.
+    pub fn push(&self, event: Arc<StoredEvent>) {
+        let ring = self.shard(&event.room_id).read().expect("rooms lock").get(&event.room_id).cloned();
+        if let Some(ring) = ring {
+            ring.push(event, self.capacity);
+        }
+    }
+
+    fn release(&self, ring: &Arc<Ring>) {
+        if ring.readers.fetch_sub(1, Ordering::SeqCst) != 1 {
+            return;
+        }
+        let mut map = self.shard(&ring.room_id).write().expect("rooms lock");
+        let unused = ring.readers.load(Ordering::SeqCst) == 0;
+        if unused && map.get(&ring.room_id).is_some_and(|r| Arc::ptr_eq(r, ring)) {
+            map.remove(&ring.room_id);
+            self.metrics.rings.dec();
+        }
+    }
+
+    /// Rooms with a ring (for tests and metrics).
+    pub fn len(&self) -> usize {
+        self.shards.iter().map(|s| s.read().expect("rooms lock").len()).sum()
+    }
+
+    /// True when no room has a ring.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl Ring {
+    fn push(&self, event: Arc<StoredEvent>, capacity: usize) {
+        let end = {
+            let mut st = self.state.write().expect("ring lock");
+            st.buf.push_back(event);
+            if st.buf.len() > capacity
+                && let Some(old) = st.buf.pop_front()
+            {
+                st.start += 1;
+                st.floor = st.floor.max(old.seq);
+            }
+            st.start + st.buf.len() as u64
+        };
+        self.head.send_replace(end);
+    }
+}
+
+/// One reader's registration in a room's ring; dropping it frees the ring once it has no readers.
+pub struct Subscription {
+    ring: Arc<Ring>,
+    rooms: Arc<Rooms>,
+    head: watch::Receiver<u64>,
+}
+
+impl Subscription {
+    /// Where the ring stands now.
+    pub fn snapshot(&self) -> Snapshot {
+        let st = self.ring.state.read().expect("ring lock");
+        Snapshot { start: st.start, end: st.start + st.buf.len() as u64, floor: st.floor }
+    }
+
+    /// The stored (non-ephemeral) events the ring holds, oldest first.
+    pub fn stored(&self) -> Vec<Arc<StoredEvent>> {
+        let st = self.ring.state.read().expect("ring lock");
+        st.buf.iter().filter(|e| !e.is_ephemeral()).cloned().collect()
+    }
+
+    /// Appends up to `max` events from position `*pos` to `out` and moves `*pos` past them.
+    /// Ephemeral events from before `live_from` are skipped: they were news before this reader came.
+    pub fn read(&self, pos: &mut u64, live_from: u64, max: usize, out: &mut VecDeque<Arc<StoredEvent>>) -> Read {
+        let st = self.ring.state.read().expect("ring lock");
+        if *pos < st.start {
+            return Read::Lagged;
+        }
+        let end = st.start + st.buf.len() as u64;
+        if *pos >= end {
+            return Read::Empty;
+        }
+        let from = (*pos - st.start) as usize;
+        let take = ((end - *pos) as usize).min(max.max(1));
+        for (i, event) in st.buf.range(from..from + take).enumerate() {
+            if !(event.is_ephemeral() && *pos + (i as u64) < live_from) {
+                out.push_back(event.clone());
+            }
+        }
+        *pos += take as u64;
+        Read::Got
+    }
+
+    /// True when an event at or after `pos` is there already.
+    pub fn ready(&self, pos: u64) -> bool {
+        *self.head.borrow() > pos
+    }
+
+    /// Waits until the ring has an event at or after `pos` (cancel-safe).
+    pub async fn wait(&mut self, pos: u64) {
+        loop {
+            if *self.head.borrow_and_update() > pos {
+                return;
+            }
+            if self.head.changed().await.is_err() {
+                return std::future::pending().await;
+            }
+        }
+    }
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        self.rooms.release(&self.ring);
+    }
+}

@@ -1,0 +1,178 @@
+//! The single-process room log: one writer task batches appends into one store transaction, then
+//! hands the events to the inbox in seq order.
+//!
+//! One task means per-room delivery order equals seq order without a lock per room, and a burst
+//! of messages costs one commit (one fsync) instead of one each. Seqs are per room and contiguous;
+//! the writer keeps every room's head in memory (loaded from the store at start; one number per
+//! room, kept as long as the room exists, like the room itself).
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use async_trait::async_trait;
+use dungeontalk_app::wire::RoomId;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+use uuid::Uuid;
+
+use super::{LogError, RoomLog};
+use crate::metrics::Metrics;
+use crate::model::{Appended, Draft, Inbox, StoredEvent};
+use crate::store::{Inserted, Store};
+
+/// One append waiting for the writer.
+struct Job {
+    draft: Draft,
+    reply: oneshot::Sender<Result<Appended, LogError>>,
+}
+
+/// The last seq of each room that the writer has handed to the inbox.
+#[derive(Default)]
+struct Heads(RwLock<HashMap<RoomId, u64>>);
+
+impl Heads {
+    fn get(&self, room: &RoomId) -> u64 {
+        self.0.read().expect("heads lock").get(room).copied().unwrap_or(0)
+    }
+}
+
+/// The embedded log: a writer task over the store.
+pub struct LocalLog {
+    tx: mpsc::Sender<Job>,
+    heads: Arc<Heads>,
+}
+
+impl LocalLog {
+    /// Loads the rooms' heads and starts the writer; the task ends once the log is dropped and
+    /// its queue is drained.
+    pub async fn start(
+        store: Arc<dyn Store>,
+        inbox: Arc<dyn Inbox>,
+        metrics: Arc<Metrics>,
+        batch_max: usize,
+        queue_len: usize,
+    ) -> Result<(LocalLog, JoinHandle<()>), LogError> {
+        let heads = Arc::new(Heads(RwLock::new(store.heads().await?.into_iter().collect())));
+        let (tx, rx) = mpsc::channel(queue_len);
+        let writer = Writer { store, inbox, metrics, heads: heads.clone(), batch_max };
+        let task = tokio::spawn(writer.run(rx));
+        Ok((LocalLog { tx, heads }, task))
+    }
+}
+
+#[async_trait]
+impl RoomLog for LocalLog {
+    async fn append(&self, draft: Draft) -> Result<Appended, LogError> {
+        let (reply, answer) = oneshot::channel();
+        self.tx.send(Job { draft, reply }).await.map_err(|_| LogError::Stopped)?;
+        answer.await.map_err(|_| LogError::Stopped)?
+    }
+
+    fn position(&self, room: &RoomId) -> u64 {
+        self.heads.get(room)
+    }
+
+    async fn durable_through(&self, _room: &RoomId) -> Result<u64, LogError> {
+        // The writer stores before it delivers: whatever a reader has seen is in the store.
+        Ok(u64::MAX)
+    }
+
+    async fn ping(&self) -> Result<(), LogError> {
+        if self.tx.is_closed() { Err(LogError::Stopped) } else { Ok(()) }
+    }
+}
+
+struct Writer {
+    store: Arc<dyn Store>,
+    inbox: Arc<dyn Inbox>,
+    metrics: Arc<Metrics>,
+    heads: Arc<Heads>,
+    batch_max: usize,
+}
+
+/// What the writer decided for one job before the commit.
+enum Plan {
+    New(Arc<StoredEvent>),
+    /// A repeat of a message stored earlier (or earlier in this batch: the job's index).
+    Stored(u64, Uuid),
+    Earlier(usize),
+}
+
+impl Writer {
+    async fn run(self, mut rx: mpsc::Receiver<Job>) {
+        let mut jobs = Vec::with_capacity(self.batch_max);
+        while rx.recv_many(&mut jobs, self.batch_max).await > 0 {
+            let (drafts, replies): (Vec<_>, Vec<_>) = jobs.drain(..).map(|j| (j.draft, j.reply)).unzip();
+            match self.commit(drafts).await {
+                Ok(results) => {
+                    for (result, reply) in results.into_iter().zip(replies) {
+                        let _ = reply.send(Ok(result));
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "append failed");
+                    self.metrics.backend_errors.with_label_values(&["store"]).inc();
+                    for reply in replies {
+                        let _ = reply.send(Err(e.clone()));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Gives each new draft the next seq of its room, stores the batch, then delivers it.
+    async fn commit(&self, drafts: Vec<Draft>) -> Result<Vec<Appended>, LogError> {
+        let keys: Vec<(RoomId, Uuid)> =
+            drafts.iter().filter_map(|d| d.message_id().map(|m| (d.room_id.clone(), m))).collect();
+        let mut known: HashMap<(RoomId, Uuid), u64> = HashMap::new();
+        if !keys.is_empty() {
+            let seqs = self.store.message_seqs(keys.clone()).await?;
+            known.extend(keys.into_iter().zip(seqs).filter_map(|(k, s)| s.map(|s| (k, s))));
+        }
+        let mut next: HashMap<RoomId, u64> = HashMap::new();
+        let mut first_in_batch: HashMap<(RoomId, Uuid), usize> = HashMap::new();
+        let mut plans = Vec::with_capacity(drafts.len());
+        for (i, draft) in drafts.into_iter().enumerate() {
+            if let Some(mid) = draft.message_id() {
+                let key = (draft.room_id.clone(), mid);
+                if let Some(seq) = known.get(&key) {
+                    plans.push(Plan::Stored(*seq, mid));
+                    continue;
+                }
+                if let Some(j) = first_in_batch.get(&key) {
+                    plans.push(Plan::Earlier(*j));
+                    continue;
+                }
+                first_in_batch.insert(key, i);
+            }
+            let head = next.entry(draft.room_id.clone()).or_insert_with(|| self.heads.get(&draft.room_id));
+            *head += 1;
+            plans.push(Plan::New(Arc::new(StoredEvent::seal(draft, *head))));
+        }
+        let new: Vec<Arc<StoredEvent>> =
+            plans.iter().filter_map(|p| if let Plan::New(e) = p { Some(e.clone()) } else { None }).collect();
+        if !new.is_empty() {
+            let inserted = self.store.insert(new).await?;
+            if let Some(dup) = inserted.iter().find(|i| matches!(i, Inserted::Duplicate(_))) {
+                // One writer checked first, so only a second writer on the same store gets here.
+                return Err(LogError::Unavailable(format!("another writer shares this store ({dup:?})")));
+            }
+        }
+        let mut out: Vec<Appended> = Vec::with_capacity(plans.len());
+        for plan in plans {
+            let appended = match plan {
+                Plan::New(event) => {
+                    // Position first, then delivery: a reader registered in between relies on it.
+                    self.heads.0.write().expect("heads lock").insert(event.room_id.clone(), event.seq);
+                    self.metrics.events_appended.inc();
+                    self.inbox.event(event.clone());
+                    Appended { seq: event.seq, message_id: event.message_id, event: Some(event) }
+                }
+                Plan::Stored(seq, mid) => Appended { seq, message_id: Some(mid), event: None },
+                Plan::Earlier(j) => Appended { seq: out[j].seq, message_id: out[j].message_id, event: None },
+            };
+            out.push(appended);
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,108 @@
+//! Prometheus metrics (`GET /metrics`): one registry per server, handles resolved once so the
+//! hot paths only add to an atomic.
+
+use prometheus::{
+    Encoder, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder,
+};
+
+/// The transports, as metric labels.
+pub const TRANSPORTS: [&str; 3] = ["ws", "sse", "poll"];
+
+/// Every metric the server exports.
+pub struct Metrics {
+    registry: Registry,
+    /// Open connections per transport (`ws`, `sse`, `poll` for parked polls).
+    pub connections: IntGaugeVec,
+    /// Members with an open connection, per room (rooms with none are dropped from the set).
+    pub room_members: IntGaugeVec,
+    /// Room events this node appended to the log.
+    pub events_appended: IntCounter,
+    /// Room events this node received from the log (every node counts every event once).
+    pub events_received: IntCounter,
+    /// Events written to clients, per transport.
+    pub deliveries: IntCounterVec,
+    /// RESYNC frames sent to clients that fell a whole queue behind.
+    pub resyncs: IntCounter,
+    /// From the draft being made to the event reaching this node's inbox.
+    pub append_to_deliver: Histogram,
+    /// Failed calls to a backend, by backend (`store`, `log`, `redis`).
+    pub backend_errors: IntCounterVec,
+    /// Events in the topic that a consumer has not read yet, by group and partition.
+    pub consumer_lag: IntGaugeVec,
+    /// Rooms with a ring on this node (rooms that have readers here).
+    pub rings: IntGauge,
+}
+
+fn register<T: prometheus::core::Collector + Clone + 'static>(registry: &Registry, metric: T) -> T {
+    registry.register(Box::new(metric.clone())).expect("metric names are unique");
+    metric
+}
+
+impl Metrics {
+    /// A fresh registry with every metric at zero.
+    pub fn new() -> Metrics {
+        let r = Registry::new_custom(Some("dungeontalk".into()), None).expect("a valid prefix");
+        let opts = |name: &str, help: &str| Opts::new(name, help);
+        let buckets = vec![0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0];
+        Metrics {
+            connections: register(
+                &r,
+                IntGaugeVec::new(opts("connections", "Open connections per transport."), &["transport"]).unwrap(),
+            ),
+            room_members: register(
+                &r,
+                IntGaugeVec::new(opts("room_members", "Members with an open connection, per room."), &["room"])
+                    .unwrap(),
+            ),
+            events_appended: register(
+                &r,
+                IntCounter::with_opts(opts("events_appended_total", "Room events this node appended.")).unwrap(),
+            ),
+            events_received: register(
+                &r,
+                IntCounter::with_opts(opts("events_received_total", "Room events this node received from the log."))
+                    .unwrap(),
+            ),
+            deliveries: register(
+                &r,
+                IntCounterVec::new(opts("deliveries_total", "Events written to clients."), &["transport"]).unwrap(),
+            ),
+            resyncs: register(&r, IntCounter::with_opts(opts("resyncs_total", "RESYNC frames sent.")).unwrap()),
+            append_to_deliver: register(
+                &r,
+                Histogram::with_opts(
+                    HistogramOpts::new("append_to_deliver_seconds", "From append to this node's inbox.")
+                        .buckets(buckets),
+                )
+                .unwrap(),
+            ),
+            backend_errors: register(
+                &r,
+                IntCounterVec::new(opts("backend_errors_total", "Failed backend calls."), &["backend"]).unwrap(),
+            ),
+            consumer_lag: register(
+                &r,
+                IntGaugeVec::new(
+                    opts("consumer_lag", "Unread events per consumer group and partition."),
+                    &["group", "partition"],
+                )
+                .unwrap(),
+            ),
+            rings: register(&r, IntGauge::with_opts(opts("rings", "Rooms with readers on this node.")).unwrap()),
+            registry: r,
+        }
+    }
+
+    /// The Prometheus text exposition of every metric.
+    pub fn render(&self) -> String {
+        let mut out = Vec::new();
+        TextEncoder::new().encode(&self.registry.gather(), &mut out).expect("text encoding never fails");
+        String::from_utf8(out).expect("the text format is UTF-8")
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new()
+    }
+}

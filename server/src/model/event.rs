@@ -1,0 +1,209 @@
+//! Room events: a draft before the log gives it its seq, a stored event after.
+
+use std::sync::{Arc, OnceLock};
+
+use axum::body::Bytes;
+use axum::extract::ws::Utf8Bytes;
+use dungeontalk_app::wire::{MemberEvent, MemberId, RoomId, ServerFrame, TalkEvent};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// A stored room event: its seq and its JSON frame, serialized once and shared by every reader.
+///
+/// `Utf8Bytes` is a reference-counted UTF-8 buffer: cloning it for a subscriber copies nothing.
+/// The SSE encoding is made on first use and then shared the same way.
+///
+/// Ephemeral frames (presence, typing) travel the same way so they keep their place among room
+/// events, but have `seq` 0, are never stored and never move a reader's resume point.
+#[derive(Clone, Debug)]
+pub struct StoredEvent {
+    pub room_id: RoomId,
+    pub seq: u64,
+    pub json: Utf8Bytes,
+    /// Who may see it (a whisper: sender and receiver); `None` is the whole room.
+    pub audience: Option<Vec<MemberId>>,
+    /// A TALK's idempotency key.
+    pub message_id: Option<Uuid>,
+    /// When it was appended (ms since the epoch; 0 when unknown, as for events read from a store).
+    pub born_ms: u64,
+    sse: OnceLock<Bytes>,
+}
+
+#[derive(Deserialize)]
+struct Tag<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: &'a str,
+}
+
+impl StoredEvent {
+    /// An event as read back from a store: `json` is its server frame.
+    pub fn new(room_id: RoomId, seq: u64, json: Utf8Bytes) -> StoredEvent {
+        // Only a TALK has a messageId and only a whisper a receiverId: a substring test spares
+        // every other event a parse.
+        let (audience, message_id) = match json.as_str().contains("\"messageId\"") {
+            true => match serde_json::from_str::<ServerFrame>(json.as_str()) {
+                Ok(ServerFrame::Talk(t)) => (t.receiver_id.map(|to| vec![t.sender_id, to]), Some(t.message_id)),
+                _ => (None, None),
+            },
+            false => (None, None),
+        };
+        StoredEvent { room_id, seq, json, audience, message_id, born_ms: 0, sse: OnceLock::new() }
+    }
+
+    /// The event a draft becomes with its seq, serialized once.
+    pub fn seal(draft: Draft, seq: u64) -> StoredEvent {
+        let room_id = draft.room_id.clone();
+        let (audience, message_id) = match &draft.body {
+            EventBody::Talk { message_id, sender_id, receiver_id, .. } => {
+                (receiver_id.clone().map(|to| vec![sender_id.clone(), to]), Some(*message_id))
+            }
+            _ => (None, None),
+        };
+        let json = serde_json::to_string(&draft.into_frame(seq)).expect("frames always serialize");
+        StoredEvent {
+            room_id,
+            seq,
+            json: json.into(),
+            audience,
+            message_id,
+            born_ms: super::now_ms(),
+            sse: OnceLock::new(),
+        }
+    }
+
+    /// An ephemeral frame for a room (or, with `audience`, for some of its members).
+    pub fn ephemeral(room_id: RoomId, frame: &ServerFrame, audience: Option<Vec<MemberId>>) -> StoredEvent {
+        let json = serde_json::to_string(frame).expect("frames serialize");
+        StoredEvent::ephemeral_json(room_id, json.into(), audience)
+    }
+
+    /// An ephemeral frame already serialized (as it arrives from another node).
+    pub fn ephemeral_json(room_id: RoomId, json: Utf8Bytes, audience: Option<Vec<MemberId>>) -> StoredEvent {
+        StoredEvent { room_id, seq: 0, json, audience, message_id: None, born_ms: 0, sse: OnceLock::new() }
+    }
+
+    /// True for presence and typing frames: not stored, no seq.
+    pub fn is_ephemeral(&self) -> bool {
+        self.seq == 0
+    }
+
+    /// Whether `member` may see this event.
+    pub fn visible_to(&self, member: &MemberId) -> bool {
+        self.audience.as_ref().is_none_or(|a| a.contains(member))
+    }
+
+    /// The frame's `type` (e.g. `TALK`).
+    pub fn kind(&self) -> &str {
+        serde_json::from_str::<Tag>(self.json.as_str()).map(|t| t.kind).unwrap_or("message")
+    }
+
+    /// `id: <seq>`, `event: <lower-case type>`, `data: <json>`: built once per event, not per reader.
+    pub fn sse(&self) -> Bytes {
+        self.sse
+            .get_or_init(|| {
+                let kind = self.kind();
+                let mut out = String::with_capacity(self.json.len() + 40);
+                if !self.is_ephemeral() {
+                    out.push_str("id: ");
+                    out.push_str(&self.seq.to_string());
+                    out.push('\n');
+                }
+                out.push_str("event: ");
+                out.extend(kind.chars().map(|c| c.to_ascii_lowercase()));
+                out.push_str("\ndata: ");
+                // serde_json escapes newlines inside strings, so the frame is always one data line.
+                out.push_str(self.json.as_str());
+                out.push_str("\n\n");
+                Bytes::from(out)
+            })
+            .clone()
+    }
+}
+
+/// The outcome of an append: the event's seq and, unless it was stored earlier already (a
+/// repeated `messageId`), the new event itself.
+#[derive(Clone, Debug)]
+pub struct Appended {
+    pub seq: u64,
+    pub message_id: Option<Uuid>,
+    /// The stored event; `None` for a duplicate (the earlier event has `seq`).
+    pub event: Option<Arc<StoredEvent>>,
+}
+
+impl Appended {
+    /// True when the draft was a repeat of an event stored earlier.
+    pub fn duplicate(&self) -> bool {
+        self.event.is_none()
+    }
+}
+
+/// A room event before the log gives it a seq; this is what travels between nodes.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Draft {
+    pub room_id: RoomId,
+    pub created_at: String,
+    pub body: EventBody,
+}
+
+/// What a draft says.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "SCREAMING_SNAKE_CASE", rename_all_fields = "camelCase")]
+pub enum EventBody {
+    Talk {
+        message_id: Uuid,
+        sender_id: MemberId,
+        sender_nickname: String,
+        content: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        receiver_id: Option<MemberId>,
+    },
+    Join {
+        member_id: MemberId,
+        nickname: String,
+    },
+    Leave {
+        member_id: MemberId,
+        nickname: String,
+    },
+}
+
+impl Draft {
+    /// A draft of `body` in `room_id`, made now.
+    pub fn new(room_id: RoomId, body: EventBody) -> Draft {
+        Draft { room_id, created_at: super::now_rfc3339(), body }
+    }
+
+    /// The idempotency key of a TALK.
+    pub fn message_id(&self) -> Option<Uuid> {
+        match &self.body {
+            EventBody::Talk { message_id, .. } => Some(*message_id),
+            _ => None,
+        }
+    }
+
+    /// The frame this draft becomes once it has a seq.
+    pub fn into_frame(self, seq: u64) -> ServerFrame {
+        let Draft { room_id, created_at, body } = self;
+        match body {
+            EventBody::Talk { message_id, sender_id, sender_nickname, content, receiver_id } => {
+                ServerFrame::Talk(TalkEvent {
+                    seq,
+                    room_id,
+                    message_id,
+                    sender_id,
+                    sender_nickname,
+                    content,
+                    created_at,
+                    receiver_id,
+                })
+            }
+            EventBody::Join { member_id, nickname } => {
+                ServerFrame::Join(MemberEvent { seq, room_id, member_id, nickname, created_at })
+            }
+            EventBody::Leave { member_id, nickname } => {
+                ServerFrame::Leave(MemberEvent { seq, room_id, member_id, nickname, created_at })
+            }
+        }
+    }
+}
