@@ -133,6 +133,42 @@ pub struct Overrides {
     /// A joined member with no message or heartbeat for this long leaves (SESSION_EXPIRED) [default: 1800].
     #[arg(long, env = "DUNGEONTALK_CHAT_SESSION_SECS", value_name = "SECS")]
     pub chat_session_secs: Option<u64>,
+    /// MongoDB as the store, e.g. mongodb://HOST:PORT/DB [default: the embedded store in DATA_DIR].
+    #[arg(long, env = "DUNGEONTALK_MONGODB_URI", value_name = "URI", hide_env_values = true)]
+    pub mongodb_uri: Option<Secret>,
+    /// Kafka brokers as the room log, HOST:PORT[,HOST:PORT] (needs mongodb_uri and redis_url)
+    /// [default: the embedded log].
+    #[arg(long, env = "DUNGEONTALK_KAFKA_BROKERS", value_name = "HOSTS")]
+    pub kafka_brokers: Option<String>,
+    /// The Kafka topic of room events (key = roomId) [default: chat-messages].
+    #[arg(long, env = "DUNGEONTALK_KAFKA_TOPIC", value_name = "TOPIC")]
+    pub kafka_topic: Option<String>,
+    /// Partitions of the topic when this node creates it [default: 8].
+    #[arg(long, env = "DUNGEONTALK_KAFKA_PARTITIONS", value_name = "N")]
+    pub kafka_partitions: Option<i32>,
+    /// The consumer group, shared by all nodes, that writes the topic to the store
+    /// [default: dungeontalk-store].
+    #[arg(long, env = "DUNGEONTALK_KAFKA_STORE_GROUP", value_name = "GROUP")]
+    pub kafka_store_group: Option<String>,
+    /// Redis for presence, revocations, limits and the aichat.{roomId} channels, e.g.
+    /// redis://HOST:PORT [default: in process memory].
+    #[arg(long, env = "DUNGEONTALK_REDIS_URL", value_name = "URL", hide_env_values = true)]
+    pub redis_url: Option<Secret>,
+    /// This node's name in the cluster (presence entries, logs) [default: random at start].
+    #[arg(long, env = "DUNGEONTALK_NODE_ID", value_name = "NAME")]
+    pub node_id: Option<String>,
+    /// A node that stops renewing its connections for this long is gone: its members leave
+    /// [default: 15].
+    #[arg(long, env = "DUNGEONTALK_PRESENCE_TTL_SECS", value_name = "SECS")]
+    pub presence_ttl_secs: Option<u64>,
+    /// How long a TALK's messageId is remembered by every node to drop a retry sent through
+    /// another node [default: 120].
+    #[arg(long, env = "DUNGEONTALK_DEDUPE_WINDOW_SECS", value_name = "SECS")]
+    pub dedupe_window_secs: Option<u64>,
+    /// Longest wait for one call to a backend (store, log, shared state) before it counts as
+    /// failed [default: 5000].
+    #[arg(long, env = "DUNGEONTALK_BACKEND_TIMEOUT_MS", value_name = "MS")]
+    pub backend_timeout_ms: Option<u64>,
     /// Log filter in `tracing` syntax; RUST_LOG wins when set [default: info].
     #[arg(long, env = "DUNGEONTALK_LOG", value_name = "FILTER")]
     pub log: Option<String>,
@@ -170,6 +206,16 @@ pub struct Settings {
     pub profanity_player: crate::profanity::Mode,
     pub profanity_game: crate::profanity::Mode,
     pub chat_session_secs: u64,
+    pub mongodb_uri: Option<Secret>,
+    pub kafka_brokers: Option<String>,
+    pub kafka_topic: String,
+    pub kafka_partitions: i32,
+    pub kafka_store_group: String,
+    pub redis_url: Option<Secret>,
+    pub node_id: String,
+    pub presence_ttl_secs: u64,
+    pub dedupe_window_secs: u64,
+    pub backend_timeout_ms: u64,
     pub log: String,
 }
 
@@ -205,6 +251,16 @@ impl Default for Settings {
             profanity_player: crate::profanity::Mode::Filter,
             profanity_game: crate::profanity::Mode::Filter,
             chat_session_secs: 1800,
+            mongodb_uri: None,
+            kafka_brokers: None,
+            kafka_topic: "chat-messages".into(),
+            kafka_partitions: 8,
+            kafka_store_group: "dungeontalk-store".into(),
+            redis_url: None,
+            node_id: format!("node-{}", &uuid::Uuid::now_v7().simple().to_string()[24..]),
+            presence_ttl_secs: 15,
+            dedupe_window_secs: 120,
+            backend_timeout_ms: 5000,
             log: "info".into(),
         }
     }
@@ -267,16 +323,33 @@ impl Settings {
             profanity_player,
             profanity_game,
             chat_session_secs,
+            kafka_topic,
+            kafka_partitions,
+            kafka_store_group,
+            node_id,
+            presence_ttl_secs,
+            dedupe_window_secs,
+            backend_timeout_ms,
             log
         );
         if o.jwt_secret.is_some() {
             self.jwt_secret = o.jwt_secret;
         }
+        if o.mongodb_uri.is_some() {
+            self.mongodb_uri = o.mongodb_uri;
+        }
+        if o.kafka_brokers.is_some() {
+            self.kafka_brokers = o.kafka_brokers;
+        }
+        if o.redis_url.is_some() {
+            self.redis_url = o.redis_url;
+        }
         self
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
-        let checks: [(bool, &'static str); 13] = [
+        let kafka = self.kafka_brokers.is_some();
+        let checks: [(bool, &'static str); 20] = [
             (self.max_frame_bytes > 0, "max_frame_bytes must be > 0"),
             (self.ws_max_message_bytes >= self.max_frame_bytes, "ws_max_message_bytes must be >= max_frame_bytes"),
             (self.outgoing_queue_len > 0, "outgoing_queue_len must be > 0"),
@@ -290,6 +363,19 @@ impl Settings {
             (self.rate_per_sec > 0.0 && self.rate_burst >= 1.0, "rate_per_sec must be > 0 and rate_burst >= 1"),
             (self.chat_session_secs > 0, "chat_session_secs must be > 0"),
             (self.jwt_secret.as_ref().is_none_or(|s| s.expose().len() >= 32), "jwt_secret must be at least 32 bytes"),
+            (
+                !kafka || self.mongodb_uri.is_some(),
+                "kafka_brokers needs mongodb_uri: nodes sharing a log share a store",
+            ),
+            (!kafka || self.redis_url.is_some(), "kafka_brokers needs redis_url: nodes sharing a log share presence"),
+            (self.kafka_brokers.as_ref().is_none_or(|b| !b.trim().is_empty()), "kafka_brokers must name a broker"),
+            (!self.kafka_topic.is_empty() && self.kafka_partitions > 0, "kafka_topic needs a name and partitions > 0"),
+            (!self.node_id.is_empty() && !self.node_id.contains('|'), "node_id must be non-empty, without '|'"),
+            (
+                self.presence_ttl_secs >= 3 && self.dedupe_window_secs > 0,
+                "presence_ttl_secs >= 3, dedupe_window_secs > 0",
+            ),
+            (self.backend_timeout_ms > 0, "backend_timeout_ms must be > 0"),
         ];
         match checks.iter().find(|(ok, _)| !ok) {
             Some((_, why)) => Err(ConfigError::Invalid(why)),

@@ -43,6 +43,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route("/metrics", get(health::metrics))
         .route("/ws", get(ws::handshake))
         .nest("/api", api)
         .fallback(assets::serve)

@@ -13,7 +13,8 @@ pub struct Metrics {
     registry: Registry,
     /// Open connections per transport (`ws`, `sse`, `poll` for parked polls).
     pub connections: IntGaugeVec,
-    /// Members with an open connection, per room (rooms with none are dropped from the set).
+    /// Members with an open connection anywhere, per room with readers on this node (set when
+    /// scraped, so rooms without readers here drop out).
     pub room_members: IntGaugeVec,
     /// Room events this node appended to the log.
     pub events_appended: IntCounter,
@@ -93,11 +94,27 @@ impl Metrics {
         }
     }
 
+    /// Counts one open connection of `transport` until the guard is dropped.
+    pub fn connection(&self, transport: &'static str) -> ConnectionGuard {
+        let gauge = self.connections.with_label_values(&[transport]);
+        gauge.inc();
+        ConnectionGuard(gauge)
+    }
+
     /// The Prometheus text exposition of every metric.
     pub fn render(&self) -> String {
         let mut out = Vec::new();
         TextEncoder::new().encode(&self.registry.gather(), &mut out).expect("text encoding never fails");
         String::from_utf8(out).expect("the text format is UTF-8")
+    }
+}
+
+/// One open connection in the `connections` gauge.
+pub struct ConnectionGuard(IntGauge);
+
+impl Drop for ConnectionGuard {
+    fn drop(&mut self) {
+        self.0.dec();
     }
 }
 

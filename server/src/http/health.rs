@@ -1,8 +1,9 @@
-//! Liveness and readiness.
+//! Liveness, readiness (each configured backend by name) and Prometheus metrics.
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
 use serde_json::{Value, json};
 
 use crate::state::AppState;
@@ -14,14 +15,51 @@ pub async fn healthz() -> Json<Value> {
 
 /// 200 when every configured backend answers, else 503 naming the ones that do not.
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
-    let mut failing = Vec::new();
-    if let Err(e) = state.hub.store().ping().await {
-        tracing::warn!(error = %e, "store not ready");
-        failing.push("store");
-    }
+    let hub = &state.hub;
+    let s = &state.settings;
+    let backends = json!({
+        "store": if s.mongodb_uri.is_some() { "mongodb" } else { "embedded" },
+        "log": if s.kafka_brokers.is_some() { "kafka" } else { "local" },
+        "shared": if s.redis_url.is_some() { "redis" } else { "local" },
+    });
+    let limit = std::time::Duration::from_millis(s.backend_timeout_ms);
+    let timed = |what: &'static str| {
+        move |r: Result<Result<(), String>, _>| match r {
+            Ok(Ok(())) => None,
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, backend = what, "not ready");
+                Some(what)
+            }
+            Err(_) => {
+                tracing::warn!(backend = what, "not ready: timed out");
+                Some(what)
+            }
+        }
+    };
+    let (store, log, shared) = tokio::join!(
+        tokio::time::timeout(limit, async { hub.store().ping().await.map_err(|e| e.to_string()) }),
+        tokio::time::timeout(limit, async { hub.log().ping().await.map_err(|e| e.to_string()) }),
+        tokio::time::timeout(limit, async { hub.cluster().channel.ping().await.map_err(|e| e.to_string()) }),
+    );
+    let failing: Vec<&str> =
+        [timed("store")(store), timed("log")(log), timed("shared")(shared)].into_iter().flatten().collect();
     if failing.is_empty() {
-        (StatusCode::OK, Json(json!({"status": "ready"})))
+        (StatusCode::OK, Json(json!({"status": "ready", "node": s.node_id, "backends": backends})))
     } else {
-        (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"status": "unavailable", "failing": failing})))
+        let body = json!({"status": "unavailable", "node": s.node_id, "failing": failing, "backends": backends});
+        (StatusCode::SERVICE_UNAVAILABLE, Json(body))
     }
+}
+
+/// `GET /metrics`: Prometheus text format.
+pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    let hub = &state.hub;
+    let rooms = hub.rooms().ids();
+    let counts = hub.connected_counts(&rooms).await;
+    let gauge = &hub.metrics().room_members;
+    gauge.reset();
+    for (room, n) in rooms.iter().zip(counts) {
+        gauge.with_label_values(&[room.0.as_str()]).set(i64::from(n));
+    }
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], hub.metrics().render())
 }

@@ -38,6 +38,7 @@ pub async fn poll(
     // This poll counts as a connection, and for `poll_linger_ms` after it: the client polls again.
     let linger = Duration::from_millis(settings.poll_linger_ms);
     let _attendance = state.hub.attend(&room_id, &actor, linger, &state.shutdown).await;
+    let _counted = state.hub.metrics().connection("poll");
     let batch_max = settings.poll_batch_max;
     let mut feed =
         Feed::open(&state.hub, &room_id, &actor.member_id, batch_max.min(settings.replay_page), OnLag::CatchUp);
@@ -62,5 +63,6 @@ pub async fn poll(
             _ => break,
         }
     }
+    state.hub.metrics().deliveries.with_label_values(&["poll"]).inc_by(events.len() as u64);
     Ok(page_response(&events, Some(feed.last())))
 }

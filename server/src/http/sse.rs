@@ -87,7 +87,9 @@ struct RoomStream {
     hello: Option<Bytes>,
     done: bool,
     revocation: Revocation,
+    delivered: prometheus::IntCounter,
     _attendance: Attendance,
+    _counted: crate::metrics::ConnectionGuard,
 }
 
 impl RoomStream {
@@ -109,7 +111,10 @@ impl RoomStream {
             item = self.feed.next() => item,
         };
         let first = match first {
-            Ok(Item::Event(e)) => e.sse(),
+            Ok(Item::Event(e)) => {
+                self.delivered.inc();
+                e.sse()
+            }
             Ok(Item::Lagged { after }) => event("resync", &ServerFrame::Resync { after }),
             Err(FeedError::Closed) => return None,
             Err(e) => {
@@ -124,7 +129,10 @@ impl RoomStream {
         let mut buf = first.to_vec();
         while buf.len() < CHUNK_BYTES && self.feed.ready() {
             match self.feed.next().now_or_never() {
-                Some(Ok(Item::Event(e))) => buf.extend_from_slice(&e.sse()),
+                Some(Ok(Item::Event(e))) => {
+                    self.delivered.inc();
+                    buf.extend_from_slice(&e.sse())
+                }
                 _ => break,
             }
         }
@@ -171,7 +179,9 @@ pub async fn room_events(
         hello: Some(Bytes::from(hello)),
         done: false,
         revocation,
+        delivered: state.hub.metrics().deliveries.with_label_values(&["sse"]),
         _attendance: attendance,
+        _counted: state.hub.metrics().connection("sse"),
     };
     let body = stream::unfold(st, |mut st| async move { st.chunk().await.map(|c| (Ok(c), st)) });
     Ok(sse_response(body))

@@ -78,6 +78,24 @@ async fn health_and_readiness() {
     assert_eq!(call(&app, get("/healthz", None)).await.0, StatusCode::OK);
     let (status, body) = call(&app, get("/readyz", None)).await;
     assert_eq!((status, body["status"].as_str()), (StatusCode::OK, Some("ready")));
+    let want = json!({"store": "embedded", "log": "local", "shared": "local"});
+    assert_eq!(body["backends"], want, "each backend by name");
+}
+
+#[tokio::test]
+async fn metrics_are_prometheus_text_and_count_appends() {
+    let app = app().await;
+    let token = login(&app).await;
+    let room = room(&app, &token).await;
+    let frame = json!({"type": "TALK", "content": "hello"});
+    assert_eq!(call(&app, post(&format!("/api/rooms/{room}/messages"), Some(&token), frame)).await.0, 202);
+    let resp = app.router.clone().oneshot(get("/metrics", None)).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert!(resp.headers()[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/plain"));
+    let text = String::from_utf8(resp.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap();
+    assert!(text.contains("# TYPE dungeontalk_events_appended_total counter"), "{text}");
+    assert!(text.contains("dungeontalk_events_appended_total 1"), "one TALK appended: {text}");
+    assert!(text.contains("dungeontalk_append_to_deliver_seconds_count 1"), "{text}");
 }
 
 #[tokio::test]

@@ -76,6 +76,7 @@ async fn session(
     revocation: Revocation,
 ) {
     let room_id = room.room_id.clone();
+    let _counted = state.hub.metrics().connection("ws");
     state.hub.connect(&room_id, &actor).await;
     let mut conn =
         Conn { socket, state: state.clone(), actor: actor.clone(), room_id: room_id.clone(), room, revocation };
@@ -105,6 +106,7 @@ impl Conn {
             }
         }
         let shutdown = self.state.shutdown.clone();
+        let delivered = self.state.hub.metrics().deliveries.with_label_values(&["ws"]);
         loop {
             tokio::select! {
                 _ = shutdown.cancelled() => {
@@ -128,7 +130,10 @@ impl Conn {
                     Some(Ok(_)) => {}
                 },
                 item = feed.next() => match item {
-                    Ok(Item::Event(event)) => self.send(Message::Text(event.json.clone())).await?,
+                    Ok(Item::Event(event)) => {
+                        self.send(Message::Text(event.json.clone())).await?;
+                        delivered.inc();
+                    }
                     // The client fell a whole queue behind: it fetches the gap, we go on live.
                     Ok(Item::Lagged { after }) => {
                         self.state.hub.metrics().resyncs.inc();

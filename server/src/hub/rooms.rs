@@ -126,6 +126,11 @@ impl Rooms {
         }
     }
 
+    /// The rooms that have a ring.
+    pub fn ids(&self) -> Vec<RoomId> {
+        self.shards.iter().flat_map(|s| s.read().expect("rooms lock").keys().cloned().collect::<Vec<_>>()).collect()
+    }
+
     /// Rooms with a ring (for tests and metrics).
     pub fn len(&self) -> usize {
         self.shards.iter().map(|s| s.read().expect("rooms lock").len()).sum()
