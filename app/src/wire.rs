@@ -87,6 +87,9 @@ pub enum ServerFrame {
     Resync { after: u64 },
     /// A `TALK` was stored (sent to the sender only). Not a room event, so its seq is not `seq`.
     Ack { message_id: Uuid, accepted_seq: u64 },
+    /// A piece of the game master's answer while it streams (ephemeral, no seq); arrives on the
+    /// `aichat.{roomId}` channel from the AI service.
+    GmChunk { room_id: RoomId, turn: u32, index: u32, text: String },
 }
 
 impl ServerFrame {

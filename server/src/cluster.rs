@@ -15,6 +15,9 @@ pub mod local;
 pub mod lockout;
 pub mod presence;
 pub mod rate;
+pub mod redis;
+mod redis_limits;
+mod redis_presence;
 
 /// A failure of the shared state's backend; the detail is for the log.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -92,6 +95,11 @@ pub trait Channel: Send + Sync + 'static {
     /// A notification for a member's streams, on whichever node they are; false when the member
     /// has no stream open anywhere.
     async fn member(&self, member: &MemberId, notification: &Notification) -> Result<bool, ClusterError>;
+    /// These members have notification streams open on this node (renewed regularly, so a
+    /// notification sent from another node can say whether anyone listens).
+    async fn listening(&self, _members: &[MemberId]) -> Result<(), ClusterError> {
+        Ok(())
+    }
     /// A revoked access token (`jti`, alive until `exp`): every node refuses it from now on.
     async fn revoke(&self, jti: &str, exp: u64) -> Result<(), ClusterError>;
     /// Every revoked token still alive (loaded at start).

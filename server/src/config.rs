@@ -16,6 +16,11 @@ impl Secret {
     pub fn expose(&self) -> &[u8] {
         self.0.as_bytes()
     }
+
+    /// The secret as text (a URI with a password, say), for the code that must use it.
+    pub fn expose_str(&self) -> &str {
+        &self.0
+    }
 }
 
 impl std::fmt::Debug for Secret {
@@ -146,6 +151,9 @@ pub struct Overrides {
     /// Partitions of the topic when this node creates it [default: 8].
     #[arg(long, env = "DUNGEONTALK_KAFKA_PARTITIONS", value_name = "N")]
     pub kafka_partitions: Option<i32>,
+    /// Replicas of each partition when this node creates the topic (3 on a real cluster) [default: 1].
+    #[arg(long, env = "DUNGEONTALK_KAFKA_REPLICATION", value_name = "N")]
+    pub kafka_replication: Option<i32>,
     /// The consumer group, shared by all nodes, that writes the topic to the store
     /// [default: dungeontalk-store].
     #[arg(long, env = "DUNGEONTALK_KAFKA_STORE_GROUP", value_name = "GROUP")]
@@ -210,6 +218,7 @@ pub struct Settings {
     pub kafka_brokers: Option<String>,
     pub kafka_topic: String,
     pub kafka_partitions: i32,
+    pub kafka_replication: i32,
     pub kafka_store_group: String,
     pub redis_url: Option<Secret>,
     pub node_id: String,
@@ -255,6 +264,7 @@ impl Default for Settings {
             kafka_brokers: None,
             kafka_topic: "chat-messages".into(),
             kafka_partitions: 8,
+            kafka_replication: 1,
             kafka_store_group: "dungeontalk-store".into(),
             redis_url: None,
             node_id: format!("node-{}", &uuid::Uuid::now_v7().simple().to_string()[24..]),
@@ -325,6 +335,7 @@ impl Settings {
             chat_session_secs,
             kafka_topic,
             kafka_partitions,
+            kafka_replication,
             kafka_store_group,
             node_id,
             presence_ttl_secs,
@@ -349,7 +360,7 @@ impl Settings {
 
     fn validate(&self) -> Result<(), ConfigError> {
         let kafka = self.kafka_brokers.is_some();
-        let checks: [(bool, &'static str); 20] = [
+        let checks: [(bool, &'static str); 21] = [
             (self.max_frame_bytes > 0, "max_frame_bytes must be > 0"),
             (self.ws_max_message_bytes >= self.max_frame_bytes, "ws_max_message_bytes must be >= max_frame_bytes"),
             (self.outgoing_queue_len > 0, "outgoing_queue_len must be > 0"),
@@ -368,8 +379,12 @@ impl Settings {
                 "kafka_brokers needs mongodb_uri: nodes sharing a log share a store",
             ),
             (!kafka || self.redis_url.is_some(), "kafka_brokers needs redis_url: nodes sharing a log share presence"),
+            (!kafka || self.jwt_secret.is_some(), "kafka_brokers needs jwt_secret: every node verifies every token"),
             (self.kafka_brokers.as_ref().is_none_or(|b| !b.trim().is_empty()), "kafka_brokers must name a broker"),
-            (!self.kafka_topic.is_empty() && self.kafka_partitions > 0, "kafka_topic needs a name and partitions > 0"),
+            (
+                !self.kafka_topic.is_empty() && self.kafka_partitions > 0 && self.kafka_replication > 0,
+                "kafka_topic needs a name, partitions > 0 and replication > 0",
+            ),
             (!self.node_id.is_empty() && !self.node_id.contains('|'), "node_id must be non-empty, without '|'"),
             (
                 self.presence_ttl_secs >= 3 && self.dedupe_window_secs > 0,

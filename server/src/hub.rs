@@ -147,9 +147,13 @@ impl Hub {
         }
     }
 
-    /// The actor's notifications from now on.
-    pub fn notifications(&self, actor: &Actor) -> broadcast::Receiver<Bytes> {
-        self.notifier.subscribe(actor)
+    /// The actor's notifications from now on (other nodes learn that this member listens here).
+    pub async fn notifications(&self, actor: &Actor) -> broadcast::Receiver<Bytes> {
+        let rx = self.notifier.subscribe(actor);
+        if let Err(e) = self.cluster.channel.listening(std::slice::from_ref(&actor.member_id)).await {
+            tracing::warn!(error = %e, "notification stream not announced");
+        }
+        rx
     }
 
     /// Sends a notification to a member's streams on every node; false when they have none open.

@@ -73,23 +73,57 @@ pub async fn build_state(
     let revoked = Arc::new(Revoked::default());
     let delivery = Arc::new(Delivery::new(settings.outgoing_queue_len, revoked.clone(), metrics.clone()));
     let inbox: Arc<dyn Inbox> = delivery.clone();
-    let disk = Arc::new(store::disk::DiskStore::open(&settings.data_dir)?);
-    let store: Arc<dyn Store> = disk.clone();
-    let account_store: Arc<dyn AccountStore> = disk;
-    let (log, writer) = log::local::LocalLog::start(
-        store.clone(),
-        inbox.clone(),
-        metrics.clone(),
-        settings.write_batch_max,
-        settings.write_queue_len,
-    )
-    .await?;
-    let cluster = cluster::local::cluster(&settings, inbox.clone(), account_store.clone());
-    for (jti, exp) in cluster.channel.revoked().await? {
-        revoked.insert(&jti, exp);
-    }
+    let timeout = std::time::Duration::from_millis(settings.backend_timeout_ms);
+    let (store, account_store): (Arc<dyn Store>, Arc<dyn AccountStore>) = match &settings.mongodb_uri {
+        Some(uri) => {
+            let mongo = Arc::new(store::mongo::MongoStore::connect(uri.expose_str(), timeout).await?);
+            (mongo.clone(), mongo)
+        }
+        None => {
+            let disk = Arc::new(store::disk::DiskStore::open(&settings.data_dir)?);
+            (disk.clone(), disk)
+        }
+    };
+    let (log, tasks): (Arc<dyn log::RoomLog>, Vec<JoinHandle<()>>) = match &settings.kafka_brokers {
+        Some(brokers) => {
+            let (log, tasks) = log::kafka::KafkaLog::start(
+                &settings,
+                brokers,
+                store.clone(),
+                inbox.clone(),
+                metrics.clone(),
+                shutdown.clone(),
+            )
+            .await?;
+            (Arc::new(log), tasks)
+        }
+        None => {
+            let (log, writer) = log::local::LocalLog::start(
+                store.clone(),
+                inbox.clone(),
+                metrics.clone(),
+                settings.write_batch_max,
+                settings.write_queue_len,
+            )
+            .await?;
+            (Arc::new(log), vec![writer])
+        }
+    };
+    let cluster = match &settings.redis_url {
+        Some(url) => {
+            let url = url.expose_str();
+            cluster::redis::connect(&settings, url, inbox.clone(), metrics.clone(), shutdown.clone()).await?
+        }
+        None => {
+            let cluster = cluster::local::cluster(&settings, inbox.clone(), account_store.clone());
+            for (jti, exp) in cluster.channel.revoked().await? {
+                revoked.insert(&jti, exp);
+            }
+            cluster
+        }
+    };
     let limits = HubLimits::from_settings(&settings);
-    let hub = Hub::new(store, Arc::new(log), cluster.clone(), &delivery, limits, metrics);
+    let hub = Hub::new(store, log, cluster.clone(), &delivery, limits, metrics);
     let auth = auth::Auth::from_settings(&settings, revoked).map_err(|e| StartError::Auth(e.to_string()))?;
     let accounts = accounts::Accounts::new(account_store, cluster.limits.clone(), cluster.channel.clone(), &settings)
         .map_err(|e| StartError::Auth(e.to_string()))?;
@@ -100,10 +134,11 @@ pub async fn build_state(
         accounts: Arc::new(accounts),
         shutdown,
     };
-    Ok((state, vec![writer]))
+    Ok((state, tasks))
 }
 
-/// Takes idle members out of their rooms until the server stops.
+/// Renews this node in the shared state and takes idle members (and those of stopped nodes) out
+/// of their rooms, until the server stops.
 async fn expire_idle(hub: Arc<Hub>, liveness: std::time::Duration, shutdown: CancellationToken) {
     let mut timer = tokio::time::interval(hub.expiry_period(liveness));
     loop {
@@ -121,7 +156,7 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
     let (state, tasks) = build_state(settings, shutdown.clone()).await?;
     let listener = tokio::net::TcpListener::bind(bind).await.map_err(|e| StartError::Bind(bind, e))?;
     let addr = listener.local_addr().map_err(|e| StartError::Bind(bind, e))?;
-    let liveness = std::time::Duration::from_secs(state.settings.chat_session_secs);
+    let liveness = std::time::Duration::from_secs(state.settings.presence_ttl_secs);
     tokio::spawn(expire_idle(state.hub.clone(), liveness, shutdown.clone()));
     let app = http::router(state);
     let token = shutdown.clone();

@@ -12,6 +12,7 @@ use dungeontalk_app::wire::RoomId;
 use crate::model::{Appended, Draft};
 use crate::store::StoreError;
 
+pub mod kafka;
 pub mod local;
 
 /// Why an append or a read of the log failed.

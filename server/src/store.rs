@@ -12,6 +12,8 @@ use crate::model::{RoomRecord, StoredEvent};
 pub mod accounts;
 pub mod disk;
 mod disk_accounts;
+pub mod mongo;
+mod mongo_accounts;
 
 /// A store failure; the detail is for the log.
 #[derive(Debug, Clone, thiserror::Error)]

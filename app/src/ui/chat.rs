@@ -298,7 +298,8 @@ impl ChatState {
                 return Next::Connected;
             }
             ServerFrame::Resync { .. } => return Next::Resume,
-            ServerFrame::Ack { .. } => return Next::Continue,
+            // The narrator's streamed pieces belong to the game view (not built yet).
+            ServerFrame::Ack { .. } | ServerFrame::GmChunk { .. } => return Next::Continue,
         };
         // Seq order is the truth: anything at or below the last seq shown is a duplicate.
         if line.seq > self.last_seq() {

@@ -75,7 +75,7 @@ pub async fn stream(
     let hello =
         encode(&Notification::Connected { member_id: actor.member_id.clone(), nickname: actor.nickname.clone() });
     let st = NoticeStream {
-        rx: state.hub.notifications(&actor),
+        rx: state.hub.notifications(&actor).await,
         heartbeat: heartbeat(&state),
         shutdown: state.shutdown.clone(),
         hello: Some(hello),

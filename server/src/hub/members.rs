@@ -87,6 +87,9 @@ impl Hub {
         if let Err(e) = self.cluster.presence.renew().await {
             tracing::warn!(error = %e, "presence: renewal failed");
         }
+        if let Err(e) = self.cluster.channel.listening(&self.notifier.members()).await {
+            tracing::warn!(error = %e, "notification streams: renewal failed");
+        }
         let departures = match self.cluster.presence.expire(self.limits.chat_session).await {
             Ok(d) => d,
             Err(e) => return tracing::warn!(error = %e, "presence: expiry failed"),

@@ -89,6 +89,11 @@ impl Notifier {
         rx
     }
 
+    /// The members with notification streams open on this node.
+    pub fn members(&self) -> Vec<MemberId> {
+        self.members.lock().expect("notifier lock").by_id.keys().cloned().collect()
+    }
+
     /// Sends to every open stream of `to`; false when the member has none on this node.
     pub fn send(&self, to: &MemberId, notification: &Notification) -> bool {
         self.send_bytes(to, encode(notification))

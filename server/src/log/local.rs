@@ -166,10 +166,10 @@ impl Writer {
                     self.heads.0.write().expect("heads lock").insert(event.room_id.clone(), event.seq);
                     self.metrics.events_appended.inc();
                     self.inbox.event(event.clone());
-                    Appended { seq: event.seq, message_id: event.message_id, event: Some(event) }
+                    Appended { seq: event.seq, message_id: event.message_id, duplicate: false }
                 }
-                Plan::Stored(seq, mid) => Appended { seq, message_id: Some(mid), event: None },
-                Plan::Earlier(j) => Appended { seq: out[j].seq, message_id: out[j].message_id, event: None },
+                Plan::Stored(seq, mid) => Appended { seq, message_id: Some(mid), duplicate: true },
+                Plan::Earlier(j) => Appended { seq: out[j].seq, message_id: out[j].message_id, duplicate: true },
             };
             out.push(appended);
         }

@@ -1,6 +1,6 @@
 //! Room events: a draft before the log gives it its seq, a stored event after.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
 use axum::body::Bytes;
 use axum::extract::ws::Utf8Bytes;
@@ -120,20 +120,19 @@ impl StoredEvent {
     }
 }
 
-/// The outcome of an append: the event's seq and, unless it was stored earlier already (a
-/// repeated `messageId`), the new event itself.
-#[derive(Clone, Debug)]
+/// The outcome of an append: the event's seq, and whether it was a repeat of an event appended
+/// earlier (a `messageId` seen before: then `seq` is that earlier event's).
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Appended {
     pub seq: u64,
     pub message_id: Option<Uuid>,
-    /// The stored event; `None` for a duplicate (the earlier event has `seq`).
-    pub event: Option<Arc<StoredEvent>>,
+    pub duplicate: bool,
 }
 
 impl Appended {
     /// True when the draft was a repeat of an event stored earlier.
     pub fn duplicate(&self) -> bool {
-        self.event.is_none()
+        self.duplicate
     }
 }
 

@@ -1,16 +1,21 @@
 //! Integration tests: the real `dungeontalk` binary on port 0, driven by real HTTP and WebSocket
-//! clients. One test binary (tests/api) so it links once.
+//! clients, alone or as several nodes over real Redis, a Kafka-API broker and a MongoDB-wire
+//! server (started per test; see `services.rs`). One test binary (tests/api) so it links once.
 
 mod accounts;
 mod auth_matrix;
 mod conformance;
+mod distributed;
 mod http;
 mod link;
 mod membership;
 mod moderation;
+mod nodes;
 mod presence;
 mod restart;
+mod services;
 mod sse;
+mod store_suite;
 mod support;
 mod whispers;
 mod ws;

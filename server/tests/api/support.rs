@@ -85,6 +85,14 @@ impl TestServer {
         assert!(exit.success(), "graceful shutdown exits 0, got {exit}");
     }
 
+    /// Kills the process at once (SIGKILL): no goodbye to clients or backends.
+    pub async fn kill(mut self) {
+        let pid = self.child.id().expect("running").to_string();
+        let status = std::process::Command::new("kill").args(["-KILL", &pid]).status().unwrap();
+        assert!(status.success());
+        let _ = tokio::time::timeout(Duration::from_secs(10), self.child.wait()).await;
+    }
+
     /// A guest session: (token, memberId).
     pub async fn guest(&self, nickname: &str) -> (String, String) {
         let body: Value = self

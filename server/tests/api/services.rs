@@ -1,0 +1,110 @@
+//! The real services the distributed tests run: Redis, a Kafka-API broker (nisshi) and a
+//! MongoDB-wire server (SecantusDB). Each starts on a free port with its own data, answers before
+//! a test uses it, and is killed by PID when dropped (also when the test fails).
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use tokio::net::TcpStream;
+use tokio::process::{Child, Command};
+
+/// One running service.
+pub struct Service {
+    child: Option<Child>,
+    pub port: u16,
+    kind: Kind,
+    _dir: tempfile::TempDir,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Kind {
+    Redis,
+    Mongo,
+    Kafka,
+}
+
+/// A port nobody listens on right now.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn tool(env: &str, default: &str) -> PathBuf {
+    let path = std::env::var(env).map(PathBuf::from).unwrap_or_else(|_| {
+        let home = std::env::var("HOME").unwrap_or_default();
+        PathBuf::from(default.replace("~", &home))
+    });
+    assert!(path.exists(), "{} not found (set {env} or run `bash .ci/setup tools`)", path.display());
+    path
+}
+
+impl Service {
+    /// `redis-server` with nothing persisted.
+    pub async fn redis() -> Service {
+        Service::start(Kind::Redis, free_port()).await
+    }
+
+    /// SecantusDB in memory (replica-set mode, as MongoDB clients expect).
+    pub async fn mongo() -> Service {
+        Service::start(Kind::Mongo, free_port()).await
+    }
+
+    /// nisshi with in-memory storage.
+    pub async fn kafka() -> Service {
+        Service::start(Kind::Kafka, free_port()).await
+    }
+
+    async fn start(kind: Kind, port: u16) -> Service {
+        let dir = tempfile::tempdir().unwrap();
+        let mut service = Service { child: None, port, kind, _dir: dir };
+        service.spawn().await;
+        service
+    }
+
+    fn command(&self) -> Command {
+        let port = self.port.to_string();
+        let mut cmd = match self.kind {
+            Kind::Redis => {
+                let mut c = Command::new(tool("DUNGEONTALK_REDIS_SERVER", "/usr/bin/redis-server"));
+                c.args(["--port", &port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]);
+                c.arg("--dir").arg(self._dir.path());
+                c
+            }
+            Kind::Mongo => {
+                let bin = tool("DUNGEONTALK_SECANTUS", "~/.cache/dungeontalk-tools/secantus/bin/secantusd-py");
+                let mut c = Command::new(bin);
+                c.args(["--host", "127.0.0.1", "--port", &port, "--storage-path", ":memory:", "--cache-size", "256M"]);
+                c
+            }
+            Kind::Kafka => {
+                let url = format!("tcp://127.0.0.1:{port}");
+                let mut c = Command::new(tool("DUNGEONTALK_NISSHI", "~/.cache/dungeontalk-tools/nisshi/bin/nisshi"));
+                c.args(["broker", "--listener-url", &url, "--advertised-listener-url", &url]);
+                c.args(["--storage-engine", "memory://nisshi/", "--group-initial-rebalance-delay", "0s"]);
+                c
+            }
+        };
+        cmd.stdout(Stdio::null()).stderr(Stdio::null()).kill_on_drop(true);
+        cmd
+    }
+
+    async fn spawn(&mut self) {
+        let child = self.command().spawn().unwrap_or_else(|e| panic!("cannot start {:?}: {e}", self.kind));
+        self.child = Some(child);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        while TcpStream::connect(("127.0.0.1", self.port)).await.is_err() {
+            assert!(tokio::time::Instant::now() < deadline, "{:?} did not listen on {} in 30 s", self.kind, self.port);
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// The address a client connects to.
+    pub fn url(&self) -> String {
+        match self.kind {
+            Kind::Redis => format!("redis://127.0.0.1:{}", self.port),
+            Kind::Mongo => format!("mongodb://127.0.0.1:{}/dungeontalk", self.port),
+            Kind::Kafka => format!("127.0.0.1:{}", self.port),
+        }
+    }
+}

@@ -1,0 +1,206 @@
+//! One suite for every `Store` + `AccountStore`: the embedded redb file and MongoDB run the same
+//! cases (a macro makes one test per case and backend).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use dungeontalk::model::{Draft, EventBody, RoomRecord, StoredEvent};
+use dungeontalk::store::accounts::{AccountRecord, AccountStore, RefreshRecord, Rotation};
+use dungeontalk::store::{Inserted, Store};
+use dungeontalk_app::wire::{MemberId, RoomId};
+use uuid::Uuid;
+
+use crate::services::Service;
+
+/// A store under test, with whatever keeps it alive.
+struct Under {
+    store: Arc<dyn Store>,
+    accounts: Arc<dyn AccountStore>,
+    _keep: Box<dyn std::any::Any + Send>,
+}
+
+async fn redb() -> Under {
+    let dir = tempfile::tempdir().unwrap();
+    let disk = Arc::new(dungeontalk::store::disk::DiskStore::open(dir.path()).unwrap());
+    Under { store: disk.clone(), accounts: disk, _keep: Box::new(dir) }
+}
+
+async fn mongodb() -> Under {
+    let service = Service::mongo().await;
+    let mongo = dungeontalk::store::mongo::MongoStore::connect(&service.url(), Duration::from_secs(5)).await.unwrap();
+    let mongo = Arc::new(mongo);
+    Under { store: mongo.clone(), accounts: mongo, _keep: Box::new(service) }
+}
+
+macro_rules! on_both_stores {
+    ($($case:ident),* $(,)?) => {
+        mod redb_store {
+            $(#[tokio::test] async fn $case() { super::$case(super::redb().await).await })*
+        }
+        mod mongodb_store {
+            $(#[tokio::test] async fn $case() { super::$case(super::mongodb().await).await })*
+        }
+    };
+}
+
+on_both_stores!(
+    rooms_are_created_listed_and_updated,
+    events_page_both_ways_and_heads_follow,
+    a_replayed_event_is_stored_once,
+    a_repeated_message_id_is_refused_with_the_first_seq,
+    watermarks_never_move_back,
+    accounts_have_unique_names,
+    refresh_tokens_rotate_once_and_reuse_is_seen,
+    revocations_are_kept_until_they_expire,
+);
+
+fn room(n: u32) -> RoomId {
+    RoomId(format!("room-{n}"))
+}
+
+fn talk(room_id: RoomId, seq: u64, content: &str, id: Uuid) -> Arc<StoredEvent> {
+    let body = EventBody::Talk {
+        message_id: id,
+        sender_id: MemberId("m1".into()),
+        sender_nickname: "Aria".into(),
+        content: content.into(),
+        receiver_id: None,
+    };
+    Arc::new(StoredEvent::seal(Draft::new(room_id, body), seq))
+}
+
+fn join(room_id: RoomId, seq: u64) -> Arc<StoredEvent> {
+    let body = EventBody::Join { member_id: MemberId("m1".into()), nickname: "Aria".into() };
+    Arc::new(StoredEvent::seal(Draft::new(room_id, body), seq))
+}
+
+fn seqs(events: &[StoredEvent]) -> Vec<u64> {
+    events.iter().map(|e| e.seq).collect()
+}
+
+async fn rooms_are_created_listed_and_updated(s: Under) {
+    let record = |n: u32| RoomRecord {
+        room_id: room(n),
+        name: format!("Hall {n}"),
+        max_capacity: 3,
+        created_by: MemberId("m1".into()),
+        created_at: format!("2026-11-28T20:00:0{n}.000Z"),
+        room_type: Default::default(),
+        private: n == 2,
+        allowed: Vec::new(),
+    };
+    s.store.create_room(record(1)).await.unwrap();
+    s.store.create_room(record(2)).await.unwrap();
+    assert_eq!(s.store.room(&room(2)).await.unwrap(), Some(record(2)));
+    assert_eq!(s.store.room(&room(3)).await.unwrap(), None);
+    let mut changed = record(2);
+    changed.max_capacity = 0;
+    changed.allowed.push(MemberId("m2".into()));
+    s.store.update_room(changed.clone()).await.unwrap();
+    assert_eq!(s.store.rooms().await.unwrap(), vec![record(1), changed], "oldest first, updated in place");
+}
+
+async fn events_page_both_ways_and_heads_follow(s: Under) {
+    // Seqs rise per room but need not be contiguous (a shared log's offsets).
+    let a: Vec<_> = [3u64, 5, 9, 10].iter().map(|&q| talk(room(1), q, &format!("a{q}"), Uuid::now_v7())).collect();
+    let joined = join(room(2), 4);
+    let mut batch = a.clone();
+    batch.insert(1, joined.clone());
+    let out = s.store.insert(batch).await.unwrap();
+    assert_eq!(out, vec![Inserted::Stored; 5]);
+    assert_eq!(seqs(&s.store.after(&room(1), 0, 10).await.unwrap()), [3, 5, 9, 10]);
+    assert_eq!(seqs(&s.store.after(&room(1), 5, 2).await.unwrap()), [9, 10]);
+    assert_eq!(seqs(&s.store.before(&room(1), u64::MAX, 3).await.unwrap()), [10, 9, 5]);
+    assert_eq!(seqs(&s.store.before(&room(1), 9, 10).await.unwrap()), [5, 3]);
+    let stored = s.store.after(&room(1), 8, 1).await.unwrap().remove(0);
+    assert_eq!(stored.json.as_str(), a[2].json.as_str(), "the exact JSON clients received");
+    assert_eq!(stored.message_id, a[2].message_id);
+    let mut heads = s.store.heads().await.unwrap();
+    heads.sort();
+    assert_eq!(heads, vec![(room(1), 10), (room(2), 4)]);
+    let stored = s.store.after(&room(2), 0, 10).await.unwrap();
+    assert_eq!(stored[0].json.as_str(), joined.json.as_str());
+}
+
+async fn a_replayed_event_is_stored_once(s: Under) {
+    let e = talk(room(1), 7, "once", Uuid::now_v7());
+    let j = join(room(1), 8);
+    assert_eq!(s.store.insert(vec![e.clone(), j.clone()]).await.unwrap(), vec![Inserted::Stored; 2]);
+    // A persister that crashed before recording its progress writes the same events again.
+    assert_eq!(s.store.insert(vec![e.clone(), j.clone()]).await.unwrap(), vec![Inserted::Stored; 2]);
+    assert_eq!(seqs(&s.store.after(&room(1), 0, 10).await.unwrap()), [7, 8]);
+}
+
+async fn a_repeated_message_id_is_refused_with_the_first_seq(s: Under) {
+    let id = Uuid::now_v7();
+    let other = Uuid::now_v7();
+    assert_eq!(s.store.insert(vec![talk(room(1), 1, "first", id)]).await.unwrap(), vec![Inserted::Stored]);
+    // The same messageId again (another node's retry), in a batch with new events, and twice in
+    // one batch: stored once, answered with the first seq.
+    let batch = vec![talk(room(1), 2, "new", other), talk(room(1), 3, "first", id), talk(room(2), 4, "elsewhere", id)];
+    let out = s.store.insert(batch).await.unwrap();
+    assert_eq!(out, vec![Inserted::Stored, Inserted::Duplicate(1), Inserted::Stored], "per room");
+    assert_eq!(seqs(&s.store.after(&room(1), 0, 10).await.unwrap()), [1, 2]);
+    assert_eq!(
+        s.store.message_seqs(vec![(room(1), id), (room(1), other), (room(2), id), (room(3), id)]).await.unwrap(),
+        vec![Some(1), Some(2), Some(4), None]
+    );
+    assert_eq!(s.store.message_seq(&room(1), id).await.unwrap(), Some(1));
+}
+
+async fn watermarks_never_move_back(s: Under) {
+    assert_eq!(s.store.watermark("chat-messages/0").await.unwrap(), 0);
+    s.store.set_watermark("chat-messages/0", 40).await.unwrap();
+    s.store.set_watermark("chat-messages/0", 12).await.unwrap();
+    s.store.set_watermark("chat-messages/1", 3).await.unwrap();
+    assert_eq!(s.store.watermark("chat-messages/0").await.unwrap(), 40, "a late writer does not move it back");
+    assert_eq!(s.store.watermark("chat-messages/1").await.unwrap(), 3);
+}
+
+fn account(name: &str) -> AccountRecord {
+    AccountRecord {
+        member_id: MemberId(format!("member-{name}")),
+        name: name.into(),
+        nickname: name.to_uppercase(),
+        password_hash: "$argon2id$...".into(),
+        created_at: "2026-11-28T20:00:00.000Z".into(),
+    }
+}
+
+async fn accounts_have_unique_names(s: Under) {
+    assert!(s.accounts.create_account(account("aria")).await.unwrap());
+    assert!(!s.accounts.create_account(account("aria")).await.unwrap(), "the name is taken");
+    let found = s.accounts.account("aria").await.unwrap().unwrap();
+    assert_eq!((found.member_id, found.nickname), (MemberId("member-aria".into()), "ARIA".into()));
+    assert!(s.accounts.account("bo").await.unwrap().is_none());
+}
+
+async fn refresh_tokens_rotate_once_and_reuse_is_seen(s: Under) {
+    let now = 1_800_000_000;
+    let record = RefreshRecord {
+        member_id: MemberId("m1".into()),
+        nickname: "Aria".into(),
+        family: "fam-1".into(),
+        expires_at: now + 100,
+        used: false,
+    };
+    s.accounts.put_refresh("h1".into(), record).await.unwrap();
+    let first = s.accounts.rotate_refresh("h1".into(), Some("h2".into()), now, 100).await.unwrap();
+    assert!(matches!(first, Rotation::Rotated(ref r) if r.family == "fam-1"));
+    let again = s.accounts.rotate_refresh("h1".into(), Some("h3".into()), now, 100).await.unwrap();
+    assert!(matches!(again, Rotation::Reused(ref r) if r.family == "fam-1"), "{again:?}");
+    assert!(matches!(s.accounts.rotate_refresh("nope".into(), None, now, 100).await.unwrap(), Rotation::Invalid));
+    let late = s.accounts.rotate_refresh("h2".into(), None, now + 101, 100).await.unwrap();
+    assert!(matches!(late, Rotation::Invalid), "expired");
+    s.accounts.revoke_family("fam-1".into(), now + 1000).await.unwrap();
+    let revoked = s.accounts.rotate_refresh("h2".into(), None, now, 100).await.unwrap();
+    assert!(matches!(revoked, Rotation::Invalid), "its family was revoked: {revoked:?}");
+}
+
+async fn revocations_are_kept_until_they_expire(s: Under) {
+    s.accounts.revoke_access("jti-1".into(), 2_000).await.unwrap();
+    s.accounts.revoke_access("jti-2".into(), 1_000).await.unwrap();
+    let mut live = s.accounts.revoked_access(1_500).await.unwrap();
+    live.sort();
+    assert_eq!(live, vec![("jti-1".to_owned(), 2_000)]);
+}
