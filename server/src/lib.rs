@@ -32,11 +32,11 @@ use store::accounts::AccountStore;
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
-    #[error("cannot open the store: {0}")]
+    #[error("{0}")]
     Store(#[from] store::StoreError),
-    #[error("cannot start the room log: {0}")]
+    #[error("{0}")]
     Log(#[from] log::LogError),
-    #[error("cannot reach the shared state: {0}")]
+    #[error("{0}")]
     Cluster(#[from] cluster::ClusterError),
     #[error("cannot set up auth: {0}")]
     Auth(String),

@@ -239,7 +239,7 @@ async fn presence_counts_agree_on_every_node() {
     let room = a.room(&ta, "Hall").await;
     let mut on_a = a.link(Transport::Ws, &ta, &room, Some(0)).await;
     on_a.join().await;
-    let mut on_b = c.link(Transport::Sse, &tb, &room, Some(0)).await;
+    let mut on_b = c.link(Transport::Ws, &tb, &room, Some(0)).await;
     on_b.join().await;
     let (va, vb) = tokio::join!(presence_view(&a, &ta, &room), presence_view(&c, &tb, &room));
     assert_eq!(va, vb, "the same view from both nodes");
