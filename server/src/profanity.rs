@@ -53,11 +53,21 @@ fn wordish(c: char) -> bool {
 
 fn normalise(text: &str) -> Vec<Slot> {
     let mut out: Vec<Slot> = Vec::new();
+    let mut token_start = 0;
+    // Leetspeak belongs to words: in a token with no letter ("455", "20:30", "#12") digits and
+    // symbols stay what they are, so numbers, dice results and ids are never read as words.
+    let mut lettered = false;
     for (at, c) in text.char_indices() {
+        if at == token_start || text[..at].ends_with(char::is_whitespace) {
+            token_start = at;
+            let token = text[at..].split(char::is_whitespace).next().unwrap_or("");
+            lettered = token.chars().any(char::is_alphabetic);
+        }
         if !wordish(c) {
             continue;
         }
-        let ch = substitute(c.to_lowercase().next().unwrap_or(c));
+        let lower = c.to_lowercase().next().unwrap_or(c);
+        let ch = if lettered { substitute(lower) } else { lower };
         let range = at..at + c.len_utf8();
         match out.last_mut() {
             Some(last) if last.ch == ch => last.run.push(range),
@@ -187,6 +197,16 @@ mod tests {
         for clean in ["as soon as", "class assignment", "Scunthorpe", "pass the glass", "I assume", "hello"] {
             assert_eq!(masked(clean), clean);
         }
+    }
+
+    #[test]
+    fn numbers_are_not_words() {
+        for clean in ["meet at 455", "room 455, table 5", "I rolled 5 and 3", "at 20:30", "#4553 3|7|455|1", "id 0x455"]
+        {
+            assert_eq!(masked(clean), clean);
+        }
+        assert_eq!(masked("a55 and 455"), "*** and 455", "digits inside a word are still leetspeak");
+        assert_eq!(masked("4 5 5"), "4 5 5");
     }
 
     #[test]

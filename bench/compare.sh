@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# Reproduces the transport comparison in one run on this machine: builds the release binaries,
+# starts each server fresh (DungeonTalk embedded, Socket.IO 4 on Node, socketioxide, the bare
+# broadcast peer), drives the same load with dtbench, and writes bench/results/results.json and
+# the SVG plots next to it. About 15 minutes on 2 cores.
+#   bash bench/compare.sh            the full comparison
+#   bash bench/compare.sh --quick    small numbers, seconds (the CI smoke run uses the same path)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+QUICK=${1:-}
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-${DUNGEONTALK_CACHE:-$HOME/.cache/dungeontalk-target}/native}
+OUT=${DTBENCH_OUT:-bench/results}
+PROFILE=release
+[ "$QUICK" = --quick ] && PROFILE=debug
+BIN=$CARGO_TARGET_DIR/$PROFILE
+say() { printf '\033[1m[compare]\033[0m %s\n' "$*"; }
+
+if [ "$QUICK" != --quick ]; then
+  bash .ci/setup tools >/dev/null
+  say "building release binaries"
+  cargo build --release --locked -p dungeontalk -p dungeontalk-bench -p bench-peer-bare -p bench-peer-socketioxide
+fi
+if [ ! -d bench/peers/socketio/node_modules/socket.io ]; then
+  say "npm: installing the Socket.IO peer (socket.io 4.8.1)"
+  (cd bench/peers/socketio && npm ci --silent --no-audit --no-fund)
+fi
+mkdir -p "$OUT"
+rm -f "$OUT/results.json"
+
+PIDS=()
+cleanup() { for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done; }
+trap cleanup EXIT INT TERM
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_port() {
+  for _ in $(seq 1 200); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.05; done
+  echo "nothing listens on $1" >&2; return 1
+}
+
+SERVER_PID=
+# start NAME PORT: starts one server, fresh, on PORT.
+start() {
+  local name=$1 port=$2
+  case $name in
+    dungeontalk)
+      "$BIN/dungeontalk" --bind "127.0.0.1:$port" --data-dir "$(mktemp -d)" --log warn \
+        --rate-per-sec 1000000000 --rate-burst 1000000000 >/dev/null &;;
+    socketio) node bench/peers/socketio/server.js --port "$port" >/dev/null &;;
+    socketioxide) "$BIN/bench-peer-socketioxide" --bind "127.0.0.1:$port" >/dev/null &;;
+    bare) "$BIN/bench-peer-bare" --bind "127.0.0.1:$port" >/dev/null &;;
+  esac
+  SERVER_PID=$!
+  PIDS+=("$SERVER_PID")
+  wait_port "$port"
+}
+stop() { kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; }
+
+kind_of() { case $1 in dungeontalk) echo dt;; socketio|socketioxide) echo sio;; bare) echo bare;; esac; }
+
+if [ "$QUICK" = --quick ]; then
+  ROOMS=4; SUBS=5; RATES=20,40; STEP=1; IDLE=50; STORM=40; BIG=""
+else
+  ROOMS=100; SUBS=10; RATES=1000,5000,10000,20000,35000,50000,70000,100000; STEP=4; IDLE=2000; STORM=1000; BIG=100
+fi
+
+# fanout SERVER TRANSPORT ROOMS SUBS RATES
+fanout() {
+  local port; port=$(free_port)
+  start "$1" "$port"
+  "$BIN/dtbench" fanout --kind "$(kind_of "$1")" --transport "$2" --url "http://127.0.0.1:$port" --server "$1" \
+    --rooms "$3" --subs "$4" --rates "$5" --step-secs "$STEP" --out "$OUT/results.json"
+  stop
+}
+idle() {
+  local port; port=$(free_port)
+  start "$1" "$port"
+  "$BIN/dtbench" idle --kind "$(kind_of "$1")" --transport "$2" --url "http://127.0.0.1:$port" --server "$1" \
+    --conns "$IDLE" --pid "$SERVER_PID" --out "$OUT/results.json"
+  stop
+}
+storm() {
+  local port; port=$(free_port)
+  start "$1" "$port"
+  "$BIN/dtbench" storm --kind "$(kind_of "$1")" --transport "$2" --url "http://127.0.0.1:$port" --server "$1" \
+    --clients "$STORM" --rooms "$ROOMS" --out "$OUT/results.json"
+  stop
+}
+
+for t in ws sse poll; do fanout dungeontalk $t $ROOMS $SUBS $RATES; done
+for t in ws poll; do fanout socketio $t $ROOMS $SUBS $RATES; done
+for t in ws poll; do fanout socketioxide $t $ROOMS $SUBS $RATES; done
+fanout bare ws $ROOMS $SUBS $RATES
+if [ -n "$BIG" ]; then
+  # 10k connections: 100 rooms × 100.
+  for s in dungeontalk socketioxide bare; do fanout $s ws $ROOMS $BIG 1000,2500,5000,7500,10000; done
+fi
+for s in dungeontalk socketio socketioxide bare; do idle $s ws; done
+idle dungeontalk sse
+for s in dungeontalk socketio socketioxide bare; do storm $s ws; done
+"$BIN/dtbench" plot --results "$OUT/results.json" --dir "$OUT"
+say "results: $OUT/results.json and the SVG plots in $OUT"

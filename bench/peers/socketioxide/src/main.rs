@@ -1,0 +1,29 @@
+//! `bench-peer-socketioxide --bind ADDR`: the Rust Socket.IO server (socketioxide on axum) with
+//! the room broadcast the other servers have: `join` a room by name, `talk` {room, text}, and
+//! the text goes to everyone in the room, the sender included. Nothing is stored.
+
+use serde::Deserialize;
+use socketioxide::SocketIo;
+use socketioxide::extract::{Data, SocketRef};
+
+#[derive(Deserialize)]
+struct Talk {
+    room: String,
+    text: String,
+}
+
+#[tokio::main]
+async fn main() {
+    let bind = std::env::args().skip_while(|a| a != "--bind").nth(1).unwrap_or_else(|| "127.0.0.1:9003".into());
+    let (layer, io) = SocketIo::new_layer();
+    io.ns("/", async |s: SocketRef| {
+        s.on("join", async |s: SocketRef, Data(room): Data<String>| s.join(room));
+        s.on("talk", async |s: SocketRef, Data(msg): Data<Talk>| {
+            let _ = s.within(msg.room).emit("talk", &msg.text).await;
+        });
+    });
+    let app = axum::Router::new().route("/", axum::routing::get(async || "socketioxide peer")).layer(layer);
+    let listener = tokio::net::TcpListener::bind(&bind).await.expect("bind");
+    println!("socketioxide listening on http://{}", listener.local_addr().unwrap());
+    axum::serve(listener, app).await.unwrap();
+}

@@ -1,0 +1,153 @@
+//! The protocols the generator speaks, one module each, behind one small surface: make the rooms,
+//! open a subscriber (it feeds a [`Probe`]), open a publisher (it sends bodies into its room).
+//!
+//! - `dt`: DungeonTalk's own (`/ws` JSON frames, SSE + POST, long polling + POST);
+//! - `sio`: Socket.IO 4 (Engine.IO v4 over WebSocket or HTTP long polling), spoken by the Node
+//!   `socket.io` peer and the socketioxide peer alike;
+//! - `bare`: the bare broadcast peer (`/ws?room=`: every text goes to everyone in the room).
+
+use std::sync::Arc;
+
+use anyhow::Result;
+use tokio::task::JoinHandle;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+
+use crate::probe::Probe;
+
+pub mod bare;
+pub mod dt;
+pub mod sio;
+
+/// Which server protocol.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    Dt,
+    Sio,
+    Bare,
+}
+
+/// Which transport of that protocol.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Transport {
+    Ws,
+    Sse,
+    Poll,
+}
+
+/// A server to measure.
+#[derive(Clone, Debug)]
+pub struct Endpoint {
+    pub kind: Kind,
+    pub transport: Transport,
+    /// `http://host:port`.
+    pub base: String,
+    pub http: reqwest::Client,
+}
+
+impl Endpoint {
+    /// The WebSocket base (`ws://host:port`).
+    pub fn ws_base(&self) -> String {
+        self.base.replacen("http", "ws", 1)
+    }
+}
+
+/// Small buffers: the generator holds thousands of sockets.
+pub fn ws_config() -> WebSocketConfig {
+    WebSocketConfig::default().read_buffer_size(8 * 1024).write_buffer_size(0)
+}
+
+/// Bytes a server-to-client WebSocket frame of `len` payload bytes takes on the wire.
+pub fn ws_frame_bytes(len: usize) -> usize {
+    len + if len < 126 {
+        2
+    } else if len < 65_536 {
+        4
+    } else {
+        10
+    }
+}
+
+/// The rooms of a run and what each client needs to enter one.
+pub enum World {
+    Dt(dt::World),
+    Named(Vec<String>),
+}
+
+impl World {
+    /// Makes `rooms` rooms on the server (DungeonTalk) or names them (the peers).
+    pub async fn make(ep: &Endpoint, rooms: usize, tag: &str) -> Result<World> {
+        Ok(match ep.kind {
+            Kind::Dt => World::Dt(dt::World::make(ep, rooms, tag).await?),
+            Kind::Sio | Kind::Bare => World::Named((0..rooms).map(|i| format!("{tag}-{i}")).collect()),
+        })
+    }
+
+    fn name(&self, room: usize) -> &str {
+        match self {
+            World::Dt(w) => &w.rooms[room],
+            World::Named(n) => &n[room],
+        }
+    }
+}
+
+/// An open subscriber; dropping it closes the connection.
+pub struct Sub {
+    task: JoinHandle<()>,
+    /// Bytes of the handshake (request + response), where the transport has one.
+    pub handshake_bytes: usize,
+}
+
+impl Drop for Sub {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Opens a subscriber of `room` that feeds `probe`; returns once it is in the room.
+pub async fn subscribe(ep: &Endpoint, world: &World, room: usize, probe: Arc<Probe>) -> Result<Sub> {
+    let name = world.name(room).to_owned();
+    match (ep.kind, world) {
+        (Kind::Dt, World::Dt(w)) => dt::subscribe(ep, w, &name, probe).await,
+        (Kind::Sio, _) => sio::subscribe(ep, &name, probe).await,
+        (Kind::Bare, _) => bare::subscribe(ep, &name, probe).await,
+        _ => anyhow::bail!("the world does not match the endpoint"),
+    }
+}
+
+/// A connection that sends into one room.
+pub enum Publisher {
+    Dt(dt::Publisher),
+    Sio(sio::Publisher),
+    Bare(bare::Publisher),
+}
+
+impl Publisher {
+    /// Opens a publisher into `room`.
+    pub async fn open(ep: &Endpoint, world: &World, room: usize) -> Result<Publisher> {
+        let name = world.name(room).to_owned();
+        Ok(match (ep.kind, world) {
+            (Kind::Dt, World::Dt(w)) => Publisher::Dt(dt::Publisher::open(ep, w, &name).await?),
+            (Kind::Sio, _) => Publisher::Sio(sio::Publisher::open(ep, &name).await?),
+            (Kind::Bare, _) => Publisher::Bare(bare::Publisher::open(ep, &name).await?),
+            _ => anyhow::bail!("the world does not match the endpoint"),
+        })
+    }
+
+    /// Sends one body.
+    pub async fn send(&mut self, body: String) -> Result<()> {
+        match self {
+            Publisher::Dt(p) => p.send(body).await,
+            Publisher::Sio(p) => p.send(body).await,
+            Publisher::Bare(p) => p.send(body).await,
+        }
+    }
+}
+
+/// The text between `start` and the next `"` after it (bodies never contain quotes).
+pub fn between<'a>(text: &'a str, start: &str) -> Option<&'a str> {
+    let from = text.find(start)? + start.len();
+    let len = text[from..].find('"')?;
+    Some(&text[from..from + len])
+}
