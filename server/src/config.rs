@@ -69,6 +69,17 @@ pub struct Overrides {
     /// Largest WebSocket message read at all; bigger ones close the socket (1009) [default: 1048576].
     #[arg(long, env = "DUNGEONTALK_WS_MAX_MESSAGE_BYTES", value_name = "BYTES")]
     pub ws_max_message_bytes: Option<usize>,
+    /// Bytes a WebSocket reads from its socket at a time (chat frames are small) [default: 4096].
+    #[arg(long, env = "DUNGEONTALK_WS_READ_BUFFER_BYTES", value_name = "BYTES")]
+    pub ws_read_buffer_bytes: Option<usize>,
+    /// Bytes of frames a WebSocket gathers before it writes them out (a flush writes at once)
+    /// [default: 65536].
+    #[arg(long, env = "DUNGEONTALK_WS_WRITE_BUFFER_BYTES", value_name = "BYTES")]
+    pub ws_write_buffer_bytes: Option<usize>,
+    /// TALKs of one WebSocket being committed at once; its next frames are read meanwhile
+    /// [default: 32].
+    #[arg(long, env = "DUNGEONTALK_WS_PIPELINE", value_name = "FRAMES")]
+    pub ws_pipeline: Option<usize>,
     /// Longest message content in characters [default: 2000].
     #[arg(long, env = "DUNGEONTALK_MAX_CONTENT_CHARS", value_name = "CHARS")]
     pub max_content_chars: Option<usize>,
@@ -191,6 +202,9 @@ pub struct Settings {
     pub guest_token_ttl_secs: u64,
     pub max_frame_bytes: usize,
     pub ws_max_message_bytes: usize,
+    pub ws_read_buffer_bytes: usize,
+    pub ws_write_buffer_bytes: usize,
+    pub ws_pipeline: usize,
     pub max_content_chars: usize,
     pub outgoing_queue_len: usize,
     pub history_on_join: usize,
@@ -237,6 +251,9 @@ impl Default for Settings {
             guest_token_ttl_secs: 86_400,
             max_frame_bytes: 128 * 1024,
             ws_max_message_bytes: 1024 * 1024,
+            ws_read_buffer_bytes: 4096,
+            ws_write_buffer_bytes: 64 * 1024,
+            ws_pipeline: 32,
             max_content_chars: 2000,
             outgoing_queue_len: 1024,
             history_on_join: 50,
@@ -310,6 +327,9 @@ impl Settings {
             guest_token_ttl_secs,
             max_frame_bytes,
             ws_max_message_bytes,
+            ws_read_buffer_bytes,
+            ws_write_buffer_bytes,
+            ws_pipeline,
             max_content_chars,
             outgoing_queue_len,
             history_on_join,
@@ -360,10 +380,11 @@ impl Settings {
 
     fn validate(&self) -> Result<(), ConfigError> {
         let kafka = self.kafka_brokers.is_some();
-        let checks: [(bool, &'static str); 21] = [
+        let checks: [(bool, &'static str); 22] = [
             (self.max_frame_bytes > 0, "max_frame_bytes must be > 0"),
             (self.ws_max_message_bytes >= self.max_frame_bytes, "ws_max_message_bytes must be >= max_frame_bytes"),
             (self.outgoing_queue_len > 0, "outgoing_queue_len must be > 0"),
+            (self.ws_read_buffer_bytes >= 256 && self.ws_pipeline > 0, "ws_read_buffer_bytes >= 256, ws_pipeline > 0"),
             (self.replay_page > 0 && self.max_page > 0, "replay_page and max_page must be > 0"),
             (self.write_batch_max > 0 && self.write_queue_len > 0, "write queue sizes must be > 0"),
             (self.guest_token_ttl_secs > 0, "guest_token_ttl_secs must be > 0"),

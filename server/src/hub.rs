@@ -29,7 +29,7 @@ pub mod rooms;
 mod talk;
 
 pub use delivery::Delivery;
-pub use talk::Said;
+pub use talk::{PendingSaid, Said};
 
 use notify::Notifier;
 use rooms::Rooms;
@@ -133,10 +133,12 @@ impl Hub {
 
     /// Makes a draft durable through the log; returns once it is.
     pub async fn append(&self, draft: Draft) -> Result<Appended, HubError> {
-        self.log.append(draft).await.map_err(|e| {
-            self.metrics.backend_errors.with_label_values(&["log"]).inc();
-            HubError::from(e)
-        })
+        self.log.append(draft).await.map_err(|e| self.log_failed(e))
+    }
+
+    fn log_failed(&self, e: LogError) -> HubError {
+        self.metrics.backend_errors.with_label_values(&["log"]).inc();
+        HubError::from(e)
     }
 
     /// Publishes an ephemeral frame (presence, typing) to the room on every node.

@@ -6,6 +6,9 @@
 //!
 //! [`Inbox`]: crate::model::Inbox
 
+use std::future::Future;
+use std::pin::Pin;
+
 use async_trait::async_trait;
 use dungeontalk_app::wire::RoomId;
 
@@ -27,12 +30,21 @@ pub enum LogError {
     Stopped,
 }
 
+/// An append that has its place in the order and is becoming durable.
+pub type Pending = Pin<Box<dyn Future<Output = Result<Appended, LogError>> + Send>>;
+
 /// One order of room events shared by every node.
 #[async_trait]
 pub trait RoomLog: Send + Sync + 'static {
-    /// Makes `draft` durable and answers its seq once it is; a TALK whose `messageId` the room
-    /// has already comes back as that earlier event's seq, marked duplicate, and is not delivered.
-    async fn append(&self, draft: Draft) -> Result<Appended, LogError>;
+    /// Gives `draft` its place in the order (drafts enqueued one after the other keep that
+    /// order) and returns what resolves once it is durable: its seq, or, for a TALK whose
+    /// `messageId` the room has already, that earlier event's seq marked duplicate (then it is
+    /// not delivered). A connection can read its next frame while the last one is committed.
+    async fn enqueue(&self, draft: Draft) -> Result<Pending, LogError>;
+    /// Makes `draft` durable and answers its seq once it is (see [`RoomLog::enqueue`]).
+    async fn append(&self, draft: Draft) -> Result<Appended, LogError> {
+        self.enqueue(draft).await?.await
+    }
     /// The seq through which this node has handed the room's events to its inbox: every event
     /// of the room with a higher seq reaches the inbox later. Read after registering a reader,
     /// it is the point from which that reader can rely on live delivery.

@@ -1,5 +1,8 @@
 //! What a client frame does, the same whether it came over a WebSocket or a POST.
 
+use std::future::Future;
+use std::pin::Pin;
+
 use dungeontalk_app::wire::{ClientFrame, ErrorCode};
 use uuid::Uuid;
 
@@ -19,16 +22,40 @@ pub struct Acted {
     pub warning: Option<AppError>,
 }
 
+/// A TALK on its way to being durable.
+pub type PendingActed = Pin<Box<dyn Future<Output = Result<Acted, AppError>> + Send>>;
+
+/// What starting a frame did: finished, or (a TALK) took its place in the order and is being
+/// made durable.
+pub enum Started {
+    Done(Acted),
+    Pending(PendingActed),
+}
+
 /// Parses a frame's text; a bad one is `chat.bad_frame`.
 pub fn parse(text: &[u8]) -> Result<ClientFrame, AppError> {
     serde_json::from_slice(text).map_err(|e| AppError::new(ErrorCode::BadFrame, format!("Not a valid frame: {e}")))
 }
 
-/// Acts on one frame from `actor` in `room` (a JOIN reads the room again, for its current capacity).
+/// Acts on one frame from `actor` in `room` and waits until it is done.
 pub async fn act(state: &AppState, room: &RoomRecord, actor: &Actor, frame: ClientFrame) -> Result<Acted, AppError> {
+    match start(state, room, actor, frame).await? {
+        Started::Done(acted) => Ok(acted),
+        Started::Pending(pending) => pending.await,
+    }
+}
+
+/// Starts one frame from `actor` in `room` (a JOIN reads the room again, for its current
+/// capacity). Frames started one after the other keep their order in the room.
+pub async fn start(
+    state: &AppState,
+    room: &RoomRecord,
+    actor: &Actor,
+    frame: ClientFrame,
+) -> Result<Started, AppError> {
     let hub = &state.hub;
     let room_id = &room.room_id;
-    Ok(match frame {
+    Ok(Started::Done(match frame {
         ClientFrame::Join => {
             let fresh = existing_room(state, room_id).await?;
             Acted { seq: hub.join(&fresh, actor).await?.map(|a| a.seq), ..Acted::default() }
@@ -43,12 +70,15 @@ pub async fn act(state: &AppState, room: &RoomRecord, actor: &Actor, frame: Clie
             Acted::default()
         }
         ClientFrame::Talk { content, message_id, receiver_id } => {
-            let said = hub.talk(room, actor, content, message_id, receiver_id).await?;
-            Acted {
-                seq: Some(said.appended.seq),
-                message_id: said.appended.message_id,
-                warning: said.warning.map(AppError::from),
-            }
+            let pending = hub.talk_enqueue(room, actor, content, message_id, receiver_id).await?;
+            return Ok(Started::Pending(Box::pin(async move {
+                let said = pending.await?;
+                Ok(Acted {
+                    seq: Some(said.appended.seq),
+                    message_id: said.appended.message_id,
+                    warning: said.warning.map(AppError::from),
+                })
+            })));
         }
-    })
+    }))
 }

@@ -1,5 +1,9 @@
 //! TALK: validation, whispers, the rate limit and the profanity filter, then the append.
 
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
 use dungeontalk_app::wire::{ErrorCode, MemberId, RoomId, RoomType};
 use uuid::Uuid;
 
@@ -14,16 +18,32 @@ pub struct Said {
     pub warning: Option<Refusal>,
 }
 
+/// A TALK that has its place in the room's order and is becoming durable.
+pub type PendingSaid = Pin<Box<dyn Future<Output = Result<Said, HubError>> + Send>>;
+
 impl Hub {
     /// Validates and appends a chat message from `actor` (a whisper when `receiver_id` is set).
     pub async fn talk(
-        &self,
+        self: &Arc<Self>,
         room: &RoomRecord,
         actor: &Actor,
         content: String,
         message_id: Option<Uuid>,
         receiver_id: Option<MemberId>,
     ) -> Result<Said, HubError> {
+        self.talk_enqueue(room, actor, content, message_id, receiver_id).await?.await
+    }
+
+    /// Validates a chat message and gives it its place in the room's order; the returned future
+    /// resolves once it is durable. Messages enqueued one after the other keep that order.
+    pub async fn talk_enqueue(
+        self: &Arc<Self>,
+        room: &RoomRecord,
+        actor: &Actor,
+        content: String,
+        message_id: Option<Uuid>,
+        receiver_id: Option<MemberId>,
+    ) -> Result<PendingSaid, HubError> {
         if content.trim().is_empty() {
             return Err(HubError::Invalid(ErrorCode::EmptyMessage, "A message needs some text.".into()));
         }
@@ -59,16 +79,20 @@ impl Hub {
             content,
             receiver_id,
         };
-        let appended = self.append(Draft::new(room.room_id.clone(), body)).await?;
-        if appended.duplicate() && charged {
-            limits.refund(&actor.member_id).await?;
-        }
-        if let Err(e) = self.heartbeat(&room.room_id, actor).await {
-            tracing::warn!(error = %e, "presence: activity not recorded");
-        }
-        // The first send already got any warning.
-        let warning = warning.filter(|_| !appended.duplicate());
-        Ok(Said { appended, warning })
+        let pending = self.log.enqueue(Draft::new(room.room_id.clone(), body)).await.map_err(|e| self.log_failed(e))?;
+        let (hub, room_id, actor) = (self.clone(), room.room_id.clone(), actor.clone());
+        Ok(Box::pin(async move {
+            let appended = pending.await.map_err(|e| hub.log_failed(e))?;
+            if appended.duplicate() && charged {
+                hub.cluster.limits.refund(&actor.member_id).await?;
+            }
+            if let Err(e) = hub.heartbeat(&room_id, &actor).await {
+                tracing::warn!(error = %e, "presence: activity not recorded");
+            }
+            // The first send already got any warning.
+            let warning = warning.filter(|_| !appended.duplicate());
+            Ok(Said { appended, warning })
+        }))
     }
 
     async fn is_stored(&self, room_id: &RoomId, message_id: Option<Uuid>) -> Result<bool, HubError> {

@@ -306,7 +306,7 @@ struct LaggingLog {
 
 #[async_trait::async_trait]
 impl crate::log::RoomLog for LaggingLog {
-    async fn append(&self, _: crate::model::Draft) -> Result<crate::model::Appended, crate::log::LogError> {
+    async fn enqueue(&self, _: crate::model::Draft) -> Result<crate::log::Pending, crate::log::LogError> {
         Err(crate::log::LogError::Stopped)
     }
     fn position(&self, _: &RoomId) -> u64 {

@@ -24,7 +24,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use super::{LogError, RoomLog};
+use super::{LogError, Pending, RoomLog};
 use crate::config::Settings;
 use crate::metrics::Metrics;
 use crate::model::{Appended, Draft, Inbox, now_ms};
@@ -220,17 +220,18 @@ async fn report_lag(
 
 #[async_trait]
 impl RoomLog for KafkaLog {
-    async fn append(&self, draft: Draft) -> Result<Appended, LogError> {
+    async fn enqueue(&self, draft: Draft) -> Result<Pending, LogError> {
         let message_id = draft.message_id();
         if let Some(id) = message_id
             && let Some(seq) = self.earlier(&draft.room_id, id).await?
         {
-            return Ok(Appended { seq, message_id, duplicate: true });
+            return Ok(Box::pin(std::future::ready(Ok(Appended { seq, message_id, duplicate: true }))));
         }
         let request = self.next_request.fetch_add(1, Ordering::Relaxed);
         let (tx, outcome) = oneshot::channel();
         self.shared.pending.lock().expect("pending lock").insert(request, tx);
-        let forget = || self.shared.pending.lock().expect("pending lock").remove(&request);
+        let shared = self.shared.clone();
+        let forget = move || shared.pending.lock().expect("pending lock").remove(&request);
         let payload = envelope::encode(&draft);
         let request_bytes = request.to_string();
         let headers = OwnedHeaders::new()
@@ -249,25 +250,28 @@ impl RoomLog for KafkaLog {
                 return Err(unavailable(e));
             }
         };
-        let offset = match delivery.await {
-            Ok(Ok(d)) => d.offset,
-            Ok(Err((e, _))) => {
-                forget();
-                return Err(unavailable(e));
+        let timeout = self.timeout;
+        Ok(Box::pin(async move {
+            let offset = match delivery.await {
+                Ok(Ok(d)) => d.offset,
+                Ok(Err((e, _))) => {
+                    forget();
+                    return Err(unavailable(e));
+                }
+                Err(_) => {
+                    forget();
+                    return Err(LogError::Stopped);
+                }
+            };
+            // Durable now. This node's reader says whether another node's copy came first.
+            match tokio::time::timeout(timeout, outcome).await {
+                Ok(Ok(appended)) => Ok(appended),
+                _ => {
+                    forget();
+                    Ok(Appended { seq: offset as u64 + 1, message_id, duplicate: false })
+                }
             }
-            Err(_) => {
-                forget();
-                return Err(LogError::Stopped);
-            }
-        };
-        // Durable now. This node's reader says whether another node's copy came first.
-        match tokio::time::timeout(self.timeout, outcome).await {
-            Ok(Ok(appended)) => Ok(appended),
-            _ => {
-                forget();
-                Ok(Appended { seq: offset as u64 + 1, message_id, duplicate: false })
-            }
-        }
+        }))
     }
 
     fn position(&self, room: &RoomId) -> u64 {

@@ -15,7 +15,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
-use super::{LogError, RoomLog};
+use super::{LogError, Pending, RoomLog};
 use crate::metrics::Metrics;
 use crate::model::{Appended, Draft, Inbox, StoredEvent};
 use crate::store::{Inserted, Store};
@@ -62,10 +62,10 @@ impl LocalLog {
 
 #[async_trait]
 impl RoomLog for LocalLog {
-    async fn append(&self, draft: Draft) -> Result<Appended, LogError> {
+    async fn enqueue(&self, draft: Draft) -> Result<Pending, LogError> {
         let (reply, answer) = oneshot::channel();
         self.tx.send(Job { draft, reply }).await.map_err(|_| LogError::Stopped)?;
-        answer.await.map_err(|_| LogError::Stopped)?
+        Ok(Box::pin(async move { answer.await.map_err(|_| LogError::Stopped)? }))
     }
 
     fn position(&self, room: &RoomId) -> u64 {

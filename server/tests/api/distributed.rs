@@ -241,7 +241,13 @@ async fn presence_counts_agree_on_every_node() {
     on_a.join().await;
     let mut on_b = c.link(Transport::Ws, &tb, &room, Some(0)).await;
     on_b.join().await;
-    let (va, vb) = tokio::join!(presence_view(&a, &ta, &room), presence_view(&c, &tb, &room));
+    // A JOIN over a WebSocket has no ACK: wait until both are in, then compare the two views.
+    let (va, vb) = eventually(|| async {
+        let (va, vb) = tokio::join!(presence_view(&a, &ta, &room), presence_view(&c, &tb, &room));
+        let joined = |v: &(Value, Value, Value)| v.1.as_array().map_or(0, Vec::len);
+        if joined(&va) == 2 && joined(&vb) == 2 { Ok((va, vb)) } else { Err(format!("{va:?} {vb:?}")) }
+    })
+    .await;
     assert_eq!(va, vb, "the same view from both nodes");
     assert_eq!(va.0, 2);
     let names: Vec<&str> = va.1.as_array().unwrap().iter().map(|m| m["nickname"].as_str().unwrap()).collect();

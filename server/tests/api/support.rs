@@ -198,6 +198,11 @@ impl Client {
         self.stream.send(Message::text(text)).await.unwrap();
     }
 
+    /// Sends any WebSocket message (a raw frame, say).
+    pub async fn send_message(&mut self, msg: Message) {
+        self.stream.send(msg).await.unwrap();
+    }
+
     /// Says something.
     pub async fn talk(&mut self, content: &str) {
         self.send(json!({"type": "TALK", "content": content})).await;

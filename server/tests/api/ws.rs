@@ -178,3 +178,44 @@ async fn a_client_that_falls_behind_is_told_to_resync_and_can_resume_everything(
     seen.extend(seqs(&rest));
     assert_eq!(seen, (1..=total as u64).collect::<Vec<_>>());
 }
+
+/// A client that sends a burst without waiting gets every ACK, in the order it sent, with rising
+/// seqs (the connection reads on while earlier messages are committed).
+#[tokio::test]
+async fn a_burst_is_acknowledged_in_the_order_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::spawn(dir.path(), &[]).await;
+    let (t, _) = server.guest("Aria").await;
+    let room = server.room(&t, "Hall").await;
+    let mut a = server.ws(&t, &room, None).await;
+    let ids: Vec<String> = (0..100).map(|_| uuid::Uuid::now_v7().to_string()).collect();
+    for (i, id) in ids.iter().enumerate() {
+        a.send(json!({"type": "TALK", "content": format!("m{i}"), "messageId": id})).await;
+    }
+    let mut acked = Vec::new();
+    for _ in 0..100 {
+        let ack = a.next_of(&["ACK"]).await;
+        acked.push((ack["messageId"].as_str().unwrap().to_owned(), ack["acceptedSeq"].as_u64().unwrap()));
+    }
+    assert_eq!(acked.iter().map(|a| a.0.clone()).collect::<Vec<_>>(), ids, "ACKs in the order sent");
+    assert_eq!(acked.iter().map(|a| a.1).collect::<Vec<_>>(), (1..=100).collect::<Vec<_>>());
+}
+
+/// A message over `ws_max_message_bytes` closes with 1009, invalid UTF-8 with 1007: the client
+/// can tell "too big" from a crash.
+#[tokio::test]
+async fn broken_messages_close_with_the_code_that_says_why() {
+    use tokio_tungstenite::tungstenite::protocol::frame::Frame;
+    use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::spawn(dir.path(), &[("DUNGEONTALK_WS_MAX_MESSAGE_BYTES", "200000")]).await;
+    let (t, _) = server.guest("Aria").await;
+    let room = server.room(&t, "Hall").await;
+    let mut big = server.ws(&t, &room, None).await;
+    big.send_text("x".repeat(300_000)).await;
+    assert_eq!(big.close_code().await, Some(1009));
+    let mut bad = server.ws(&t, &room, None).await;
+    let invalid = Frame::message(vec![0x7b, 0xff, 0xfe, 0x7d], OpCode::Data(Data::Text), true);
+    bad.send_message(tokio_tungstenite::tungstenite::Message::Frame(invalid)).await;
+    assert_eq!(bad.close_code().await, Some(1007));
+}

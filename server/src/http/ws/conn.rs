@@ -1,0 +1,266 @@
+//! One WebSocket connection: a reader and a writer on one task.
+//!
+//! The reader parses frames and starts each in order; a TALK's commit is awaited in the
+//! background (up to `ws_pipeline` at once) and its ACK or ERROR goes out in the order the
+//! frames came. The writer takes room events from the feed and replies from the reader, queues
+//! every one that is ready, then flushes once under one deadline (`send_timeout_ms`).
+
+use std::time::Duration;
+
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, close_code};
+use dungeontalk_app::wire::{ErrorCode, RoomId, ServerFrame};
+use futures_util::stream::{FuturesOrdered, SplitSink, SplitStream};
+use futures_util::{FutureExt, SinkExt, StreamExt};
+use tokio::sync::mpsc;
+
+use super::super::frames::{Acted, PendingActed, Started, parse, start};
+use crate::auth::Revocation;
+use crate::error::AppError;
+use crate::hub::feed::{Feed, FeedError, Item, OnLag};
+use crate::model::{Actor, RoomRecord};
+use crate::state::AppState;
+
+/// Most frames written in one flush.
+const BATCH: usize = 256;
+
+fn text(frame: &ServerFrame) -> Message {
+    Message::Text(serde_json::to_string(frame).expect("frames always serialize").into())
+}
+
+fn close(code: u16, reason: &'static str) -> Message {
+    Message::Close(Some(CloseFrame { code, reason: Utf8Bytes::from_static(reason) }))
+}
+
+/// The close a broken client message deserves, so the client can tell "too big" from a crash.
+fn close_for(e: &axum::Error) -> Message {
+    use tokio_tungstenite::tungstenite::Error as WsError;
+    use tokio_tungstenite::tungstenite::error::CapacityError;
+    match std::error::Error::source(e).and_then(|s| s.downcast_ref::<WsError>()) {
+        Some(WsError::Capacity(CapacityError::MessageTooLong { .. })) => close(close_code::SIZE, "message too big"),
+        Some(WsError::Utf8(_)) => close(close_code::INVALID, "invalid UTF-8"),
+        Some(WsError::Protocol(_)) => close(close_code::PROTOCOL, "protocol error"),
+        _ => close(close_code::ERROR, "read error"),
+    }
+}
+
+/// Serves one upgraded connection until either side ends it.
+pub async fn run(
+    socket: WebSocket,
+    state: AppState,
+    actor: Actor,
+    room: RoomRecord,
+    after: Option<u64>,
+    revocation: Revocation,
+) {
+    let room_id = room.room_id.clone();
+    let _counted = state.hub.metrics().connection("ws");
+    state.hub.connect(&room_id, &actor).await;
+    let (sink, stream) = socket.split();
+    let (replies, replies_rx) = mpsc::channel(state.settings.ws_pipeline.max(1) * 2);
+    let mut writer = Writer { sink, state: state.clone(), replies: replies_rx, revocation };
+    let mut reader = Reader { stream, state: state.clone(), actor: actor.clone(), room, replies };
+    tokio::select! {
+        _ = writer.run(&actor, &room_id, after) => {}
+        _ = reader.run() => {}
+    }
+    if let Err(e) = state.hub.disconnect(&room_id, &actor).await {
+        tracing::warn!(error = %e, room = %room_id, "leave on disconnect failed");
+    }
+}
+
+struct Reader {
+    stream: SplitStream<WebSocket>,
+    state: AppState,
+    actor: Actor,
+    room: RoomRecord,
+    replies: mpsc::Sender<Message>,
+}
+
+impl Reader {
+    async fn run(&mut self) {
+        let pipeline = self.state.settings.ws_pipeline.max(1);
+        let mut inflight: FuturesOrdered<PendingActed> = FuturesOrdered::new();
+        loop {
+            tokio::select! {
+                msg = self.stream.next(), if inflight.len() < pipeline => match msg {
+                    Some(Ok(Message::Text(t))) => {
+                        let started = self.start(t).await;
+                        inflight.push_back(started);
+                    }
+                    Some(Ok(Message::Binary(_))) => {
+                        let e = AppError::new(ErrorCode::BadFrame, "Send JSON text frames, not binary.");
+                        inflight.push_back(Box::pin(std::future::ready(Err(e))));
+                    }
+                    Some(Ok(Message::Close(_))) | None => return,
+                    Some(Ok(_)) => {}
+                    Some(Err(e)) => {
+                        // Tell the client why, then let the writer end the connection.
+                        let _ = self.replies.send(close_for(&e)).await;
+                        return std::future::pending().await;
+                    }
+                },
+                Some(done) = inflight.next() => {
+                    for reply in replies_for(done) {
+                        if self.replies.send(reply).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Starts one frame; what it comes to is awaited in order with the others.
+    async fn start(&self, text: Utf8Bytes) -> PendingActed {
+        let max = self.state.settings.max_frame_bytes;
+        if text.len() > max {
+            let msg = format!("Frames may be at most {} KiB; this one has {} bytes.", max / 1024, text.len());
+            return Box::pin(std::future::ready(Err(AppError::new(ErrorCode::FrameTooLarge, msg))));
+        }
+        let started = match parse(text.as_bytes()) {
+            Ok(frame) => start(&self.state, &self.room, &self.actor, frame).await,
+            Err(e) => Err(e),
+        };
+        match started {
+            Ok(Started::Pending(p)) => p,
+            Ok(Started::Done(acted)) => Box::pin(std::future::ready(Ok(acted))),
+            Err(e) => Box::pin(std::future::ready(Err(e))),
+        }
+    }
+}
+
+/// What the sender hears about one of its frames: ACK (and WARNING), or ERROR.
+fn replies_for(done: Result<Acted, AppError>) -> Vec<Message> {
+    match done {
+        Ok(acted) => {
+            let mut out = Vec::new();
+            if let (Some(message_id), Some(accepted_seq)) = (acted.message_id, acted.seq) {
+                out.push(text(&ServerFrame::Ack { message_id, accepted_seq }));
+            }
+            if let Some(w) = acted.warning {
+                out.push(text(&ServerFrame::Warning { code: w.code, message: w.message }));
+            }
+            out
+        }
+        Err(e) => vec![text(&e.to_frame())],
+    }
+}
+
+/// The writer ended the connection (closed it, or the client would not take data in time).
+struct Closed;
+
+struct Writer {
+    sink: SplitSink<WebSocket, Message>,
+    state: AppState,
+    replies: mpsc::Receiver<Message>,
+    /// Fires when the handshake's token is logged out: the connection ends then.
+    revocation: Revocation,
+}
+
+impl Writer {
+    async fn run(&mut self, actor: &Actor, room_id: &RoomId, after: Option<u64>) {
+        let settings = self.state.settings.clone();
+        let hub = self.state.hub.clone();
+        let mut feed = Feed::open(&hub, room_id, &actor.member_id, settings.replay_page, OnLag::Report);
+        let hello = ServerFrame::Connected {
+            room_id: room_id.clone(),
+            member_id: actor.member_id.clone(),
+            nickname: actor.nickname.clone(),
+        };
+        let mut batch = vec![text(&hello)];
+        match after {
+            Some(after) => feed.resume(after),
+            None => {
+                if let Err(e) = feed.recent(settings.history_on_join).await {
+                    batch.push(text(&AppError::from(e).to_frame()));
+                    let _ = self.write(&mut batch).await;
+                    return;
+                }
+            }
+        }
+        if self.write(&mut batch).await.is_err() {
+            return;
+        }
+        let shutdown = self.state.shutdown.clone();
+        let delivered = hub.metrics().deliveries.with_label_values(&["ws"]);
+        loop {
+            let mut ending = false;
+            tokio::select! {
+                _ = shutdown.cancelled() => {
+                    batch.push(close(close_code::AWAY, "server shutting down"));
+                    ending = true;
+                }
+                _ = self.revocation.revoked() => {
+                    batch.push(text(&Revocation::error().to_frame()));
+                    batch.push(close(close_code::POLICY, "logged out"));
+                    ending = true;
+                }
+                item = feed.next() => match item {
+                    Ok(item) => self.event(item, &mut batch),
+                    Err(FeedError::Closed) => return,
+                    Err(e) => {
+                        // The client resumes later with its cursor.
+                        batch.push(text(&AppError::from(e).to_frame()));
+                        ending = true;
+                    }
+                },
+                reply = self.replies.recv() => match reply {
+                    Some(m) => {
+                        ending = matches!(m, Message::Close(_));
+                        batch.push(m);
+                    }
+                    None => return,
+                },
+            }
+            // Everything else that is ready goes out with it, in one write.
+            while !ending && batch.len() < BATCH && feed.ready() {
+                match feed.next().now_or_never() {
+                    Some(Ok(item)) => self.event(item, &mut batch),
+                    _ => break,
+                }
+            }
+            while !ending && batch.len() < BATCH {
+                match self.replies.try_recv() {
+                    Ok(m) => {
+                        ending = matches!(m, Message::Close(_));
+                        batch.push(m);
+                    }
+                    Err(_) => break,
+                }
+            }
+            let events = batch.iter().filter(|m| matches!(m, Message::Text(_))).count() as u64;
+            if self.write(&mut batch).await.is_err() || ending {
+                return;
+            }
+            delivered.inc_by(events);
+        }
+    }
+
+    fn event(&self, item: Item, batch: &mut Vec<Message>) {
+        match item {
+            Item::Event(event) => batch.push(Message::Text(event.json.clone())),
+            // The client fell a whole ring behind: it fetches the gap, we go on live.
+            Item::Lagged { after } => {
+                self.state.hub.metrics().resyncs.inc();
+                batch.push(text(&ServerFrame::Resync { after }));
+            }
+        }
+    }
+
+    /// Writes a batch with one flush; a client that does not take it within `send_timeout_ms` is
+    /// dropped.
+    async fn write(&mut self, batch: &mut Vec<Message>) -> Result<(), Closed> {
+        let limit = Duration::from_millis(self.state.settings.send_timeout_ms);
+        let sink = &mut self.sink;
+        let all = async {
+            for m in batch.drain(..) {
+                sink.feed(m).await?;
+            }
+            sink.flush().await
+        };
+        match tokio::time::timeout(limit, all).await {
+            Ok(Ok(())) => Ok(()),
+            _ => Err(Closed),
+        }
+    }
+}
