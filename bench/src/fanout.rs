@@ -2,7 +2,7 @@
 //! a step loses or doubles a message or its p99 passes the limit.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::Result;
 use futures_util::StreamExt;
@@ -63,13 +63,18 @@ pub async fn crowd(
     Ok(Crowd { subs: open, probes, publishers })
 }
 
-/// Sends `per_sec` bodies per second into the room for `span`; returns the publisher and the count.
-async fn send(mut p: Publisher, step: u32, room: usize, per_sec: f64, span: Duration) -> (Publisher, u64) {
+/// Sends `per_sec` bodies per second into the room for `span`, starting `phase` of a period in;
+/// returns the publisher and the count.
+async fn send(mut p: Publisher, step: u32, room: usize, phase: f64, per_sec: f64, span: Duration) -> (Publisher, u64) {
     let total = (per_sec * span.as_secs_f64()).round() as u64;
-    let start = Instant::now();
+    let start = tokio::time::Instant::now();
     let mut n = 0;
     while n < total {
-        let due = ((start.elapsed().as_secs_f64() * per_sec) as u64).min(total);
+        // Sleep until the next one is due, then send all that are due. Rooms are spread over
+        // the period (`phase`): real rooms do not all speak at the same instant.
+        let next = start + Duration::from_secs_f64((n as f64 + phase) / per_sec);
+        tokio::time::sleep_until(next).await;
+        let due = ((start.elapsed().as_secs_f64() * per_sec + 1.0 - phase) as u64).clamp(n + 1, total);
         while n < due {
             if let Err(e) = p.send(body(step, room, n)).await {
                 eprintln!("dtbench: send failed: {e}");
@@ -77,7 +82,6 @@ async fn send(mut p: Publisher, step: u32, room: usize, per_sec: f64, span: Dura
             }
             n += 1;
         }
-        tokio::time::sleep(Duration::from_millis(1)).await;
     }
     (p, n)
 }
@@ -96,7 +100,10 @@ pub async fn run(ep: &Endpoint, plan: &Plan, crowd: &mut Crowd, bar: &indicatif:
             .publishers
             .drain(..)
             .enumerate()
-            .map(|(room, p)| tokio::spawn(send(p, step, room, per_room, plan.step)))
+            .map(|(room, p)| {
+                let phase = room as f64 / plan.rooms as f64;
+                tokio::spawn(send(p, step, room, phase, per_room, plan.step))
+            })
             .collect();
         let mut sent = 0;
         for s in senders {

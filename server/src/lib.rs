@@ -160,6 +160,12 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
     tokio::spawn(expire_idle(state.hub.clone(), liveness, shutdown.clone()));
     let app = http::router(state);
     let token = shutdown.clone();
+    // Chat frames are small: send each at once instead of waiting to fill a packet (Nagle).
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+        }
+    });
     let task = tokio::spawn(async move {
         let serve = axum::serve(listener, app).with_graceful_shutdown(token.cancelled_owned());
         if let Err(e) = serve.await {

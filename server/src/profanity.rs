@@ -27,11 +27,25 @@ pub enum Mode {
 const EN: &str = include_str!("../data/profanity/en.txt");
 const KO: &str = include_str!("../data/profanity/ko.txt");
 
-/// One normalised character: what it became, and where its run of repeats is in the original.
+/// One normalised character: what it became, and which original characters (a run of repeats)
+/// collapsed into it: `chars[from..to]` of [`Normalised`].
 struct Slot {
     ch: char,
-    /// Byte ranges of each original character collapsed into this one.
-    run: Vec<Range<usize>>,
+    from: usize,
+    to: usize,
+}
+
+impl Slot {
+    fn len(&self) -> usize {
+        self.to - self.from
+    }
+}
+
+/// A text normalised for matching: its slots, and the byte range of every word character kept.
+/// (Two vectors for the whole text: no allocation per character.)
+struct Normalised {
+    slots: Vec<Slot>,
+    chars: Vec<Range<usize>>,
 }
 
 fn substitute(c: char) -> char {
@@ -51,8 +65,8 @@ fn wordish(c: char) -> bool {
     c.is_alphanumeric() || substitute(c) != c
 }
 
-fn normalise(text: &str) -> Vec<Slot> {
-    let mut out: Vec<Slot> = Vec::new();
+fn normalise(text: &str) -> Normalised {
+    let mut n = Normalised { slots: Vec::new(), chars: Vec::new() };
     let mut token_start = 0;
     // Leetspeak belongs to words: in a token with no letter ("455", "20:30", "#12") digits and
     // symbols stay what they are, so numbers, dice results and ids are never read as words.
@@ -68,13 +82,14 @@ fn normalise(text: &str) -> Vec<Slot> {
         }
         let lower = c.to_lowercase().next().unwrap_or(c);
         let ch = if lettered { substitute(lower) } else { lower };
-        let range = at..at + c.len_utf8();
-        match out.last_mut() {
-            Some(last) if last.ch == ch => last.run.push(range),
-            _ => out.push(Slot { ch, run: vec![range] }),
+        n.chars.push(at..at + c.len_utf8());
+        let index = n.chars.len();
+        match n.slots.last_mut() {
+            Some(last) if last.ch == ch => last.to = index,
+            _ => n.slots.push(Slot { ch, from: index - 1, to: index }),
         }
     }
-    out
+    n
 }
 
 struct Word {
@@ -103,9 +118,9 @@ impl Filter {
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
-            let slots = normalise(line);
-            patterns.push(slots.iter().map(|s| s.ch).collect::<String>());
-            words.push(Word { runs: slots.iter().map(|s| s.run.len()).collect(), whole: english });
+            let n = normalise(line);
+            patterns.push(n.slots.iter().map(|s| s.ch).collect::<String>());
+            words.push(Word { runs: n.slots.iter().map(Slot::len).collect(), whole: english });
         }
         let matcher =
             AhoCorasick::builder().match_kind(MatchKind::Standard).build(&patterns).expect("the word lists compile");
@@ -114,7 +129,8 @@ impl Filter {
 
     /// Every profane word in `text`, merged and in order.
     pub fn find(&self, text: &str) -> Found {
-        let slots = normalise(text);
+        let n = normalise(text);
+        let slots = &n.slots;
         let flat: String = slots.iter().map(|s| s.ch).collect();
         // Byte offset in `flat` → slot index.
         let mut index = vec![0usize; flat.len() + 1];
@@ -126,14 +142,14 @@ impl Filter {
             let word = &self.words[m.pattern().as_usize()];
             let (first, last) = (index[m.start()], index[m.start()] + word.runs.len() - 1);
             let span = &slots[first..=last];
-            if span.iter().zip(&word.runs).any(|(s, need)| s.run.len() < *need) {
+            if span.iter().zip(&word.runs).any(|(s, need)| s.len() < *need) {
                 continue;
             }
-            let end = span.last().expect("non-empty").run.last().expect("non-empty").end;
+            let end = n.chars[span.last().expect("non-empty").to - 1].end;
             // Start at the run's first character, or (a run shared with the word before, as in
             // "as shit") at the last ones the word needs.
-            let run = &span[0].run;
-            let starts = [run[0].start, run[run.len() - word.runs[0]].start];
+            let first = &span[0];
+            let starts = [n.chars[first.from].start, n.chars[first.to - word.runs[0]].start];
             let standalone = |start: usize| {
                 let before = text[..start].chars().next_back().is_none_or(|c| !wordish(c));
                 let after = text[end..].chars().next().is_none_or(|c| !wordish(c));

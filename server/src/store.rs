@@ -59,6 +59,18 @@ pub trait Store: Send + Sync + 'static {
     /// Fails when the store cannot serve requests (for `/readyz`).
     async fn ping(&self) -> Result<(), StoreError>;
 
+    /// [`Store::insert`] done on the caller's thread, for a store that can write without the
+    /// async runtime (the embedded file); `None` when it cannot. The local log's writer thread
+    /// uses it to save a thread hop per commit.
+    fn insert_now(&self, _events: &[Arc<StoredEvent>]) -> Option<Result<Vec<Inserted>, StoreError>> {
+        None
+    }
+
+    /// [`Store::message_seqs`] on the caller's thread, where the store can; `None` otherwise.
+    fn message_seqs_now(&self, _keys: &[(RoomId, Uuid)]) -> Option<Result<Vec<Option<u64>>, StoreError>> {
+        None
+    }
+
     /// The seq of the message stored in the room with this `messageId`, if there is one.
     async fn message_seq(&self, room: &RoomId, message_id: Uuid) -> Result<Option<u64>, StoreError> {
         Ok(self.message_seqs(vec![(room.clone(), message_id)]).await?.pop().flatten())

@@ -35,10 +35,14 @@ async fn open_ws(ep: &Endpoint, room: &str) -> Result<Ws> {
     Ok(ws)
 }
 
+/// Waits for a packet starting with `prefix`, answering pings meanwhile (some servers ping at once).
 async fn expect(ws: &mut Ws, prefix: &str) -> Result<()> {
-    match ws.next().await {
-        Some(Ok(Message::Text(t))) if t.starts_with(prefix) => Ok(()),
-        other => bail!("expected {prefix}…, got {other:?}"),
+    loop {
+        match ws.next().await {
+            Some(Ok(Message::Text(t))) if t.starts_with(prefix) => return Ok(()),
+            Some(Ok(Message::Text(t))) if t.as_str() == "2" => ws.send(Message::text("3")).await?,
+            other => bail!("expected {prefix}…, got {other:?}"),
+        }
     }
 }
 

@@ -1,8 +1,10 @@
-//! The single-process room log: one writer task batches appends into one store transaction, then
+//! The single-process room log: one writer thread batches appends into one store transaction, then
 //! hands the events to the inbox in seq order.
 //!
-//! One task means per-room delivery order equals seq order without a lock per room, and a burst
-//! of messages costs one commit (one fsync) instead of one each. Seqs are per room and contiguous;
+//! One writer means per-room delivery order equals seq order without a lock per room, and a burst
+//! of messages costs one commit (one fsync) instead of one each: what arrives during a commit is
+//! the next batch. The writer is an OS thread of its own, so a commit (and its fsync) happens where
+//! the batch is, with no hand-off to a blocking pool and back. Seqs are per room and contiguous;
 //! the writer keeps every room's head in memory (loaded from the store at start; one number per
 //! room, kept as long as the room exists, like the room itself).
 
@@ -54,8 +56,19 @@ impl LocalLog {
     ) -> Result<(LocalLog, JoinHandle<()>), LogError> {
         let heads = Arc::new(Heads(RwLock::new(store.heads().await?.into_iter().collect())));
         let (tx, rx) = mpsc::channel(queue_len);
-        let writer = Writer { store, inbox, metrics, heads: heads.clone(), batch_max };
-        let task = tokio::spawn(writer.run(rx));
+        let runtime = tokio::runtime::Handle::current();
+        let writer = Writer { store, inbox, metrics, heads: heads.clone(), batch_max, runtime };
+        let (done, finished) = oneshot::channel::<()>();
+        std::thread::Builder::new()
+            .name("dt-log-writer".into())
+            .spawn(move || {
+                writer.run(rx);
+                let _ = done.send(());
+            })
+            .map_err(|e| LogError::Unavailable(format!("cannot start the log writer: {e}")))?;
+        let task = tokio::spawn(async move {
+            let _ = finished.await;
+        });
         Ok((LocalLog { tx, heads }, task))
     }
 }
@@ -88,6 +101,8 @@ struct Writer {
     metrics: Arc<Metrics>,
     heads: Arc<Heads>,
     batch_max: usize,
+    /// For stores that only work async (MongoDB): their calls are run to completion from here.
+    runtime: tokio::runtime::Handle,
 }
 
 /// What the writer decided for one job before the commit.
@@ -99,11 +114,18 @@ enum Plan {
 }
 
 impl Writer {
-    async fn run(self, mut rx: mpsc::Receiver<Job>) {
+    fn run(self, mut rx: mpsc::Receiver<Job>) {
         let mut jobs = Vec::with_capacity(self.batch_max);
-        while rx.recv_many(&mut jobs, self.batch_max).await > 0 {
+        while let Some(first) = rx.blocking_recv() {
+            jobs.push(first);
+            while jobs.len() < self.batch_max {
+                match rx.try_recv() {
+                    Ok(job) => jobs.push(job),
+                    Err(_) => break,
+                }
+            }
             let (drafts, replies): (Vec<_>, Vec<_>) = jobs.drain(..).map(|j| (j.draft, j.reply)).unzip();
-            match self.commit(drafts).await {
+            match self.commit(drafts) {
                 Ok(results) => {
                     for (result, reply) in results.into_iter().zip(replies) {
                         let _ = reply.send(Ok(result));
@@ -121,12 +143,15 @@ impl Writer {
     }
 
     /// Gives each new draft the next seq of its room, stores the batch, then delivers it.
-    async fn commit(&self, drafts: Vec<Draft>) -> Result<Vec<Appended>, LogError> {
+    fn commit(&self, drafts: Vec<Draft>) -> Result<Vec<Appended>, LogError> {
         let keys: Vec<(RoomId, Uuid)> =
             drafts.iter().filter_map(|d| d.message_id().map(|m| (d.room_id.clone(), m))).collect();
         let mut known: HashMap<(RoomId, Uuid), u64> = HashMap::new();
         if !keys.is_empty() {
-            let seqs = self.store.message_seqs(keys.clone()).await?;
+            let seqs = match self.store.message_seqs_now(&keys) {
+                Some(found) => found?,
+                None => self.runtime.block_on(self.store.message_seqs(keys.clone()))?,
+            };
             known.extend(keys.into_iter().zip(seqs).filter_map(|(k, s)| s.map(|s| (k, s))));
         }
         let mut next: HashMap<RoomId, u64> = HashMap::new();
@@ -152,7 +177,10 @@ impl Writer {
         let new: Vec<Arc<StoredEvent>> =
             plans.iter().filter_map(|p| if let Plan::New(e) = p { Some(e.clone()) } else { None }).collect();
         if !new.is_empty() {
-            let inserted = self.store.insert(new).await?;
+            let inserted = match self.store.insert_now(&new) {
+                Some(done) => done?,
+                None => self.runtime.block_on(self.store.insert(new))?,
+            };
             if let Some(dup) = inserted.iter().find(|i| matches!(i, Inserted::Duplicate(_))) {
                 // One writer checked first, so only a second writer on the same store gets here.
                 return Err(LogError::Unavailable(format!("another writer shares this store ({dup:?})")));

@@ -71,7 +71,7 @@ fn stored(room_id: &RoomId, seq: u64, json: &str) -> StoredEvent {
     StoredEvent::new(room_id.clone(), seq, Utf8Bytes::from(json))
 }
 
-fn insert_all(db: &Database, events: Vec<Arc<StoredEvent>>) -> Result<Vec<Inserted>, redb::Error> {
+fn insert_all(db: &Database, events: &[Arc<StoredEvent>]) -> Result<Vec<Inserted>, redb::Error> {
     let txn = db.begin_write()?;
     let mut out = Vec::with_capacity(events.len());
     {
@@ -101,6 +101,15 @@ fn insert_all(db: &Database, events: Vec<Arc<StoredEvent>>) -> Result<Vec<Insert
         }
     }
     txn.commit()?;
+    Ok(out)
+}
+
+fn message_seqs(db: &Database, keys: &[(RoomId, uuid::Uuid)]) -> Result<Vec<Option<u64>>, redb::Error> {
+    let ids = db.begin_read()?.open_table(MESSAGE_IDS)?;
+    let mut out = Vec::with_capacity(keys.len());
+    for (room, mid) in keys {
+        out.push(ids.get((room.0.as_str(), mid.as_u128()))?.map(|seq| seq.value()));
+    }
     Ok(out)
 }
 
@@ -147,19 +156,19 @@ impl Store for DiskStore {
     }
 
     async fn insert(&self, events: Vec<Arc<StoredEvent>>) -> Result<Vec<Inserted>, StoreError> {
-        self.blocking(move |db| insert_all(db, events)).await
+        self.blocking(move |db| insert_all(db, &events)).await
     }
 
     async fn message_seqs(&self, keys: Vec<(RoomId, uuid::Uuid)>) -> Result<Vec<Option<u64>>, StoreError> {
-        self.blocking(move |db| {
-            let ids = db.begin_read()?.open_table(MESSAGE_IDS)?;
-            let mut out = Vec::with_capacity(keys.len());
-            for (room, mid) in &keys {
-                out.push(ids.get((room.0.as_str(), mid.as_u128()))?.map(|seq| seq.value()));
-            }
-            Ok(out)
-        })
-        .await
+        self.blocking(move |db| message_seqs(db, &keys)).await
+    }
+
+    fn insert_now(&self, events: &[Arc<StoredEvent>]) -> Option<Result<Vec<Inserted>, StoreError>> {
+        Some(insert_all(&self.db, events).map_err(fail))
+    }
+
+    fn message_seqs_now(&self, keys: &[(RoomId, uuid::Uuid)]) -> Option<Result<Vec<Option<u64>>, StoreError>> {
+        Some(message_seqs(&self.db, keys).map_err(fail))
     }
 
     async fn after(&self, room: &RoomId, after: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {

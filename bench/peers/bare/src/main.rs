@@ -74,5 +74,8 @@ async fn main() {
     let app = Router::new().route("/ws", get(ws)).with_state(rooms);
     let listener = tokio::net::TcpListener::bind(&bind).await.expect("bind");
     println!("bare listening on http://{}", listener.local_addr().unwrap());
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     axum::serve(listener, app).await.unwrap();
 }

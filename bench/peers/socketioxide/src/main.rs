@@ -25,5 +25,9 @@ async fn main() {
     let app = axum::Router::new().route("/", axum::routing::get(async || "socketioxide peer")).layer(layer);
     let listener = tokio::net::TcpListener::bind(&bind).await.expect("bind");
     println!("socketioxide listening on http://{}", listener.local_addr().unwrap());
+    // As every other server here: small frames go out at once.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     axum::serve(listener, app).await.unwrap();
 }
