@@ -15,10 +15,13 @@ PROFILE=release
 BIN=$CARGO_TARGET_DIR/$PROFILE
 say() { printf '\033[1m[compare]\033[0m %s\n' "$*"; }
 
+PACKAGES=(-p dungeontalk -p dungeontalk-bench -p bench-peer-bare -p bench-peer-socketioxide)
 if [ "$QUICK" != --quick ]; then
   bash .ci/setup tools >/dev/null
   say "building release binaries"
-  cargo build --release --locked -p dungeontalk -p dungeontalk-bench -p bench-peer-bare -p bench-peer-socketioxide
+  cargo build --release --locked "${PACKAGES[@]}"
+else
+  cargo build --locked "${PACKAGES[@]}"
 fi
 if [ ! -d bench/peers/socketio/node_modules/socket.io ]; then
   say "npm: installing the Socket.IO peer (socket.io 4.8.1)"
@@ -98,4 +101,5 @@ for s in dungeontalk socketio socketioxide bare; do idle $s ws; done
 idle dungeontalk sse
 for s in dungeontalk socketio socketioxide bare; do storm $s ws; done
 "$BIN/dtbench" plot --results "$OUT/results.json" --dir "$OUT"
+python3 bench/check.py "$OUT"
 say "results: $OUT/results.json and the SVG plots in $OUT"

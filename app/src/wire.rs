@@ -129,7 +129,10 @@ pub struct PresenceMember {
     pub status: String,
 }
 
-/// The room's presence after a change (the original's fields).
+/// A change in the room's presence (the original's fields). A delta: it names the member the
+/// change is about (and, when they are in the room now, how the list shows them), so its size does
+/// not grow with the room; the whole list is `GET /api/rooms/{roomId}/presence` (and `members`,
+/// when a frame carries a snapshot).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PresenceEvent {
@@ -137,12 +140,17 @@ pub struct PresenceEvent {
     /// 0 means unlimited.
     pub max_capacity: u32,
     pub connected_count: u32,
-    /// The joined members.
-    pub members: Vec<PresenceMember>,
+    /// Every joined member: only in a snapshot.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub members: Option<Vec<PresenceMember>>,
     pub event_type: PresenceType,
     /// Who the change is about.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub member_id: Option<MemberId>,
+    /// That member as the list shows them after a JOIN (absent when the change took them out or
+    /// left the list as it was).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub member: Option<PresenceMember>,
     /// RFC 3339 UTC.
     pub event_time: String,
 }

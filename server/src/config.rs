@@ -72,8 +72,8 @@ pub struct Overrides {
     /// Bytes a WebSocket reads from its socket at a time (chat frames are small) [default: 4096].
     #[arg(long, env = "DUNGEONTALK_WS_READ_BUFFER_BYTES", value_name = "BYTES")]
     pub ws_read_buffer_bytes: Option<usize>,
-    /// Bytes of frames a WebSocket gathers before it writes them out (a flush writes at once)
-    /// [default: 65536].
+    /// Bytes of frames a WebSocket gathers before it writes them out (a flush writes at once);
+    /// the buffer stays allocated, so it is kept small [default: 4096].
     #[arg(long, env = "DUNGEONTALK_WS_WRITE_BUFFER_BYTES", value_name = "BYTES")]
     pub ws_write_buffer_bytes: Option<usize>,
     /// TALKs of one WebSocket being committed at once; its next frames are read meanwhile
@@ -252,7 +252,7 @@ impl Default for Settings {
             max_frame_bytes: 128 * 1024,
             ws_max_message_bytes: 1024 * 1024,
             ws_read_buffer_bytes: 4096,
-            ws_write_buffer_bytes: 64 * 1024,
+            ws_write_buffer_bytes: 4096,
             ws_pipeline: 32,
             max_content_chars: 2000,
             outgoing_queue_len: 1024,

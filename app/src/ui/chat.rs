@@ -254,6 +254,31 @@ impl ChatState {
         });
     }
 
+    /// Updates the member list from a presence frame: a snapshot replaces it, a delta changes
+    /// the one member it is about.
+    fn apply_presence(&self, p: &crate::wire::PresenceEvent) {
+        if let Some(all) = &p.members {
+            self.members.try_set(all.clone());
+            return;
+        }
+        let Some(id) = &p.member_id else { return };
+        match p.event_type {
+            PresenceType::Join => {
+                if let Some(m) = &p.member {
+                    self.members.try_update(|list| {
+                        list.retain(|x| x.member_id != *id);
+                        list.push(m.clone());
+                        list.sort_by(|a, b| a.nickname.cmp(&b.nickname).then(a.member_id.cmp(&b.member_id)));
+                    });
+                }
+            }
+            PresenceType::Leave | PresenceType::SessionExpired => {
+                self.members.try_update(|list| list.retain(|x| x.member_id != *id));
+            }
+            PresenceType::JoinIgnored | PresenceType::LeaveIgnored | PresenceType::CapacityUpdated => {}
+        }
+    }
+
     /// Applies a server frame and tells the connection what to do next.
     pub fn apply(&self, frame: ServerFrame) -> Next {
         let me = self.me.try_get_value();
@@ -263,16 +288,10 @@ impl ChatState {
                 self.typing.try_update(|v| v.retain(|x| x.member_id != t.sender_id));
                 self.talk_line(t, me.as_ref())
             }
-            ServerFrame::Join(m) => {
-                self.reload_members();
-                system_line(m.seq, format!("{} joined", m.nickname), &m.created_at)
-            }
-            ServerFrame::Leave(m) => {
-                self.reload_members();
-                system_line(m.seq, format!("{} left", m.nickname), &m.created_at)
-            }
+            ServerFrame::Join(m) => system_line(m.seq, format!("{} joined", m.nickname), &m.created_at),
+            ServerFrame::Leave(m) => system_line(m.seq, format!("{} left", m.nickname), &m.created_at),
             ServerFrame::Presence(p) => {
-                self.members.try_set(p.members);
+                self.apply_presence(&p);
                 let about_me = p.member_id.is_some() && p.member_id == me;
                 return match p.event_type {
                     PresenceType::SessionExpired if about_me => Next::Rejoin,

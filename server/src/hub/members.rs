@@ -136,23 +136,30 @@ impl Hub {
         Ok(appended)
     }
 
-    /// Publishes the room's presence after a change about `actor`.
+    /// Publishes a change of the room's presence about `actor`: a delta, the same size however
+    /// many are in the room (a join storm of m members costs O(m) bytes per reader, not O(m²)).
     async fn announce(&self, room_id: &RoomId, event_type: PresenceType, actor: &Actor) {
         let max_capacity = match self.store.room(room_id).await {
             Ok(Some(room)) => room.max_capacity,
             _ => 0,
         };
-        let (connected_count, members) = match self.cluster.presence.snapshot(room_id).await {
-            Ok(s) => s,
-            Err(e) => return tracing::warn!(error = %e, "presence: no snapshot to announce"),
+        let connected_count = match self.cluster.presence.connected_counts(std::slice::from_ref(room_id)).await {
+            Ok(counts) => counts.first().copied().unwrap_or(0),
+            Err(e) => return tracing::warn!(error = %e, "presence: no count to announce"),
         };
+        let member = (event_type == PresenceType::Join).then(|| PresenceMember {
+            member_id: actor.member_id.clone(),
+            nickname: actor.nickname.clone(),
+            status: "ONLINE".to_owned(),
+        });
         let frame = ServerFrame::Presence(PresenceEvent {
             room_id: room_id.clone(),
             max_capacity,
             connected_count,
-            members,
+            members: None,
             event_type,
             member_id: Some(actor.member_id.clone()),
+            member,
             event_time: now_rfc3339(),
         });
         self.publish(StoredEvent::ephemeral(room_id.clone(), &frame, None)).await;

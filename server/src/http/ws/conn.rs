@@ -258,7 +258,12 @@ impl Writer {
             }
             sink.flush().await
         };
-        match tokio::time::timeout(limit, all).await {
+        let written = tokio::time::timeout(limit, all).await;
+        // A burst grew the batch: give the memory back, idle sockets are most sockets.
+        if batch.capacity() > 16 {
+            batch.shrink_to(16);
+        }
+        match written {
             Ok(Ok(())) => Ok(()),
             _ => Err(Closed),
         }

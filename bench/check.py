@@ -1,0 +1,54 @@
+#!/usr/bin/env python3
+"""Checks a comparison's results (bench/compare.sh runs it): every server and transport was
+measured, every message reached every subscriber exactly once at the loads that passed, the
+idle and storm numbers are there, and the JSON and SVG files parse.
+
+    python3 bench/check.py bench/results
+"""
+import json
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+out = Path(sys.argv[1] if len(sys.argv) > 1 else "bench/results")
+results = json.loads((out / "results.json").read_text())
+problems = []
+
+want = {("dungeontalk", t) for t in ("ws", "sse", "poll")}
+want |= {(s, t) for s in ("socketio", "socketioxide") for t in ("ws", "poll")} | {("bare", "ws")}
+seen = {(f["server"], f["transport"]) for f in results["fanout"]}
+problems += [f"no fan-out run for {s} {t}" for s, t in sorted(want - seen)]
+
+for f in results["fanout"]:
+    name = f"{f['server']} {f['transport']} ({f['rooms']}x{f['subscribers_per_room']})"
+    if not f["steps"] or not f["steps"][0]["passed"]:
+        problems.append(f"{name}: the lightest step did not pass: {f['steps'][:1]}")
+    for s in f["steps"]:
+        if s["delivered"] + s["lost"] != s["expected"]:
+            problems.append(f"{name} @ {s['rate']}: delivered + lost != expected")
+        if s["passed"] and (s["lost"] or s["duplicates"] or s["delivered"] != s["expected"]):
+            problems.append(f"{name} @ {s['rate']}: passed with a loss or a duplicate")
+        if s["duplicates"]:
+            problems.append(f"{name} @ {s['rate']}: {s['duplicates']} duplicates")
+
+for i in results["idle"]:
+    if i["connections"] <= 0 or i["rss_after_kib"] <= 0:
+        problems.append(f"idle {i['server']} {i['transport']}: no measurement")
+for s in results["storm"]:
+    if s["failed"]:
+        problems.append(f"storm {s['server']}: {s['failed']} clients could not reconnect")
+if not results["idle"] or not results["storm"]:
+    problems.append("idle or storm results are missing")
+
+for name in ("latency-cdf.svg", "throughput.svg", "memory.svg", "comparison.svg"):
+    try:
+        root = ET.parse(out / name).getroot()
+        if not root.tag.endswith("svg"):
+            problems.append(f"{name} is not an SVG")
+    except Exception as e:  # noqa: BLE001 - any parse failure is a problem to report
+        problems.append(f"{name}: {e}")
+
+if problems:
+    print("bench check FAILED:\n  " + "\n  ".join(problems))
+    sys.exit(1)
+print(f"bench check: {len(results['fanout'])} fan-out runs, every delivery counted once; plots parse")
