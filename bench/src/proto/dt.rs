@@ -14,6 +14,11 @@ use crate::probe::Probe;
 
 type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
+/// Whether subscribers JOIN their room (they do, unless `DTBENCH_NO_JOIN` is set: readers only).
+fn joins() -> bool {
+    std::env::var_os("DTBENCH_NO_JOIN").is_none()
+}
+
 /// The rooms of a run (their ids).
 pub struct World {
     pub rooms: Vec<String>,
@@ -72,7 +77,9 @@ async fn open_ws(ep: &Endpoint, token: &str, room: &str) -> Result<Ws> {
         Some(Ok(Message::Text(t))) if t.contains("\"CONNECTED\"") => {}
         other => bail!("no CONNECTED frame: {other:?}"),
     }
-    ws.send(Message::text(r#"{"type":"JOIN"}"#)).await?;
+    if joins() {
+        ws.send(Message::text(r#"{"type":"JOIN"}"#)).await?;
+    }
     Ok(ws)
 }
 
@@ -117,7 +124,9 @@ pub async fn subscribe(ep: &Endpoint, _world: &World, room: &str, probe: Arc<Pro
                 let chunk = body.next().await.context("the stream ended")??;
                 buf.push_str(&String::from_utf8_lossy(&chunk));
             }
-            post(ep, &token, room, &json!({"type": "JOIN"})).await?;
+            if joins() {
+                post(ep, &token, room, &json!({"type": "JOIN"})).await?;
+            }
             let task = tokio::spawn(async move {
                 let mut pending = String::new();
                 while let Some(Ok(chunk)) = body.next().await {
@@ -133,7 +142,9 @@ pub async fn subscribe(ep: &Endpoint, _world: &World, room: &str, probe: Arc<Pro
             Ok(Sub { task, handshake_bytes: handshake })
         }
         Transport::Poll => {
-            post(ep, &token, room, &json!({"type": "JOIN"})).await?;
+            if joins() {
+                post(ep, &token, room, &json!({"type": "JOIN"})).await?;
+            }
             let (ep, room) = (ep.clone(), room.to_owned());
             let task = tokio::spawn(async move {
                 let mut after: Option<u64> = None;
