@@ -61,9 +61,10 @@ stop() { kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null 
 kind_of() { case $1 in dungeontalk) echo dt;; socketio|socketioxide) echo sio;; bare) echo bare;; esac; }
 
 if [ "$QUICK" = --quick ]; then
-  ROOMS=4; SUBS=5; RATES=20,40; STEP=1; IDLE=50; STORM=40; BIG=""
+  ROOMS=4; SUBS=5; RATES=20,40; STEP=1; IDLE=50; STORM=40; BIG=""; BIG_RATES=""
 else
-  ROOMS=100; SUBS=10; RATES=1000,5000,10000,20000,35000,50000,70000,100000; STEP=4; IDLE=2000; STORM=1000; BIG=100
+  ROOMS=100; SUBS=10; RATES=1000,5000,10000,15000,20000,25000,30000,40000,50000,70000; STEP=4; IDLE=2000; STORM=1000
+  BIG=100; BIG_RATES=100,250,500,750,1000,1500,2000
 fi
 
 # fanout SERVER TRANSPORT ROOMS SUBS RATES
@@ -95,7 +96,7 @@ for t in ws poll; do fanout socketioxide $t $ROOMS $SUBS $RATES; done
 fanout bare ws $ROOMS $SUBS $RATES
 if [ -n "$BIG" ]; then
   # 10k connections: 100 rooms × 100.
-  for s in dungeontalk socketioxide bare; do fanout $s ws $ROOMS $BIG 1000,2500,5000,7500,10000; done
+  for s in dungeontalk socketioxide bare; do fanout $s ws $ROOMS $BIG $BIG_RATES; done
 fi
 for s in dungeontalk socketio socketioxide bare; do idle $s ws; done
 idle dungeontalk sse

@@ -1,4 +1,5 @@
-//! Embeds the built frontend (Trunk's output, `frontend/dist` or `$DUNGEONTALK_DIST`) into the binary.
+//! Embeds the built frontend (Trunk's output, `frontend/dist` or `$DUNGEONTALK_DIST`) into the binary,
+//! and the last transport comparison (`bench/results/results.json`) for the Measure panel.
 //!
 //! Generates `assets.rs`: one entry per file with its bytes and a content hash for the ETag, plus,
 //! in release builds, a gzip variant of text and wasm files. Without a built frontend, a one-page
@@ -49,6 +50,16 @@ fn main() {
     out.push_str("];\n");
     let target = out_dir.join("assets.rs");
     std::fs::write(target, out).unwrap();
+    embed_comparison(&manifest, &out_dir);
+}
+
+/// The last full transport comparison (`bench/compare.sh` writes it), shown by the UI's Measure
+/// panel; empty when there is none.
+fn embed_comparison(manifest: &Path, out_dir: &Path) {
+    let results = manifest.join("../bench/results/results.json");
+    println!("cargo:rerun-if-changed={}", results.display());
+    let json = std::fs::read_to_string(&results).unwrap_or_default();
+    std::fs::write(out_dir.join("comparison.json"), json).unwrap();
 }
 
 /// The gzip of a file worth compressing (text and wasm), if it saves at least a tenth.

@@ -11,6 +11,7 @@ mod chat_view;
 mod connection;
 mod link;
 mod login;
+mod measure;
 mod members;
 mod notify;
 mod rooms;
@@ -85,6 +86,7 @@ pub fn App() -> impl IntoView {
                     <span class="me" data-testid="me">
                         {move || session.0.with(|s| s.as_ref().map(|s| s.nickname.clone()))}
                     </span>
+                    <a class="link" href="/measure" data-testid="measure-link">"Measure"</a>
                     <button class="link" data-testid="logout-button" on:click=move |_| session.log_out()>
                         "Log out"
                     </button>
@@ -95,6 +97,7 @@ pub fn App() -> impl IntoView {
                     <Routes fallback=|| view! { <p class="empty">"Nothing here."</p> }>
                         <Route path=path!("/") view=rooms::RoomList />
                         <Route path=path!("/rooms/:id") view=chat::ChatRoom />
+                        <Route path=path!("/measure") view=measure::MeasurePanel />
                     </Routes>
                 </Show>
             </main>

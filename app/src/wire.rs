@@ -6,9 +6,11 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 mod error_code;
+mod measure;
 mod rest;
 
 pub use error_code::ErrorCode;
+pub use measure::*;
 pub use rest::*;
 
 /// A room's id (server-made UUIDv7 text).

@@ -11,6 +11,7 @@ use crate::state::AppState;
 
 pub(crate) mod assets;
 mod extract;
+pub mod fns;
 mod frames;
 mod health;
 mod messages;
@@ -37,6 +38,7 @@ pub fn router(state: AppState) -> Router {
         .route("/rooms/{room_id}/poll", get(poll::poll))
         .route("/rooms/{room_id}/invitations", post(notify::invite))
         .route("/notifications/stream", get(notify::stream))
+        .route("/fn/{*name}", post(fns::serve))
         // Bigger POST bodies are refused as `chat.frame_too_large` before they are read whole.
         .layer(DefaultBodyLimit::max(state.settings.max_frame_bytes))
         .fallback(|| async { AppError::new(ErrorCode::NotFound, "No such API endpoint.") });

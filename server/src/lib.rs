@@ -127,11 +127,14 @@ pub async fn build_state(
     let auth = auth::Auth::from_settings(&settings, revoked).map_err(|e| StartError::Auth(e.to_string()))?;
     let accounts = accounts::Accounts::new(account_store, cluster.limits.clone(), cluster.channel.clone(), &settings)
         .map_err(|e| StartError::Auth(e.to_string()))?;
+    let auth = Arc::new(auth);
+    let fns = http::fns::data(&auth);
     let state = AppState {
         settings: Arc::new(settings),
         hub: Arc::new(hub),
-        auth: Arc::new(auth),
+        auth,
         accounts: Arc::new(accounts),
+        fns,
         shutdown,
     };
     Ok((state, tasks))

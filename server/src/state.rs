@@ -9,13 +9,15 @@ use crate::auth::Auth;
 use crate::config::Settings;
 use crate::hub::Hub;
 
-/// Settings, hub, auth, accounts and the shutdown signal.
+/// Settings, hub, auth, accounts, the server functions' data and the shutdown signal.
 #[derive(Clone)]
 pub struct AppState {
     pub settings: Arc<Settings>,
     pub hub: Arc<Hub>,
     pub auth: Arc<Auth>,
     pub accounts: Arc<Accounts>,
+    /// What the UI's server functions see (`/api/fn/*`).
+    pub fns: dungeontalk_app::fns::ServerData,
     /// Cancelled when the server stops: long-lived connections close on it.
     pub shutdown: CancellationToken,
 }

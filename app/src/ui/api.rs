@@ -121,3 +121,9 @@ pub async fn create_room(token: &str, name: String, max_capacity: Option<u32>) -
     let body = CreateRoom { name, max_capacity, room_type: RoomType::Player, private: false };
     post_json(bearer(Request::post("/api/rooms"), token), &body).await
 }
+
+/// `POST /api/rooms` for a private room of one's own (unlimited, listed only for its creator).
+pub async fn create_private_room(token: &str, name: String) -> Result<RoomSummary, ErrorBody> {
+    let body = CreateRoom { name, max_capacity: Some(0), room_type: RoomType::Player, private: true };
+    post_json(bearer(Request::post("/api/rooms"), token), &body).await
+}

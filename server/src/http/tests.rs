@@ -217,3 +217,33 @@ async fn embedded_files_have_their_content_type_and_revalidate_with_etags() {
     let resp = app.router.clone().oneshot(get("/missing.js", None)).await.unwrap();
     assert_eq!(resp.status(), StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn the_ui_server_functions_answer_typed_json_and_check_the_token() {
+    let app = app().await;
+    let (status, body) = call(&app, post("/api/fn/comparison", None, json!({}))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body.is_null() || body["runs"].is_array(), "the comparison or null: {body}");
+    let report = json!({"results": [{"transport": "ws", "samples": 2, "p50Ms": 1.0, "p90Ms": 2.0, "p99Ms": 2.0,
+        "maxMs": 2.0, "cdf": [[1.0, 0.5], [2.0, 1.0]]}]});
+    let (status, _) = call(&app, post("/api/fn/measurements", None, json!({"token": "nope", "report": report}))).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "a bad token is refused");
+    let token = login(&app).await;
+    let (status, kept) =
+        call(&app, post("/api/fn/measurements", None, json!({"token": token, "report": report}))).await;
+    assert_eq!(status, StatusCode::OK, "{kept}");
+    assert_eq!((kept[0]["nickname"].as_str(), kept[0]["results"][0]["p50Ms"].as_f64()), (Some("Aria"), Some(1.0)));
+    let (_, recent) = call(&app, post("/api/fn/recent_measurements", None, json!({}))).await;
+    assert_eq!(recent, kept, "the newest runs, for every browser");
+}
+
+#[test]
+fn the_comparison_is_read_from_the_bench_results() {
+    let json = r#"{"machine": "2 cores", "fanout": [{"server": "dungeontalk", "transport": "ws", "rooms": 100,
+        "subscribers_per_room": 10, "max_sustained": 1000.0, "steps": [{"latency": {"p50": 0.5, "p99": 1.5},
+        "bytes_per_delivery": 280.0}]}], "idle": [{"server": "bare", "transport": "ws", "kib_per_connection": 4.5}]}"#;
+    let c = super::fns::comparison(json).unwrap();
+    assert_eq!((c.machine.as_str(), c.runs[0].connections, c.runs[0].light_p99_ms), ("2 cores", 1000, 1.5));
+    assert_eq!(c.idle[0].kib_per_connection, 4.5);
+    assert!(super::fns::comparison("not json").is_none());
+}
