@@ -7,6 +7,10 @@ use leptos::server_fn::codec::Json;
 
 use crate::wire::{Comparison, MeasureReport};
 
+/// Checks an access token: the nickname it names, or why it is refused.
+#[cfg(feature = "ssr")]
+pub type Verify = dyn Fn(&str) -> Result<String, crate::wire::ErrorBody> + Send + Sync;
+
 /// What the server hands its server functions: the comparison it was built with, the live runs
 /// kept in memory, and a way to check a token.
 #[cfg(feature = "ssr")]
@@ -16,7 +20,7 @@ pub struct ServerData {
     /// The newest live runs, at most [`KEPT_MEASUREMENTS`].
     pub measurements: std::sync::Arc<std::sync::Mutex<std::collections::VecDeque<MeasureReport>>>,
     /// The nickname a valid access token names, or why it is refused.
-    pub verify: std::sync::Arc<dyn Fn(&str) -> Result<String, crate::wire::ErrorBody> + Send + Sync>,
+    pub verify: std::sync::Arc<Verify>,
 }
 
 /// Live runs the server keeps (older ones are dropped).

@@ -34,7 +34,7 @@ export async function startServer({ env = {}, port = 0, dataDir = freshDataDir()
   const bin = process.env.DUNGEONTALK_BIN;
   if (!bin) throw new Error('DUNGEONTALK_BIN must point at the built dungeontalk binary');
   const child = spawn(bin, ['--bind', `127.0.0.1:${port}`, '--data-dir', dataDir], {
-    env: { ...process.env, DUNGEONTALK_LOG: 'warn', ...env },
+    env: { ...process.env, DUNGEONTALK_LOG: 'warn', DUNGEONTALK_WS_LINGER_MS: '500', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const base = await new Promise((resolve, reject) => {

@@ -119,6 +119,10 @@ pub struct Overrides {
     /// A long-poll or POST client stays "connected" this long after its last request [default: 15000].
     #[arg(long, env = "DUNGEONTALK_POLL_LINGER_MS", value_name = "MS")]
     pub poll_linger_ms: Option<u64>,
+    /// A closed WebSocket's member stays "connected" this long, so a quick reconnect is no
+    /// LEAVE and JOIN [default: 5000].
+    #[arg(long, env = "DUNGEONTALK_WS_LINGER_MS", value_name = "MS")]
+    pub ws_linger_ms: Option<u64>,
     /// Lifetime of a registered member's access token in seconds [default: 900].
     #[arg(long, env = "DUNGEONTALK_ACCESS_TOKEN_TTL_SECS", value_name = "SECS")]
     pub access_token_ttl_secs: Option<u64>,
@@ -218,6 +222,7 @@ pub struct Settings {
     pub poll_timeout_ms: u64,
     pub poll_batch_max: usize,
     pub poll_linger_ms: u64,
+    pub ws_linger_ms: u64,
     pub access_token_ttl_secs: u64,
     pub refresh_token_ttl_secs: u64,
     pub login_backoff_ms: u64,
@@ -267,6 +272,7 @@ impl Default for Settings {
             poll_timeout_ms: 30_000,
             poll_batch_max: 500,
             poll_linger_ms: 15_000,
+            ws_linger_ms: 5_000,
             access_token_ttl_secs: 900,
             refresh_token_ttl_secs: 14 * 86_400,
             login_backoff_ms: 1000,
@@ -343,6 +349,7 @@ impl Settings {
             poll_timeout_ms,
             poll_batch_max,
             poll_linger_ms,
+            ws_linger_ms,
             access_token_ttl_secs,
             refresh_token_ttl_secs,
             login_backoff_ms,

@@ -58,6 +58,8 @@ impl TestServer {
             // Tests pump messages fast; the rate-limit test sets its own limits.
             .env("DUNGEONTALK_RATE_PER_SEC", "100000")
             .env("DUNGEONTALK_RATE_BURST", "100000")
+            // A closed socket's member goes soon (the linger's own test sets it longer).
+            .env("DUNGEONTALK_WS_LINGER_MS", "200")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .kill_on_drop(true);

@@ -219,3 +219,32 @@ async fn broken_messages_close_with_the_code_that_says_why() {
     bad.send_message(tokio_tungstenite::tungstenite::Message::Frame(invalid)).await;
     assert_eq!(bad.close_code().await, Some(1007));
 }
+
+/// A WebSocket that drops and comes back within `ws_linger_ms` stores no LEAVE and no JOIN: to
+/// the room the member never left. One that stays away leaves once the linger is over.
+#[tokio::test]
+async fn a_quick_reconnect_is_no_leave_and_join() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::spawn(dir.path(), &[("DUNGEONTALK_WS_LINGER_MS", "1500")]).await;
+    let (t, _) = server.guest("Aria").await;
+    let room = server.room(&t, "Hall").await;
+    let mut a = server.ws(&t, &room, None).await;
+    a.send(json!({"type": "JOIN"})).await;
+    let joined = a.next_of(&["JOIN"]).await["seq"].as_u64().unwrap();
+    drop(a);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let mut back = server.ws(&t, &room, Some(joined)).await;
+    back.send(json!({"type": "JOIN"})).await;
+    back.talk("still here").await;
+    back.next_of(&["TALK"]).await;
+    tokio::time::sleep(std::time::Duration::from_millis(2000)).await;
+    let kinds =
+        |h: Vec<serde_json::Value>| h.iter().map(|e| e["type"].as_str().unwrap().to_owned()).collect::<Vec<_>>();
+    assert_eq!(kinds(server.history(&t, &room).await), ["JOIN", "TALK"], "no LEAVE, no second JOIN");
+    back.close().await;
+    crate::support::eventually(|| async {
+        let h = kinds(server.history(&t, &room).await);
+        if h == ["JOIN", "TALK", "LEAVE"] { Ok(()) } else { Err(format!("{h:?}")) }
+    })
+    .await;
+}

@@ -54,7 +54,10 @@ pub async fn run(
 ) {
     let room_id = room.room_id.clone();
     let _counted = state.hub.metrics().connection("ws");
-    state.hub.connect(&room_id, &actor).await;
+    // Counted in the room while open and `ws_linger_ms` after: a client that drops and comes
+    // back within that time (a network blip, a RESYNC, a deploy) never looked gone.
+    let linger = Duration::from_millis(state.settings.ws_linger_ms);
+    let _attendance = state.hub.attend(&room_id, &actor, linger, &state.shutdown).await;
     let (sink, stream) = socket.split();
     let (replies, replies_rx) = mpsc::channel(state.settings.ws_pipeline.max(1) * 2);
     let mut writer = Writer { sink, state: state.clone(), replies: replies_rx, revocation };
@@ -62,9 +65,6 @@ pub async fn run(
     tokio::select! {
         _ = writer.run(&actor, &room_id, after) => {}
         _ = reader.run() => {}
-    }
-    if let Err(e) = state.hub.disconnect(&room_id, &actor).await {
-        tracing::warn!(error = %e, room = %room_id, "leave on disconnect failed");
     }
 }
 
