@@ -171,6 +171,10 @@ pub struct TalkEvent {
     pub created_at: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub receiver_id: Option<MemberId>,
+    /// The members its `@nicknames` named, among those in the room when it was sent (by id:
+    /// nicknames are not unique); each gets a MENTION notification.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mentions: Vec<MemberId>,
 }
 
 /// A stored membership change (JOIN or LEAVE).

@@ -18,6 +18,7 @@ fn talk() -> TalkEvent {
         content: "hello".into(),
         created_at: "2026-11-25T10:00:00Z".into(),
         receiver_id: None,
+        mentions: Vec::new(),
     }
 }
 

@@ -12,33 +12,10 @@ use tokio::sync::broadcast;
 
 use crate::model::{Actor, StoredEvent};
 
-struct Member {
-    nick_key: String,
-    tx: broadcast::Sender<Bytes>,
-}
-
-#[derive(Default)]
-struct Members {
-    by_id: HashMap<MemberId, Member>,
-    by_nick: HashMap<String, HashSet<MemberId>>,
-}
-
-impl Members {
-    fn remove(&mut self, member_id: &MemberId) {
-        if let Some(m) = self.by_id.remove(member_id)
-            && let Some(ids) = self.by_nick.get_mut(&m.nick_key)
-        {
-            ids.remove(member_id);
-            if ids.is_empty() {
-                self.by_nick.remove(&m.nick_key);
-            }
-        }
-    }
-}
-
-/// Open notification streams on this node, by member and by nickname.
+/// Open notification streams on this node, by member: one channel per member, however many
+/// streams (tabs) read it; dropped when the last stream has closed.
 pub struct Notifier {
-    members: Mutex<Members>,
+    members: Mutex<HashMap<MemberId, broadcast::Sender<Bytes>>>,
     /// Notifications one stream may fall behind before it misses some.
     queue_len: usize,
 }
@@ -70,28 +47,31 @@ pub fn encode(n: &Notification) -> Bytes {
 impl Notifier {
     /// A notifier whose streams may each fall `queue_len` notifications behind.
     pub fn new(queue_len: usize) -> Notifier {
-        Notifier { members: Mutex::new(Members::default()), queue_len }
+        Notifier { members: Mutex::new(HashMap::new()), queue_len }
     }
 
     /// Notifications for `actor` from now on.
     pub fn subscribe(&self, actor: &Actor) -> broadcast::Receiver<Bytes> {
         let mut members = self.members.lock().expect("notifier lock");
-        let key = nick_key(&actor.nickname);
-        if let Some(m) = members.by_id.get(&actor.member_id)
-            && m.nick_key == key
-        {
-            return m.tx.subscribe();
-        }
-        members.remove(&actor.member_id);
-        let (tx, rx) = broadcast::channel(self.queue_len);
-        members.by_nick.entry(key.clone()).or_default().insert(actor.member_id.clone());
-        members.by_id.insert(actor.member_id.clone(), Member { nick_key: key, tx });
-        rx
+        members.retain(|_, tx| tx.receiver_count() > 0);
+        let tx = members.entry(actor.member_id.clone()).or_insert_with(|| broadcast::channel(self.queue_len).0);
+        tx.subscribe()
     }
 
     /// The members with notification streams open on this node.
     pub fn members(&self) -> Vec<MemberId> {
-        self.members.lock().expect("notifier lock").by_id.keys().cloned().collect()
+        let members = self.members.lock().expect("notifier lock");
+        members.iter().filter(|(_, tx)| tx.receiver_count() > 0).map(|(id, _)| id.clone()).collect()
+    }
+
+    /// Members with a channel (for the eviction test).
+    pub fn len(&self) -> usize {
+        self.members.lock().expect("notifier lock").len()
+    }
+
+    /// True when no member has a channel.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 
     /// Sends to every open stream of `to`; false when the member has none on this node.
@@ -101,34 +81,26 @@ impl Notifier {
 
     fn send_bytes(&self, to: &MemberId, bytes: Bytes) -> bool {
         let mut members = self.members.lock().expect("notifier lock");
-        let delivered = members.by_id.get(to).is_some_and(|m| m.tx.send(bytes).is_ok());
+        let delivered = members.get(to).is_some_and(|tx| tx.send(bytes).is_ok());
         if !delivered {
             members.remove(to); // every stream of that member has closed
         }
         delivered
     }
 
-    /// Notifies a whisper's receiver, or the members a TALK mentions (never the sender).
+    /// Notifies a whisper's receiver, or the members a TALK mentions (by id, as resolved when it
+    /// was sent).
     pub fn on_event(&self, event: &StoredEvent) {
         let whisper = event.audience.is_some() && !event.is_ephemeral();
-        if !whisper && !event.json.as_str().contains('@') {
+        if !whisper && !event.json.as_str().contains("\"mentions\"") {
             return; // the common case costs one scan and no parse
         }
         let Ok(ServerFrame::Talk(talk)) = serde_json::from_str::<ServerFrame>(event.json.as_str()) else { return };
         if let Some(to) = talk.receiver_id.clone() {
-            // A whisper notifies its receiver only: a mention in it must not leak it to others.
             self.send(&to, &Notification::Whisper(talk));
             return;
         }
-        let named = mentions(&talk.content);
-        let recipients: Vec<MemberId> = {
-            let members = self.members.lock().expect("notifier lock");
-            named.iter().filter_map(|n| members.by_nick.get(n)).flatten().cloned().collect()
-        };
-        let recipients: Vec<_> = recipients.into_iter().filter(|id| *id != talk.sender_id).collect();
-        if recipients.is_empty() {
-            return;
-        }
+        let recipients = talk.mentions.clone();
         let bytes = encode(&Notification::Mention(talk));
         for id in recipients {
             self.send_bytes(&id, bytes.clone());
@@ -145,5 +117,19 @@ mod tests {
         let found = mentions("hi @Aria, @bo-2! mail@ x @Aria @용사.");
         let want: HashSet<String> = ["aria", "bo-2", "용사"].into_iter().map(String::from).collect();
         assert_eq!(found, want);
+    }
+
+    #[test]
+    fn a_member_whose_streams_all_closed_is_forgotten() {
+        let n = Notifier::new(4);
+        let actor = Actor { member_id: MemberId("m1".into()), nickname: "Aria".into() };
+        let (a, b) = (n.subscribe(&actor), n.subscribe(&actor));
+        assert_eq!(n.len(), 1, "one channel per member, however many tabs");
+        drop((a, b));
+        assert!(!n.send(
+            &actor.member_id,
+            &Notification::Connected { member_id: actor.member_id.clone(), nickname: "Aria".into() }
+        ));
+        assert!(n.is_empty(), "the table gives the entry back");
     }
 }

@@ -72,12 +72,18 @@ impl Hub {
             }
         };
         let (content, warning) = self.screen(room, content)?;
+        let mentions = match receiver_id {
+            // A whisper notifies its receiver only: a mention in it must not leak it to others.
+            Some(_) => Vec::new(),
+            None => self.mentioned(room, actor, &content).await?,
+        };
         let body = EventBody::Talk {
             message_id: message_id.unwrap_or_else(Uuid::now_v7),
             sender_id: actor.member_id.clone(),
             sender_nickname: actor.nickname.clone(),
             content,
             receiver_id,
+            mentions,
         };
         let pending = self.log.enqueue(Draft::new(room.room_id.clone(), body)).await.map_err(|e| self.log_failed(e))?;
         let (hub, room_id, actor) = (self.clone(), room.room_id.clone(), actor.clone());
@@ -93,6 +99,26 @@ impl Hub {
             let warning = warning.filter(|_| !appended.duplicate());
             Ok(Said { appended, warning })
         }))
+    }
+
+    /// The members an `@nickname` in `content` names: those in the room now (joined) with that
+    /// nickname, who may read it, never the sender. Resolved once, here, and carried by id, so
+    /// a nickname taken by someone outside the room reaches nobody.
+    async fn mentioned(&self, room: &RoomRecord, actor: &Actor, content: &str) -> Result<Vec<MemberId>, HubError> {
+        if !content.contains('@') {
+            return Ok(Vec::new());
+        }
+        let named = super::notify::mentions(content);
+        if named.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (_, members) = self.cluster.presence.snapshot(&room.room_id).await?;
+        Ok(members
+            .into_iter()
+            .filter(|m| m.member_id != actor.member_id && room.admits(&m.member_id))
+            .filter(|m| named.contains(&m.nickname.to_lowercase()))
+            .map(|m| m.member_id)
+            .collect())
     }
 
     async fn is_stored(&self, room_id: &RoomId, message_id: Option<Uuid>) -> Result<bool, HubError> {

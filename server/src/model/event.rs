@@ -156,6 +156,9 @@ pub enum EventBody {
         content: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         receiver_id: Option<MemberId>,
+        /// Who its `@nicknames` named, resolved when it was sent.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        mentions: Vec<MemberId>,
     },
     Join {
         member_id: MemberId,
@@ -185,7 +188,7 @@ impl Draft {
     pub fn into_frame(self, seq: u64) -> ServerFrame {
         let Draft { room_id, created_at, body } = self;
         match body {
-            EventBody::Talk { message_id, sender_id, sender_nickname, content, receiver_id } => {
+            EventBody::Talk { message_id, sender_id, sender_nickname, content, receiver_id, mentions } => {
                 ServerFrame::Talk(TalkEvent {
                     seq,
                     room_id,
@@ -195,6 +198,7 @@ impl Draft {
                     content,
                     created_at,
                     receiver_id,
+                    mentions,
                 })
             }
             EventBody::Join { member_id, nickname } => {

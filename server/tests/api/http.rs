@@ -154,11 +154,13 @@ async fn mentions_and_invitations_reach_the_notification_stream_of_that_member_o
     let (mut cleo, hello) = server.notifications(&tc).await;
     assert_eq!(hello["memberId"], c_id.as_str());
     let (mut dax, _) = server.notifications(&td).await;
+    // A mention names members who are in the room.
+    post(&server, &tc, &room, json!({"type": "JOIN"})).await;
     post(&server, &ta, &room, json!({"type": "TALK", "content": "nobody"})).await;
     post(&server, &ta, &room, json!({"type": "TALK", "content": "hey @cleo, look"})).await;
     let mention = cleo.next().await;
     assert_eq!((mention["type"].as_str(), mention["content"].as_str()), (Some("MENTION"), Some("hey @cleo, look")));
-    assert_eq!((mention["senderId"].as_str(), mention["seq"].as_u64()), (Some(a_id.as_str()), Some(2)));
+    assert_eq!((mention["senderId"].as_str(), mention["seq"].as_u64()), (Some(a_id.as_str()), Some(3)));
     let url = format!("{}/api/rooms/{room}/invitations", server.base);
     let invite = |to: &str| server.http.post(&url).bearer_auth(&ta).json(&json!({"memberId": to})).send();
     let resp = invite(&c_id).await.unwrap();
@@ -173,4 +175,40 @@ async fn mentions_and_invitations_reach_the_notification_stream_of_that_member_o
     // Dax was neither mentioned nor invited: his stream has nothing but heartbeats.
     let quiet = tokio::time::timeout(Duration::from_millis(500), dax.next()).await;
     assert!(quiet.is_err(), "{quiet:?}");
+}
+
+/// A mention in a private room reaches the invited member of that nickname and nobody else who
+/// took the same nickname; in any room, only members who are in it: nicknames are free and not
+/// unique, so a mention is resolved to member ids when it is sent.
+#[tokio::test]
+async fn a_mention_never_reaches_someone_outside_the_room_who_took_the_nickname() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::spawn(dir.path(), &[]).await;
+    let (ta, _) = server.guest("Aria").await;
+    let (te, e_id) = server.guest("Eve").await;
+    let (tx, _) = server.guest("eve").await;
+    let (tc, _) = server.guest("Cy").await;
+    let url = format!("{}/api/rooms", server.base);
+    let body = json!({"name": "Vault", "private": true, "maxCapacity": 0});
+    let created: Value =
+        server.http.post(&url).bearer_auth(&ta).json(&body).send().await.unwrap().json().await.unwrap();
+    let vault = created["roomId"].as_str().unwrap().to_owned();
+    let invite = format!("{}/api/rooms/{vault}/invitations", server.base);
+    let resp = server.http.post(&invite).bearer_auth(&ta).json(&json!({"memberId": e_id})).send().await.unwrap();
+    assert_eq!(resp.status(), 202);
+    post(&server, &ta, &vault, json!({"type": "JOIN"})).await;
+    post(&server, &te, &vault, json!({"type": "JOIN"})).await;
+    let (mut eve, _) = server.notifications(&te).await;
+    let (mut impostor, _) = server.notifications(&tx).await;
+    let hall = server.room(&ta, "Hall").await;
+    let (mut cy, _) = server.notifications(&tc).await;
+    post(&server, &ta, &vault, json!({"type": "TALK", "content": "the key is under the mat, @eve"})).await;
+    post(&server, &ta, &hall, json!({"type": "TALK", "content": "@cy are you here?"})).await;
+    let got = eve.next().await;
+    assert_eq!((got["type"].as_str(), got["roomId"].as_str()), (Some("MENTION"), Some(vault.as_str())));
+    assert_eq!(got["mentions"], json!([e_id]), "named by id");
+    for (who, stream) in [("the other eve", &mut impostor), ("Cy, not in the Hall", &mut cy)] {
+        let quiet = tokio::time::timeout(Duration::from_millis(500), stream.next()).await;
+        assert!(quiet.is_err(), "{who} was told: {quiet:?}");
+    }
 }

@@ -65,6 +65,7 @@ fn talk(room_id: RoomId, seq: u64, content: &str, id: Uuid) -> Arc<StoredEvent> 
         sender_nickname: "Aria".into(),
         content: content.into(),
         receiver_id: None,
+        mentions: Vec::new(),
     };
     Arc::new(StoredEvent::seal(Draft::new(room_id, body), seq))
 }

@@ -99,6 +99,7 @@ mod tests {
             sender_nickname: "Aria".into(),
             content: "hello".into(),
             receiver_id: None,
+            mentions: Vec::new(),
         };
         Draft::new(RoomId("r1".into()), body)
     }
