@@ -98,6 +98,10 @@ pub struct Overrides {
     /// Most appends committed in one store transaction [default: 256].
     #[arg(long, env = "DUNGEONTALK_WRITE_BATCH_MAX", value_name = "EVENTS")]
     pub write_batch_max: Option<usize>,
+    /// Under load (several appends waiting), how long a commit waits for more to join it, in
+    /// microseconds: fewer fsyncs per message, at most this much more latency [default: 1000].
+    #[arg(long, env = "DUNGEONTALK_WRITE_GROUP_US", value_name = "US")]
+    pub write_group_us: Option<u64>,
     /// Appends waiting for the store before senders wait too [default: 4096].
     #[arg(long, env = "DUNGEONTALK_WRITE_QUEUE_LEN", value_name = "EVENTS")]
     pub write_queue_len: Option<usize>,
@@ -216,6 +220,7 @@ pub struct Settings {
     pub max_page: usize,
     pub write_batch_max: usize,
     pub write_queue_len: usize,
+    pub write_group_us: u64,
     pub send_timeout_ms: u64,
     pub default_room_capacity: u32,
     pub sse_heartbeat_secs: u64,
@@ -266,6 +271,7 @@ impl Default for Settings {
             max_page: 200,
             write_batch_max: 256,
             write_queue_len: 4096,
+            write_group_us: 1000,
             send_timeout_ms: 20_000,
             default_room_capacity: 3,
             sse_heartbeat_secs: 15,
@@ -343,6 +349,7 @@ impl Settings {
             max_page,
             write_batch_max,
             write_queue_len,
+            write_group_us,
             send_timeout_ms,
             default_room_capacity,
             sse_heartbeat_secs,

@@ -98,14 +98,9 @@ pub async fn build_state(
             (Arc::new(log), tasks)
         }
         None => {
-            let (log, writer) = log::local::LocalLog::start(
-                store.clone(),
-                inbox.clone(),
-                metrics.clone(),
-                settings.write_batch_max,
-                settings.write_queue_len,
-            )
-            .await?;
+            let batch = log::local::BatchLimits::from_settings(&settings);
+            let (log, writer) =
+                log::local::LocalLog::start(store.clone(), inbox.clone(), metrics.clone(), batch).await?;
             (Arc::new(log), vec![writer])
         }
     };

@@ -40,8 +40,9 @@ async fn hub_on(
 ) -> Arc<Hub> {
     let metrics = Arc::new(Metrics::new());
     let delivery = Arc::new(Delivery::new(queue_len, Arc::new(Revoked::default()), metrics.clone()));
-    let (log, _writer) =
-        LocalLog::start(store.clone(), delivery.clone(), metrics.clone(), settings.write_batch_max, 8).await.unwrap();
+    let batch =
+        crate::log::local::BatchLimits { queue_len: 8, ..crate::log::local::BatchLimits::from_settings(&settings) };
+    let (log, _writer) = LocalLog::start(store.clone(), delivery.clone(), metrics.clone(), batch).await.unwrap();
     let cluster = crate::cluster::local::cluster(&settings, delivery.clone(), accounts);
     Arc::new(Hub::new(store, Arc::new(log), cluster, &delivery, HubLimits::from_settings(&settings), metrics))
 }

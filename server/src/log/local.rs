@@ -38,7 +38,27 @@ impl Heads {
     }
 }
 
-/// The embedded log: a writer task over the store.
+/// How the writer batches: at most `max` appends per commit, `queue_len` waiting, and a wait of
+/// `group` for more when several are already waiting.
+#[derive(Clone, Copy, Debug)]
+pub struct BatchLimits {
+    pub max: usize,
+    pub queue_len: usize,
+    pub group: std::time::Duration,
+}
+
+impl BatchLimits {
+    /// The writer's share of the settings.
+    pub fn from_settings(s: &crate::config::Settings) -> BatchLimits {
+        BatchLimits {
+            max: s.write_batch_max,
+            queue_len: s.write_queue_len,
+            group: std::time::Duration::from_micros(s.write_group_us),
+        }
+    }
+}
+
+/// The embedded log: a writer thread over the store.
 pub struct LocalLog {
     tx: mpsc::Sender<Job>,
     heads: Arc<Heads>,
@@ -51,13 +71,13 @@ impl LocalLog {
         store: Arc<dyn Store>,
         inbox: Arc<dyn Inbox>,
         metrics: Arc<Metrics>,
-        batch_max: usize,
-        queue_len: usize,
+        batch: BatchLimits,
     ) -> Result<(LocalLog, JoinHandle<()>), LogError> {
+        let BatchLimits { max: batch_max, queue_len, group } = batch;
         let heads = Arc::new(Heads(RwLock::new(store.heads().await?.into_iter().collect())));
         let (tx, rx) = mpsc::channel(queue_len);
         let runtime = tokio::runtime::Handle::current();
-        let writer = Writer { store, inbox, metrics, heads: heads.clone(), batch_max, runtime };
+        let writer = Writer { store, inbox, metrics, heads: heads.clone(), batch_max, group, runtime };
         let (done, finished) = oneshot::channel::<()>();
         std::thread::Builder::new()
             .name("dt-log-writer".into())
@@ -101,6 +121,8 @@ struct Writer {
     metrics: Arc<Metrics>,
     heads: Arc<Heads>,
     batch_max: usize,
+    /// How long a batch under load waits for more before its commit.
+    group: std::time::Duration,
     /// For stores that only work async (MongoDB): their calls are run to completion from here.
     runtime: tokio::runtime::Handle,
 }
@@ -118,11 +140,12 @@ impl Writer {
         let mut jobs = Vec::with_capacity(self.batch_max);
         while let Some(first) = rx.blocking_recv() {
             jobs.push(first);
-            while jobs.len() < self.batch_max {
-                match rx.try_recv() {
-                    Ok(job) => jobs.push(job),
-                    Err(_) => break,
-                }
+            self.drain(&mut rx, &mut jobs);
+            // Several were waiting: others are on their way. A moment's wait makes one commit
+            // (one fsync) of them too; a lone message at light load goes at once.
+            if jobs.len() > 1 && jobs.len() < self.batch_max && !self.group.is_zero() {
+                std::thread::sleep(self.group);
+                self.drain(&mut rx, &mut jobs);
             }
             let (drafts, replies): (Vec<_>, Vec<_>) = jobs.drain(..).map(|j| (j.draft, j.reply)).unzip();
             match self.commit(drafts) {
@@ -138,6 +161,15 @@ impl Writer {
                         let _ = reply.send(Err(e.clone()));
                     }
                 }
+            }
+        }
+    }
+
+    fn drain(&self, rx: &mut mpsc::Receiver<Job>, jobs: &mut Vec<Job>) {
+        while jobs.len() < self.batch_max {
+            match rx.try_recv() {
+                Ok(job) => jobs.push(job),
+                Err(_) => break,
             }
         }
     }
