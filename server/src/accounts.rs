@@ -10,7 +10,7 @@ use dungeontalk_app::wire::{ErrorCode, Login, MemberId, Register, Registered, Se
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::auth::{Auth, Claims, MAX_NICKNAME_CHARS};
+use crate::auth::{Auth, Claims, MAX_NICKNAME_CHARS, session_key};
 use crate::cluster::{Channel, Limits};
 use crate::config::Settings;
 use crate::error::AppError;
@@ -160,15 +160,17 @@ impl Accounts {
         };
         self.limits.login_succeeded(&name).await?;
         let (refresh_token, hash) = new_refresh_token()?;
+        let record_family = Uuid::now_v7().to_string();
         let record = RefreshRecord {
             member_id: account.member_id.clone(),
             nickname: account.nickname.clone(),
-            family: Uuid::now_v7().to_string(),
+            family: record_family.clone(),
             expires_at: now_secs() + self.refresh_ttl_secs,
             used: false,
         };
         self.store.put_refresh(hash, record).await?;
-        let access_token = auth.issue(&account.member_id.0, &account.nickname, self.access_ttl_secs)?;
+        // One login is one session: every token renewed from it shares its family as `sid`.
+        let access_token = auth.issue(&account.member_id.0, &account.nickname, self.access_ttl_secs, &record_family)?;
         let session = Session { access_token, member_id: account.member_id, nickname: account.nickname };
         Ok(Issued { session, refresh_token })
     }
@@ -181,12 +183,15 @@ impl Accounts {
         let outcome = self.store.rotate_refresh(token_hash(token), Some(next_hash), now, self.refresh_ttl_secs).await?;
         match outcome {
             Rotation::Rotated(old) => {
-                let access_token = auth.issue(&old.member_id.0, &old.nickname, self.access_ttl_secs)?;
+                let access_token = auth.issue(&old.member_id.0, &old.nickname, self.access_ttl_secs, &old.family)?;
                 let session = Session { access_token, member_id: old.member_id, nickname: old.nickname };
                 Ok(Issued { session, refresh_token: next_token })
             }
             Rotation::Reused(old) => {
                 tracing::warn!(member = %old.member_id, family = %old.family, "refresh token reused; family revoked");
+                let until = now + self.refresh_ttl_secs + self.access_ttl_secs;
+                // The whole login ends: its refresh tokens, its access tokens, its open streams.
+                self.channel.revoke(&session_key(&old.family), until).await?;
                 self.store.revoke_family(old.family, now + self.refresh_ttl_secs).await?;
                 Err(AppError::new(ErrorCode::RefreshReused, "This session was used elsewhere; log in again."))
             }
@@ -194,9 +199,15 @@ impl Accounts {
         }
     }
 
-    /// Ends a session: the access token is dead from now on, the refresh family too.
+    /// Ends a login: every access token of it (renewed ones too) is dead from now on, with the
+    /// connections opened with them, and its refresh family.
     pub async fn logout(&self, claims: &Claims, refresh: Option<&str>) -> Result<(), AppError> {
+        let now = now_secs();
         self.channel.revoke(&claims.jti, claims.exp).await?;
+        if !claims.sid.is_empty() {
+            let until = claims.exp.max(now + self.refresh_ttl_secs + self.access_ttl_secs);
+            self.channel.revoke(&session_key(&claims.sid), until).await?;
+        }
         if let Some(token) = refresh {
             // Rotating into nothing marks the token used; then its family is revoked.
             let now = now_secs();

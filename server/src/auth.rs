@@ -17,7 +17,7 @@ use crate::error::AppError;
 use crate::model::{Actor, Revoked};
 
 /// What an access token says.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Claims {
     /// The member id: the only source of identity.
     pub sub: String,
@@ -25,8 +25,17 @@ pub struct Claims {
     pub nick: String,
     pub iat: u64,
     pub exp: u64,
-    /// A unique id per token (so it can be revoked on logout).
+    /// A unique id per token.
     pub jti: String,
+    /// The login session: every access token of one login (renewed ones too) shares it, so a
+    /// logout ends them all.
+    #[serde(default)]
+    pub sid: String,
+}
+
+/// The revocation key of a login session.
+pub fn session_key(sid: &str) -> String {
+    format!("sid:{sid}")
 }
 
 impl Claims {
@@ -85,12 +94,13 @@ impl Auth {
             return Err(AppError::new(ErrorCode::InvalidRequest, msg));
         }
         let member_id = format!("guest-{}", Uuid::now_v7());
-        let access_token = self.issue(&member_id, nickname, self.guest_ttl_secs)?;
+        let sid = Uuid::now_v7().to_string();
+        let access_token = self.issue(&member_id, nickname, self.guest_ttl_secs, &sid)?;
         Ok(Session { access_token, member_id: MemberId(member_id), nickname: nickname.to_owned() })
     }
 
-    /// Signs a token for `member_id` that lives `ttl_secs`.
-    pub fn issue(&self, member_id: &str, nickname: &str, ttl_secs: u64) -> Result<String, AppError> {
+    /// Signs a token for `member_id` of login session `sid` that lives `ttl_secs`.
+    pub fn issue(&self, member_id: &str, nickname: &str, ttl_secs: u64, sid: &str) -> Result<String, AppError> {
         let now = jsonwebtoken::get_current_timestamp();
         let claims = Claims {
             sub: member_id.to_owned(),
@@ -98,6 +108,7 @@ impl Auth {
             iat: now,
             exp: now + ttl_secs,
             jti: Uuid::now_v7().to_string(),
+            sid: sid.to_owned(),
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).map_err(|e| {
             tracing::error!(error = %e, "cannot sign a token");
@@ -119,43 +130,79 @@ impl Auth {
             }
             Err(_) => return Err(AppError::new(ErrorCode::InvalidToken, "The access token is not valid.")),
         };
-        if self.is_revoked(&claims.jti) {
+        if self.is_revoked(&claims) {
             return Err(Revocation::error());
         }
         Ok(claims)
     }
 
-    fn is_revoked(&self, jti: &str) -> bool {
-        self.revoked.contains(jti)
+    fn is_revoked(&self, claims: &Claims) -> bool {
+        self.revoked.contains(&claims.jti)
+            || (!claims.sid.is_empty() && self.revoked.contains(&session_key(&claims.sid)))
     }
 
-    /// Watches one token: a connection opened with it ends when it is logged out.
-    pub fn watch(self: &Arc<Self>, jti: String) -> Revocation {
-        Revocation { changes: self.revoked.changes(), auth: self.clone(), jti }
+    /// Watches one token: a connection opened with it ends when its login is logged out, and
+    /// when it expires.
+    pub fn watch(self: &Arc<Self>, claims: &Claims) -> Revocation {
+        let leeway = self.validation.leeway;
+        let expires =
+            std::time::Duration::from_secs((claims.exp + leeway).saturating_sub(jsonwebtoken::get_current_timestamp()));
+        Revocation {
+            changes: self.revoked.changes(),
+            auth: self.clone(),
+            claims: Claims { sub: String::new(), nick: String::new(), ..claims.clone() },
+            expires: tokio::time::Instant::now() + expires,
+        }
     }
 }
 
-/// Resolves once its token is revoked; the handshake checked the token, this keeps checking.
+/// Why a connection's token stopped being good.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ended {
+    LoggedOut,
+    Expired,
+}
+
+impl Ended {
+    /// The error a connection sends before it closes.
+    pub fn error(self) -> AppError {
+        match self {
+            Ended::LoggedOut => Revocation::error(),
+            Ended::Expired => {
+                AppError::new(ErrorCode::TokenExpired, "Your session has expired; renew it and reconnect.")
+            }
+        }
+    }
+}
+
+/// Resolves once its token is revoked or expired; the handshake checked the token, this keeps
+/// checking.
 pub struct Revocation {
     changes: watch::Receiver<u64>,
     auth: Arc<Auth>,
-    jti: String,
+    claims: Claims,
+    expires: tokio::time::Instant,
 }
 
 impl Revocation {
-    /// Waits until the token is revoked (cancel-safe, so it can sit in a `select!`).
-    pub async fn revoked(&mut self) {
+    /// Waits until the token's login is logged out or the token expires (cancel-safe, so it can
+    /// sit in a `select!`).
+    pub async fn ended(&mut self) -> Ended {
         loop {
-            if self.auth.is_revoked(&self.jti) {
-                return;
+            if self.auth.is_revoked(&self.claims) {
+                return Ended::LoggedOut;
             }
-            if self.changes.changed().await.is_err() {
-                return std::future::pending().await;
+            tokio::select! {
+                changed = self.changes.changed() => if changed.is_err() {
+                    tokio::time::sleep_until(self.expires).await;
+                    return Ended::Expired;
+                },
+                _ = tokio::time::sleep_until(self.expires) => return Ended::Expired,
             }
         }
     }
 
-    /// The error a connection sends before it closes.
+    /// The error a connection sends when its login was logged out.
     pub fn error() -> AppError {
         AppError::new(ErrorCode::LoggedOut, "You have logged out; sign in again.")
     }
@@ -239,6 +286,6 @@ pub fn authenticate(auth: &Auth, token: Option<String>) -> Result<Actor, AppErro
 pub fn authenticate_live(auth: &Arc<Auth>, token: Option<String>) -> Result<(Actor, Revocation), AppError> {
     let token = token.ok_or_else(missing_token)?;
     let claims = auth.claims(&token)?;
-    let revocation = auth.watch(claims.jti.clone());
+    let revocation = auth.watch(&claims);
     Ok((claims.into_actor(), revocation))
 }

@@ -304,6 +304,9 @@ impl ChatState {
                 }
                 return Next::Continue;
             }
+            ServerFrame::Error { code: code @ (ErrorCode::TokenExpired | ErrorCode::LoggedOut), message, .. } => {
+                return Next::TokenEnded(ErrorBody::new(code, message));
+            }
             ServerFrame::Error { code: ErrorCode::RateLimited, message, retry_after_ms } => {
                 self.toasts.show(ErrorBody::new(ErrorCode::RateLimited, message));
                 return Next::RetryPending(retry_after_ms.unwrap_or(1_000));
@@ -330,7 +333,7 @@ impl ChatState {
 }
 
 /// What the connection does after a frame.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum Next {
     Continue,
     /// The server accepted the handshake.
@@ -341,6 +344,8 @@ pub enum Next {
     RetryPending(u64),
     /// Our chat session expired while the page was away: JOIN again.
     Rejoin,
+    /// The server ended the link for its token (expired: renew and reconnect; logged out: stop).
+    TokenEnded(ErrorBody),
 }
 
 fn system_line(seq: u64, text: String, created_at: &str) -> Line {

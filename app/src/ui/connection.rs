@@ -94,6 +94,8 @@ pub async fn run(room_id: String, mut inputs: Inputs, state: ChatState, stop: Ar
                         state.reload_members();
                     }
                     Next::Resume => break End::Down(None),
+                    // Renewed (or signed out) below, then reconnected at once: no visible gap.
+                    Next::TokenEnded(e) => break End::Down(Some(e)),
                     Next::RetryPending(ms) => {
                         // The refusal does not say which message: resend them all (ids make it safe).
                         TimeoutFuture::new(ms.min(60_000) as u32).await;

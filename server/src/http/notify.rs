@@ -17,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::extract::{Body, Caller, Params};
 use super::rooms::room_for;
-use super::sse::{HEARTBEAT, heartbeat, logged_out_event, sse_response, stream_caller};
+use super::sse::{HEARTBEAT, ended_event, heartbeat, sse_response, stream_caller};
 use crate::auth::Revocation;
 use crate::error::AppError;
 use crate::hub::notify::encode;
@@ -49,9 +49,9 @@ impl NoticeStream {
         loop {
             tokio::select! {
                 _ = self.shutdown.cancelled() => return None,
-                _ = self.revocation.revoked() => {
+                why = self.revocation.ended() => {
                     self.done = true;
-                    return Some(logged_out_event());
+                    return Some(ended_event(why));
                 }
                 _ = self.heartbeat.tick() => return Some(Bytes::from_static(HEARTBEAT)),
                 n = self.rx.recv() => match n {

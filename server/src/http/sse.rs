@@ -19,7 +19,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::extract::Params;
 use super::rooms::room_for;
-use crate::auth::{Revocation, authenticate_live, cookie_token, token_from};
+use crate::auth::{Ended, Revocation, authenticate_live, cookie_token, token_from};
 use crate::error::AppError;
 use crate::hub::Attendance;
 use crate::hub::feed::{Feed, FeedError, Item, OnLag};
@@ -47,9 +47,9 @@ pub fn stream_caller(
     authenticate_live(&state.auth, token)
 }
 
-/// The last event of a stream whose token was logged out.
-pub fn logged_out_event() -> Bytes {
-    event("error", &Revocation::error().to_frame())
+/// The last event of a stream whose token was logged out or has expired.
+pub fn ended_event(why: Ended) -> Bytes {
+    event("error", &why.error().to_frame())
 }
 
 /// An SSE response around a stream of encoded chunks.
@@ -104,9 +104,9 @@ impl RoomStream {
         let first = tokio::select! {
             _ = self.shutdown.cancelled() => return None,
             _ = self.heartbeat.tick() => return Some(Bytes::from_static(HEARTBEAT)),
-            _ = self.revocation.revoked() => {
+            why = self.revocation.ended() => {
                 self.done = true;
-                return Some(logged_out_event());
+                return Some(ended_event(why));
             }
             item = self.feed.next() => item,
         };

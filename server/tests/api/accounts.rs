@@ -177,3 +177,61 @@ async fn logging_out_ends_every_connection_opened_with_that_token_and_only_those
     kept.talk("still here").await;
     assert_eq!(kept.next_of(&["TALK"]).await["content"], "still here", "the other login's socket lives on");
 }
+
+/// Logout ends the whole login, not just the token it was sent with: a token the page renewed
+/// earlier (same login) is dead too, with the connections opened with it.
+#[tokio::test]
+async fn logging_out_ends_the_login_including_tokens_renewed_from_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::spawn(dir.path(), &[]).await;
+    let (session, cookies) = signed_in(&server, "aria").await;
+    let first = session["accessToken"].as_str().unwrap().to_owned();
+    let (status, renewed, _) = post(&server, "/api/auth/refresh", Value::Null, Some(&refresh_of(&cookies))).await;
+    assert_eq!(status, 200);
+    let second = renewed["accessToken"].as_str().unwrap().to_owned();
+    let room = server.room(&second, "Hall").await;
+    let mut old_ws = server.ws(&first, &room, Some(0)).await;
+    let (mut old_notes, _) = server.notifications(&first).await;
+    server.log_out(&second, None).await;
+    assert_eq!(old_ws.next_of(&["ERROR"]).await["code"], "auth.logged_out", "the older token's socket ends");
+    assert_eq!(old_notes.next().await["code"], "auth.logged_out");
+    let (status, body) = server.get("/api/rooms", &first).await;
+    assert_eq!((status, body["code"].as_str()), (401, Some("auth.logged_out")), "the older token is dead");
+}
+
+/// A reused refresh token (a stolen copy) ends the login it belongs to: its refresh family and
+/// every access token and connection of it.
+#[tokio::test]
+async fn a_reused_refresh_token_ends_the_logins_connections() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::spawn(dir.path(), &[]).await;
+    let (_, cookies) = signed_in(&server, "aria").await;
+    let stolen = refresh_of(&cookies);
+    let (_, renewed, _) = post(&server, "/api/auth/refresh", Value::Null, Some(&stolen)).await;
+    let token = renewed["accessToken"].as_str().unwrap().to_owned();
+    let room = server.room(&token, "Hall").await;
+    let mut ws = server.ws(&token, &room, Some(0)).await;
+    let (status, err, _) = post(&server, "/api/auth/refresh", Value::Null, Some(&stolen)).await;
+    assert_eq!((status, err["code"].as_str()), (401, Some("auth.refresh_reused")));
+    assert_eq!(ws.next_of(&["ERROR"]).await["code"], "auth.logged_out");
+    assert_eq!(server.get("/api/rooms", &token).await.0, 401);
+}
+
+/// A stream does not outlive its token: at expiry (plus the verifier's 5 s leeway) it ends with
+/// `auth.expired`, and the client renews and reconnects.
+#[tokio::test]
+async fn streams_end_when_their_token_expires() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::spawn(dir.path(), &[("DUNGEONTALK_ACCESS_TOKEN_TTL_SECS", "1")]).await;
+    let (session, _) = signed_in(&server, "aria").await;
+    let token = session["accessToken"].as_str().unwrap().to_owned();
+    let room = server.room(&token, "Hall").await;
+    let mut ws = server.ws(&token, &room, Some(0)).await;
+    let mut sse = SseReader::new(server.sse_with(&room, &format!("token={token}&after=0"), &[]).await);
+    assert_eq!(sse.next().await["type"], "CONNECTED");
+    let ended = tokio::time::timeout(Duration::from_secs(12), ws.next_of(&["ERROR"])).await.expect("ends in time");
+    assert_eq!(ended["code"], "auth.expired");
+    assert_eq!(ws.close_code().await, Some(1008));
+    let last = sse.next().await;
+    assert_eq!((last["type"].as_str(), last["code"].as_str()), (Some("ERROR"), Some("auth.expired")));
+}

@@ -14,7 +14,7 @@ use futures_util::{FutureExt, SinkExt, StreamExt};
 use tokio::sync::mpsc;
 
 use super::super::frames::{Acted, PendingActed, Started, parse, start};
-use crate::auth::Revocation;
+use crate::auth::{Ended, Revocation};
 use crate::error::AppError;
 use crate::hub::feed::{Feed, FeedError, Item, OnLag};
 use crate::model::{Actor, RoomRecord};
@@ -190,9 +190,10 @@ impl Writer {
                     batch.push(close(close_code::AWAY, "server shutting down"));
                     ending = true;
                 }
-                _ = self.revocation.revoked() => {
-                    batch.push(text(&Revocation::error().to_frame()));
-                    batch.push(close(close_code::POLICY, "logged out"));
+                why = self.revocation.ended() => {
+                    batch.push(text(&why.error().to_frame()));
+                    let reason = if why == Ended::Expired { "token expired" } else { "logged out" };
+                    batch.push(close(close_code::POLICY, reason));
                     ending = true;
                 }
                 item = feed.next() => match item {
