@@ -80,6 +80,11 @@ pub struct Overrides {
     /// [default: 32].
     #[arg(long, env = "DUNGEONTALK_WS_PIPELINE", value_name = "FRAMES")]
     pub ws_pipeline: Option<usize>,
+    /// A request's headers must arrive within this many seconds, and an idle keep-alive
+    /// connection is closed after it (slow or silent clients cannot hold connections)
+    /// [default: 10].
+    #[arg(long, env = "DUNGEONTALK_HTTP_HEADER_TIMEOUT_SECS", value_name = "SECS")]
+    pub http_header_timeout_secs: Option<u64>,
     /// Longest message content in characters [default: 2000].
     #[arg(long, env = "DUNGEONTALK_MAX_CONTENT_CHARS", value_name = "CHARS")]
     pub max_content_chars: Option<usize>,
@@ -213,6 +218,7 @@ pub struct Settings {
     pub ws_read_buffer_bytes: usize,
     pub ws_write_buffer_bytes: usize,
     pub ws_pipeline: usize,
+    pub http_header_timeout_secs: u64,
     pub max_content_chars: usize,
     pub outgoing_queue_len: usize,
     pub history_on_join: usize,
@@ -264,6 +270,7 @@ impl Default for Settings {
             ws_read_buffer_bytes: 4096,
             ws_write_buffer_bytes: 4096,
             ws_pipeline: 32,
+            http_header_timeout_secs: 10,
             max_content_chars: 2000,
             outgoing_queue_len: 1024,
             history_on_join: 50,
@@ -342,6 +349,7 @@ impl Settings {
             ws_read_buffer_bytes,
             ws_write_buffer_bytes,
             ws_pipeline,
+            http_header_timeout_secs,
             max_content_chars,
             outgoing_queue_len,
             history_on_join,
@@ -394,7 +402,7 @@ impl Settings {
 
     fn validate(&self) -> Result<(), ConfigError> {
         let kafka = self.kafka_brokers.is_some();
-        let checks: [(bool, &'static str); 22] = [
+        let checks: [(bool, &'static str); 23] = [
             (self.max_frame_bytes > 0, "max_frame_bytes must be > 0"),
             (self.ws_max_message_bytes >= self.max_frame_bytes, "ws_max_message_bytes must be >= max_frame_bytes"),
             (self.outgoing_queue_len > 0, "outgoing_queue_len must be > 0"),
@@ -426,6 +434,7 @@ impl Settings {
                 "presence_ttl_secs >= 3, dedupe_window_secs > 0",
             ),
             (self.backend_timeout_ms > 0, "backend_timeout_ms must be > 0"),
+            (self.http_header_timeout_secs > 0, "http_header_timeout_secs must be > 0"),
         ];
         match checks.iter().find(|(ok, _)| !ok) {
             Some((_, why)) => Err(ConfigError::Invalid(why)),

@@ -18,6 +18,7 @@ pub mod log;
 pub mod metrics;
 pub mod model;
 pub mod profanity;
+pub mod serve;
 pub mod state;
 pub mod store;
 
@@ -156,19 +157,11 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
     let addr = listener.local_addr().map_err(|e| StartError::Bind(bind, e))?;
     let liveness = std::time::Duration::from_secs(state.settings.presence_ttl_secs);
     tokio::spawn(expire_idle(state.hub.clone(), liveness, shutdown.clone()));
+    let header_timeout = std::time::Duration::from_secs(state.settings.http_header_timeout_secs);
     let app = http::router(state);
     let token = shutdown.clone();
-    // Chat frames are small: send each at once instead of waiting to fill a packet (Nagle).
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
-        }
-    });
     let task = tokio::spawn(async move {
-        let serve = axum::serve(listener, app).with_graceful_shutdown(token.cancelled_owned());
-        if let Err(e) = serve.await {
-            tracing::error!(error = %e, "server error");
-        }
+        serve::serve(listener, app, header_timeout, token).await;
         // Every handle on the hub is gone now: the writer drains its queue and the store closes.
         let all = futures_util::future::join_all(tasks);
         if tokio::time::timeout(std::time::Duration::from_secs(10), all).await.is_err() {

@@ -16,6 +16,8 @@ async fn main() -> std::process::ExitCode {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&settings.log));
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
     tracing::info!(?settings, "starting");
+    let files = dungeontalk::serve::raise_open_files();
+    tracing::info!(open_files = files, "open-file limit");
 
     let running = match dungeontalk::start(settings).await {
         Ok(r) => r,

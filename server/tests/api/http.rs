@@ -212,3 +212,76 @@ async fn a_mention_never_reaches_someone_outside_the_room_who_took_the_nickname(
         assert!(quiet.is_err(), "{who} was told: {quiet:?}");
     }
 }
+
+/// Slow or silent clients cannot hold connections: a request whose headers do not arrive in time
+/// is dropped, and so is an idle keep-alive connection; meanwhile everyone else is served.
+#[tokio::test]
+async fn slow_headers_and_idle_keep_alive_connections_are_closed() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::spawn(dir.path(), &[("DUNGEONTALK_HTTP_HEADER_TIMEOUT_SECS", "1")]).await;
+    let addr = server.base.trim_start_matches("http://").to_owned();
+    let mut slow = Vec::new();
+    for _ in 0..200 {
+        let mut s = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n").await.unwrap();
+        slow.push(s);
+    }
+    let mut idle = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+    let mut buf = vec![0u8; 4096];
+    let n = idle.read(&mut buf).await.unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"), "the idle one got its answer");
+    assert_eq!(server.http.get(format!("{}/healthz", server.base)).send().await.unwrap().status(), 200);
+    let closed = |mut s: tokio::net::TcpStream| async move {
+        let mut buf = [0u8; 512];
+        loop {
+            match tokio::time::timeout(Duration::from_secs(5), s.read(&mut buf)).await {
+                Ok(Ok(0)) | Ok(Err(_)) => return true,
+                Ok(Ok(_)) => {} // a 408 or the like before the close
+                Err(_) => return false,
+            }
+        }
+    };
+    let all = futures::future::join_all(slow.into_iter().map(closed)).await;
+    assert!(all.iter().all(|c| *c), "every half-sent request was dropped");
+    assert!(closed(idle).await, "the idle keep-alive connection was closed");
+}
+
+/// The server raises its soft open-file limit to the hard one at start: with the common soft
+/// default far below the clients it serves, connections beyond it are still accepted.
+#[tokio::test]
+async fn the_open_file_limit_is_raised_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = env!("CARGO_BIN_EXE_dungeontalk");
+    let mut child = tokio::process::Command::new("sh")
+        .arg("-c")
+        .arg(r#"ulimit -Sn 128 && exec "$0" --bind 127.0.0.1:0 --data-dir "$1""#)
+        .arg(bin)
+        .arg(dir.path())
+        .env("DUNGEONTALK_JWT_SECRET", crate::support::JWT_SECRET)
+        .env("DUNGEONTALK_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    use tokio::io::AsyncBufReadExt;
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let line = lines.next_line().await.unwrap().unwrap();
+    let base = line.rsplit(' ').next().unwrap().to_owned();
+    let limits = std::fs::read_to_string(format!("/proc/{}/limits", child.id().unwrap())).unwrap();
+    let soft: u64 = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .and_then(|l| l.split_whitespace().nth(3))
+        .and_then(|v| v.parse().ok())
+        .unwrap();
+    assert!(soft > 128, "raised from 128 to {soft}");
+    let addr = base.trim_start_matches("http://").to_owned();
+    let mut held = Vec::new();
+    for _ in 0..300 {
+        held.push(tokio::net::TcpStream::connect(&addr).await.unwrap());
+    }
+    let resp = reqwest::get(format!("{base}/healthz")).await.unwrap();
+    assert_eq!(resp.status(), 200, "still serving with more connections than the old limit");
+}

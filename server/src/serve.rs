@@ -1,0 +1,71 @@
+//! Accepting and serving connections, with limits a slow or idle client cannot get around: a
+//! request's headers must arrive within `http_header_timeout_secs` (an idle keep-alive connection
+//! waiting for its next request too), every socket sends at once (TCP_NODELAY), and when the
+//! process is out of file descriptors the accept loop waits a moment instead of spinning, and goes
+//! on once connections close.
+
+use std::time::Duration;
+
+use axum::Router;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+/// How long serving waits for open requests after the shutdown token is cancelled.
+const DRAIN: Duration = Duration::from_secs(10);
+
+/// Raises this process's soft limit of open files to its hard limit (the common soft default of
+/// 1024 is a few hundred clients); returns the limit in force.
+pub fn raise_open_files() -> u64 {
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(n) => n,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot raise the open-file limit");
+            rlimit::getrlimit(rlimit::Resource::NOFILE).map_or(0, |(soft, _)| soft)
+        }
+    }
+}
+
+/// Serves `app` on `listener` until `shutdown` is cancelled, then lets open requests finish.
+pub async fn serve(listener: TcpListener, app: Router, header_timeout: Duration, shutdown: CancellationToken) {
+    let graceful = GracefulShutdown::new();
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder.http1().timer(TokioTimer::new()).header_read_timeout(header_timeout);
+    let mut out_of_files = false;
+    loop {
+        let stream = tokio::select! {
+            _ = shutdown.cancelled() => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    // EMFILE/ENFILE and the like: the listener stays ready, so retrying at once
+                    // would spin. Wait, and say so once per episode.
+                    if !std::mem::replace(&mut out_of_files, true) {
+                        tracing::warn!(error = %e, "cannot accept connections; retrying");
+                    }
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        out_of_files = false;
+        // Chat frames are small: send each at once instead of waiting to fill a packet (Nagle).
+        if let Err(e) = stream.set_nodelay(true) {
+            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+        }
+        let service = TowerToHyperService::new(app.clone());
+        let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service).into_owned();
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+        });
+    }
+    if tokio::time::timeout(DRAIN, graceful.shutdown()).await.is_err() {
+        tracing::warn!("open requests did not finish within {DRAIN:?}");
+    }
+}
