@@ -128,6 +128,10 @@ pub struct Overrides {
     /// A long-poll or POST client stays "connected" this long after its last request [default: 15000].
     #[arg(long, env = "DUNGEONTALK_POLL_LINGER_MS", value_name = "MS")]
     pub poll_linger_ms: Option<u64>,
+    /// Seconds between the server's pings on a WebSocket (below common 60 s proxy idle timeouts);
+    /// a socket that answers nothing for two of them is closed [default: 25].
+    #[arg(long, env = "DUNGEONTALK_WS_PING_SECS", value_name = "SECS")]
+    pub ws_ping_secs: Option<u64>,
     /// A closed WebSocket's member stays "connected" this long, so a quick reconnect is no
     /// LEAVE and JOIN [default: 5000].
     #[arg(long, env = "DUNGEONTALK_WS_LINGER_MS", value_name = "MS")]
@@ -234,6 +238,7 @@ pub struct Settings {
     pub poll_batch_max: usize,
     pub poll_linger_ms: u64,
     pub ws_linger_ms: u64,
+    pub ws_ping_secs: u64,
     pub access_token_ttl_secs: u64,
     pub refresh_token_ttl_secs: u64,
     pub login_backoff_ms: u64,
@@ -286,6 +291,7 @@ impl Default for Settings {
             poll_batch_max: 500,
             poll_linger_ms: 15_000,
             ws_linger_ms: 5_000,
+            ws_ping_secs: 25,
             access_token_ttl_secs: 900,
             refresh_token_ttl_secs: 14 * 86_400,
             login_backoff_ms: 1000,
@@ -365,6 +371,7 @@ impl Settings {
             poll_batch_max,
             poll_linger_ms,
             ws_linger_ms,
+            ws_ping_secs,
             access_token_ttl_secs,
             refresh_token_ttl_secs,
             login_backoff_ms,
@@ -434,7 +441,10 @@ impl Settings {
                 "presence_ttl_secs >= 3, dedupe_window_secs > 0",
             ),
             (self.backend_timeout_ms > 0, "backend_timeout_ms must be > 0"),
-            (self.http_header_timeout_secs > 0, "http_header_timeout_secs must be > 0"),
+            (
+                self.http_header_timeout_secs > 0 && self.ws_ping_secs > 0,
+                "http_header_timeout_secs and ws_ping_secs must be > 0",
+            ),
         ];
         match checks.iter().find(|(ok, _)| !ok) {
             Some((_, why)) => Err(ConfigError::Invalid(why)),

@@ -248,6 +248,11 @@ impl Client {
         events
     }
 
+    /// The next message of any kind (pings included), within the wait.
+    pub async fn next_message(&mut self) -> Option<Message> {
+        tokio::time::timeout(FRAME_WAIT, self.stream.next()).await.expect("a message in time").and_then(Result::ok)
+    }
+
     /// The close code the server ends the connection with (frames before it are skipped).
     pub async fn close_code(&mut self) -> Option<u16> {
         loop {

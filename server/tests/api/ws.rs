@@ -248,3 +248,29 @@ async fn a_quick_reconnect_is_no_leave_and_join() {
     })
     .await;
 }
+
+/// The server pings an idle WebSocket; a client that answers (tungstenite pongs as it reads) stays,
+/// one that answers nothing for two pings is closed with 1001.
+#[tokio::test]
+async fn idle_sockets_are_pinged_and_silent_ones_dropped() {
+    use tokio_tungstenite::tungstenite::Message;
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::spawn(dir.path(), &[("DUNGEONTALK_WS_PING_SECS", "1")]).await;
+    let (t, _) = server.guest("Aria").await;
+    let room = server.room(&t, "Hall").await;
+    let mut alive = server.ws(&t, &room, None).await;
+    let mut silent = server.ws(&t, &room, None).await;
+    let mut pings = 0;
+    let until = tokio::time::Instant::now() + std::time::Duration::from_millis(3500);
+    while tokio::time::Instant::now() < until {
+        if let Ok(Some(Message::Ping(_))) =
+            tokio::time::timeout(until - tokio::time::Instant::now(), alive.next_message()).await
+        {
+            pings += 1;
+        }
+    }
+    assert!(pings >= 2, "pinged every second: {pings}");
+    alive.talk("still here").await;
+    assert_eq!(alive.next_of(&["TALK"]).await["content"], "still here", "a client that answers stays");
+    assert_eq!(silent.close_code().await, Some(1001), "one that answered nothing was dropped");
+}

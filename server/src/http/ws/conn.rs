@@ -5,7 +5,8 @@
 //! frames came. The writer takes room events from the feed and replies from the reader, queues
 //! every one that is ready, then flushes once under one deadline (`send_timeout_ms`).
 
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, close_code};
 use dungeontalk_app::wire::{ErrorCode, RoomId, ServerFrame};
@@ -43,6 +44,26 @@ fn close_for(e: &axum::Error) -> Message {
     }
 }
 
+/// When the client was last heard from (any frame, pongs included), shared by reader and writer.
+struct Heard {
+    start: Instant,
+    ms: AtomicU64,
+}
+
+impl Heard {
+    fn new() -> Heard {
+        Heard { start: Instant::now(), ms: AtomicU64::new(0) }
+    }
+
+    fn mark(&self) {
+        self.ms.store(self.start.elapsed().as_millis() as u64, Ordering::Relaxed);
+    }
+
+    fn since(&self) -> Duration {
+        self.start.elapsed().saturating_sub(Duration::from_millis(self.ms.load(Ordering::Relaxed)))
+    }
+}
+
 /// Serves one upgraded connection until either side ends it.
 pub async fn run(
     socket: WebSocket,
@@ -60,29 +81,34 @@ pub async fn run(
     let _attendance = state.hub.attend(&room_id, &actor, linger, &state.shutdown).await;
     let (sink, stream) = socket.split();
     let (replies, replies_rx) = mpsc::channel(state.settings.ws_pipeline.max(1) * 2);
-    let mut writer = Writer { sink, state: state.clone(), replies: replies_rx, revocation };
-    let mut reader = Reader { stream, state: state.clone(), actor: actor.clone(), room, replies };
+    let heard = Heard::new();
+    let mut writer = Writer { sink, state: state.clone(), replies: replies_rx, revocation, heard: &heard };
+    let mut reader = Reader { stream, state: state.clone(), actor: actor.clone(), room, replies, heard: &heard };
     tokio::select! {
         _ = writer.run(&actor, &room_id, after) => {}
         _ = reader.run() => {}
     }
 }
 
-struct Reader {
+struct Reader<'a> {
     stream: SplitStream<WebSocket>,
     state: AppState,
     actor: Actor,
     room: RoomRecord,
     replies: mpsc::Sender<Message>,
+    /// When the client was last heard from (any frame, pongs included).
+    heard: &'a Heard,
 }
 
-impl Reader {
+impl Reader<'_> {
     async fn run(&mut self) {
         let pipeline = self.state.settings.ws_pipeline.max(1);
         let mut inflight: FuturesOrdered<PendingActed> = FuturesOrdered::new();
         loop {
             tokio::select! {
-                msg = self.stream.next(), if inflight.len() < pipeline => match msg {
+                msg = self.stream.next(), if inflight.len() < pipeline => {
+                    self.heard.mark();
+                    match msg {
                     Some(Ok(Message::Text(t))) => {
                         let started = self.start(t).await;
                         inflight.push_back(started);
@@ -97,6 +123,7 @@ impl Reader {
                         // Tell the client why, then let the writer end the connection.
                         let _ = self.replies.send(close_for(&e)).await;
                         return std::future::pending().await;
+                    }
                     }
                 },
                 Some(done) = inflight.next() => {
@@ -149,15 +176,17 @@ fn replies_for(done: Result<Acted, AppError>) -> Vec<Message> {
 /// The writer ended the connection (closed it, or the client would not take data in time).
 struct Closed;
 
-struct Writer {
+struct Writer<'a> {
     sink: SplitSink<WebSocket, Message>,
     state: AppState,
     replies: mpsc::Receiver<Message>,
-    /// Fires when the handshake's token is logged out: the connection ends then.
+    /// Fires when the handshake's token is logged out or expires: the connection ends then.
     revocation: Revocation,
+    /// When the client was last heard from.
+    heard: &'a Heard,
 }
 
-impl Writer {
+impl Writer<'_> {
     async fn run(&mut self, actor: &Actor, room_id: &RoomId, after: Option<u64>) {
         let settings = self.state.settings.clone();
         let hub = self.state.hub.clone();
@@ -183,9 +212,21 @@ impl Writer {
         }
         let shutdown = self.state.shutdown.clone();
         let delivered = hub.metrics().deliveries.with_label_values(&["ws"]);
+        // Pings keep proxies from closing a quiet socket and tell a live client from a vanished one.
+        let every = Duration::from_secs(settings.ws_ping_secs);
+        let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
         loop {
             let mut ending = false;
             tokio::select! {
+                _ = ping.tick() => {
+                    if self.heard.since() > every * 2 {
+                        // Two pings went unanswered: the client is gone (its network, not its code).
+                        batch.push(close(close_code::AWAY, "no pong"));
+                        ending = true;
+                    } else {
+                        batch.push(Message::Ping(axum::body::Bytes::from_static(b"dt")));
+                    }
+                }
                 _ = shutdown.cancelled() => {
                     batch.push(close(close_code::AWAY, "server shutting down"));
                     ending = true;
