@@ -39,6 +39,45 @@ pub struct Accounts {
     refresh_ttl_secs: u64,
     /// Verified against when the name is unknown, so a miss costs what a hit costs.
     dummy_hash: String,
+    /// Password hashing, bounded: at most one per core at once, a bounded queue behind them.
+    hashing: Hashing,
+}
+
+/// Runs password hashes (deliberately slow: ~20 MiB and tens of ms each) at most `cores` at a
+/// time on threads of their own, so a login flood cannot exhaust memory or starve anything else;
+/// beyond `queue` waiting, a request is refused at once (503, try again).
+struct Hashing {
+    permits: Arc<tokio::sync::Semaphore>,
+    waiting: Arc<std::sync::atomic::AtomicUsize>,
+    queue: usize,
+}
+
+impl Hashing {
+    fn new(cores: usize, queue: usize) -> Hashing {
+        Hashing { permits: Arc::new(tokio::sync::Semaphore::new(cores.max(1))), waiting: Arc::default(), queue }
+    }
+
+    async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T, AppError> {
+        use std::sync::atomic::Ordering;
+        if self.waiting.fetch_add(1, Ordering::SeqCst) >= self.queue {
+            self.waiting.fetch_sub(1, Ordering::SeqCst);
+            let msg = "Too many sign-ins at once; try again in a moment.";
+            return Err(AppError::new(ErrorCode::Unavailable, msg).retry_after(1000));
+        }
+        let permit = self.permits.clone().acquire_owned().await;
+        self.waiting.fetch_sub(1, Ordering::SeqCst);
+        let permit = permit.map_err(internal)?;
+        // A thread of its own, not the blocking pool the store's reads use.
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        std::thread::Builder::new()
+            .name("dt-password".into())
+            .spawn(move || {
+                let _ = tx.send(work());
+                drop(permit);
+            })
+            .map_err(internal)?;
+        rx.await.map_err(internal)
+    }
 }
 
 fn bad_credentials() -> AppError {
@@ -97,6 +136,10 @@ impl Accounts {
             access_ttl_secs: settings.access_token_ttl_secs,
             refresh_ttl_secs: settings.refresh_token_ttl_secs,
             dummy_hash: hash_password("not-a-real-password")?,
+            hashing: Hashing::new(
+                std::thread::available_parallelism().map_or(2, |n| n.get()),
+                settings.login_queue_max,
+            ),
         })
     }
 
@@ -129,7 +172,7 @@ impl Accounts {
             return Err(AppError::new(ErrorCode::InvalidRequest, "A password needs 8 to 128 characters."));
         }
         let password = req.password;
-        let hash = tokio::task::spawn_blocking(move || hash_password(&password)).await.map_err(internal)??;
+        let hash = self.hashing.run(move || hash_password(&password)).await??;
         let account = AccountRecord {
             member_id: MemberId(format!("member-{}", Uuid::now_v7())),
             name: name.clone(),
@@ -147,13 +190,17 @@ impl Accounts {
     /// Checks the password (refusing at once while the name backs off), then opens a session.
     pub async fn login(&self, auth: &Auth, req: Login) -> Result<Issued, AppError> {
         let name = req.name.trim().to_lowercase();
+        // No lookup, no lockout entry and no hash for a name that cannot exist.
+        if !NAME_CHARS.contains(&name.chars().count()) || !PASSWORD_CHARS.contains(&req.password.chars().count()) {
+            return Err(bad_credentials());
+        }
         if let Err(wait) = self.limits.login_check(&name).await? {
             return Err(locked(wait));
         }
         let account = self.store.account(&name).await?;
         let hash = account.as_ref().map_or(self.dummy_hash.clone(), |a| a.password_hash.clone());
         let password = req.password;
-        let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash)).await.map_err(internal)?;
+        let ok = self.hashing.run(move || verify_password(&password, &hash)).await?;
         let Some(account) = account.filter(|_| ok) else {
             let (wait, lock) = self.limits.login_failed(&name).await?;
             return Err(if lock { locked(wait) } else { bad_credentials() });

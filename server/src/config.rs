@@ -145,6 +145,9 @@ pub struct Overrides {
     /// Wait after the first failed login; it doubles with each further failure [default: 1000].
     #[arg(long, env = "DUNGEONTALK_LOGIN_BACKOFF_MS", value_name = "MS")]
     pub login_backoff_ms: Option<u64>,
+    /// Password checks waiting for a free core before more sign-ins are refused (503) [default: 64].
+    #[arg(long, env = "DUNGEONTALK_LOGIN_QUEUE_MAX", value_name = "N")]
+    pub login_queue_max: Option<usize>,
     /// Failed logins in a row that lock the account [default: 5].
     #[arg(long, env = "DUNGEONTALK_LOGIN_LOCK_AFTER", value_name = "N")]
     pub login_lock_after: Option<u32>,
@@ -243,6 +246,7 @@ pub struct Settings {
     pub refresh_token_ttl_secs: u64,
     pub login_backoff_ms: u64,
     pub login_lock_after: u32,
+    pub login_queue_max: usize,
     pub login_lock_secs: u64,
     pub rate_per_sec: f64,
     pub rate_burst: f64,
@@ -296,6 +300,7 @@ impl Default for Settings {
             refresh_token_ttl_secs: 14 * 86_400,
             login_backoff_ms: 1000,
             login_lock_after: 5,
+            login_queue_max: 64,
             login_lock_secs: 600,
             rate_per_sec: 5.0,
             rate_burst: 10.0,
@@ -376,6 +381,7 @@ impl Settings {
             refresh_token_ttl_secs,
             login_backoff_ms,
             login_lock_after,
+            login_queue_max,
             login_lock_secs,
             rate_per_sec,
             rate_burst,

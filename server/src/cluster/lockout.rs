@@ -37,6 +37,11 @@ impl Lockout {
     /// Records a failure; returns how long the name must now wait, and whether that is a lock.
     pub fn failed(&self, name: &str) -> (Duration, bool) {
         let mut entries = self.entries.lock().expect("lockout lock");
+        if entries.len() >= PRUNE_AT {
+            // A name quiet for a whole lock period is forgotten (as Redis expires it).
+            let lock_for = self.lock_for;
+            entries.retain(|_, e| e.until.is_some_and(|u| u + lock_for > Instant::now()));
+        }
         let entry = entries.entry(name.to_owned()).or_default();
         entry.failures += 1;
         let (wait, locked) = if entry.failures >= self.lock_after {
@@ -54,7 +59,20 @@ impl Lockout {
     pub fn succeeded(&self, name: &str) {
         self.entries.lock().expect("lockout lock").remove(name);
     }
+
+    /// Names with a record (for the eviction test).
+    pub fn len(&self) -> usize {
+        self.entries.lock().expect("lockout lock").len()
+    }
+
+    /// True when no name has a record.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
+
+/// Records kept before quiet ones are forgotten.
+const PRUNE_AT: usize = 10_000;
 
 #[cfg(test)]
 mod tests {
@@ -72,5 +90,17 @@ mod tests {
         assert!(l.check("bo").is_ok(), "per name");
         l.succeeded("aria");
         assert!(l.check("aria").is_ok());
+    }
+
+    #[test]
+    fn quiet_names_are_forgotten_when_the_table_is_full() {
+        let l = Lockout::new(Duration::from_millis(1), 5, Duration::from_millis(20));
+        for i in 0..PRUNE_AT {
+            l.failed(&format!("name-{i}"));
+        }
+        assert_eq!(l.len(), PRUNE_AT);
+        std::thread::sleep(Duration::from_millis(50));
+        l.failed("fresh");
+        assert_eq!(l.len(), 1, "memory returns once the names have gone quiet");
     }
 }

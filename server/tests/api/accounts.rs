@@ -235,3 +235,27 @@ async fn streams_end_when_their_token_expires() {
     let last = sse.next().await;
     assert_eq!((last["type"].as_str(), last["code"].as_str()), (Some("ERROR"), Some("auth.expired")));
 }
+
+/// Password checks are bounded: a burst of logins beyond the queue is refused at once with 503
+/// `unavailable` (try again), the rest are answered, and the server keeps serving meanwhile; a
+/// name that cannot exist is refused without a hash.
+#[tokio::test]
+async fn a_login_flood_is_bounded_and_the_server_keeps_serving() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::spawn(dir.path(), &[("DUNGEONTALK_LOGIN_QUEUE_MAX", "2")]).await;
+    register(&server, "aria").await;
+    let attempts = (0..24).map(|_| login(&server, "aria", "wrong horse battery"));
+    let health = async {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        server.http.get(format!("{}/healthz", server.base)).send().await.unwrap().status().as_u16()
+    };
+    let (answers, health) = tokio::join!(futures::future::join_all(attempts), health);
+    assert_eq!(health, 200, "the server answered during the flood");
+    let refused = answers.iter().filter(|(s, b, _)| *s == 503 && b["code"] == "unavailable").count();
+    let checked = answers.iter().filter(|(s, _, _)| matches!(*s, 401 | 429)).count();
+    assert!(refused > 0, "the queue is bounded: {:?}", answers.iter().map(|a| a.0).collect::<Vec<_>>());
+    assert!(checked > 0 && refused + checked == 24, "every attempt got a clear answer");
+    let long = "x".repeat(5000);
+    let (status, body, _) = login(&server, &long, "whatever-pass").await;
+    assert_eq!((status, body["code"].as_str()), (401, Some("auth.bad_credentials")));
+}
