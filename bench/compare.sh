@@ -47,7 +47,9 @@ start() {
   case $name in
     dungeontalk)
       "$BIN/dungeontalk" --bind "127.0.0.1:$port" --data-dir "$(mktemp -d)" --log warn \
-        --rate-per-sec 1000000000 --rate-burst 1000000000 >/dev/null &;;
+        --rate-per-sec 1000000000 --rate-burst 1000000000 --membership-rate-per-sec 1000000 \
+      --membership-burst 1000000 --room-rate-per-sec 1000000 --room-burst 1000000 \
+      --max-rooms-per-member 1000000 >/dev/null &;;
     socketio) node bench/peers/socketio/server.js --port "$port" >/dev/null &;;
     socketioxide) "$BIN/bench-peer-socketioxide" --bind "127.0.0.1:$port" >/dev/null &;;
     bare) "$BIN/bench-peer-bare" --bind "127.0.0.1:$port" >/dev/null &;;

@@ -191,7 +191,7 @@ impl Accounts {
     pub async fn login(&self, auth: &Auth, req: Login) -> Result<Issued, AppError> {
         let name = req.name.trim().to_lowercase();
         // No lookup, no lockout entry and no hash for a name that cannot exist.
-        if !NAME_CHARS.contains(&name.chars().count()) || !PASSWORD_CHARS.contains(&req.password.chars().count()) {
+        if !NAME_CHARS.contains(&name.chars().count()) {
             return Err(bad_credentials());
         }
         if let Err(wait) = self.limits.login_check(&name).await? {
@@ -200,7 +200,9 @@ impl Accounts {
         let account = self.store.account(&name).await?;
         let hash = account.as_ref().map_or(self.dummy_hash.clone(), |a| a.password_hash.clone());
         let password = req.password;
-        let ok = self.hashing.run(move || verify_password(&password, &hash)).await?;
+        // A password no account can have is wrong without a hash (and still counts as a failure).
+        let ok = PASSWORD_CHARS.contains(&password.chars().count())
+            && self.hashing.run(move || verify_password(&password, &hash)).await?;
         let Some(account) = account.filter(|_| ok) else {
             let (wait, lock) = self.limits.login_failed(&name).await?;
             return Err(if lock { locked(wait) } else { bad_credentials() });

@@ -72,13 +72,59 @@ pub trait Presence: Send + Sync + 'static {
     }
 }
 
+/// What a member does that costs a token: one bucket per member and kind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Kind {
+    Talk,
+    /// JOIN and LEAVE.
+    Membership,
+    Typing,
+    Invite,
+    CreateRoom,
+}
+
+impl Kind {
+    /// Every kind.
+    pub const ALL: [Kind; 5] = [Kind::Talk, Kind::Membership, Kind::Typing, Kind::Invite, Kind::CreateRoom];
+
+    /// A short name for keys and logs.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Talk => "talk",
+            Kind::Membership => "membership",
+            Kind::Typing => "typing",
+            Kind::Invite => "invite",
+            Kind::CreateRoom => "room",
+        }
+    }
+}
+
+/// A token bucket's refill rate and size.
+#[derive(Clone, Copy, Debug)]
+pub struct Rate {
+    pub per_sec: f64,
+    pub burst: f64,
+}
+
+/// The bucket of each kind, from the settings.
+pub fn rates(s: &crate::config::Settings) -> impl Fn(Kind) -> Rate + Send + Sync + 'static {
+    let table = [
+        Rate { per_sec: s.rate_per_sec, burst: s.rate_burst },
+        Rate { per_sec: s.membership_rate_per_sec, burst: s.membership_burst },
+        Rate { per_sec: s.typing_rate_per_sec, burst: s.typing_burst },
+        Rate { per_sec: s.invite_rate_per_sec, burst: s.invite_burst },
+        Rate { per_sec: s.room_rate_per_sec, burst: s.room_burst },
+    ];
+    move |k| table[Kind::ALL.iter().position(|x| *x == k).expect("every kind is listed")]
+}
+
 /// Token buckets and failed-login counts, per member or account name.
 #[async_trait]
 pub trait Limits: Send + Sync + 'static {
-    /// Takes a message token, or says in how many ms one will be there.
-    async fn take(&self, member: &MemberId) -> Result<Result<(), u64>, ClusterError>;
+    /// Takes a token of `kind`, or says in how many ms one will be there.
+    async fn take(&self, member: &MemberId, kind: Kind) -> Result<Result<(), u64>, ClusterError>;
     /// Gives back a token taken for something that turned out to cost nothing (a retry).
-    async fn refund(&self, member: &MemberId) -> Result<(), ClusterError>;
+    async fn refund(&self, member: &MemberId, kind: Kind) -> Result<(), ClusterError>;
     /// `Err(wait)` while the account name is backing off or locked.
     async fn login_check(&self, name: &str) -> Result<Result<(), Duration>, ClusterError>;
     /// Records a failed login: how long the name must now wait, and whether that is a lock.

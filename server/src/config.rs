@@ -160,6 +160,39 @@ pub struct Overrides {
     /// Messages a member may send in a burst (token bucket size) [default: 10].
     #[arg(long, env = "DUNGEONTALK_RATE_BURST", value_name = "N")]
     pub rate_burst: Option<f64>,
+    /// JOIN and LEAVE a member may send per second on average [default: 1].
+    #[arg(long, env = "DUNGEONTALK_MEMBERSHIP_RATE_PER_SEC", value_name = "N")]
+    pub membership_rate_per_sec: Option<f64>,
+    /// JOIN and LEAVE a member may send in a burst [default: 5].
+    #[arg(long, env = "DUNGEONTALK_MEMBERSHIP_BURST", value_name = "N")]
+    pub membership_burst: Option<f64>,
+    /// Typing frames a member may send per second on average [default: 1].
+    #[arg(long, env = "DUNGEONTALK_TYPING_RATE_PER_SEC", value_name = "N")]
+    pub typing_rate_per_sec: Option<f64>,
+    /// Typing frames a member may send in a burst [default: 3].
+    #[arg(long, env = "DUNGEONTALK_TYPING_BURST", value_name = "N")]
+    pub typing_burst: Option<f64>,
+    /// Invitations a member may send per second on average [default: 0.2].
+    #[arg(long, env = "DUNGEONTALK_INVITE_RATE_PER_SEC", value_name = "N")]
+    pub invite_rate_per_sec: Option<f64>,
+    /// Invitations a member may send in a burst [default: 5].
+    #[arg(long, env = "DUNGEONTALK_INVITE_BURST", value_name = "N")]
+    pub invite_burst: Option<f64>,
+    /// Rooms a member may create per second on average [default: 0.1].
+    #[arg(long, env = "DUNGEONTALK_ROOM_RATE_PER_SEC", value_name = "N")]
+    pub room_rate_per_sec: Option<f64>,
+    /// Rooms a member may create in a burst [default: 5].
+    #[arg(long, env = "DUNGEONTALK_ROOM_BURST", value_name = "N")]
+    pub room_burst: Option<f64>,
+    /// Rooms one member may have created in all [default: 50].
+    #[arg(long, env = "DUNGEONTALK_MAX_ROOMS_PER_MEMBER", value_name = "N")]
+    pub max_rooms_per_member: Option<usize>,
+    /// Open connections (sockets, streams, parked polls) one member may hold on a node [default: 20].
+    #[arg(long, env = "DUNGEONTALK_MAX_CONNECTIONS_PER_MEMBER", value_name = "N")]
+    pub max_connections_per_member: Option<usize>,
+    /// Open connections to one room on a node [default: 10000].
+    #[arg(long, env = "DUNGEONTALK_MAX_CONNECTIONS_PER_ROOM", value_name = "N")]
+    pub max_connections_per_room: Option<usize>,
     /// Profanity filter in player rooms: block, filter (mask as ***) or warn [default: filter].
     #[arg(long, env = "DUNGEONTALK_PROFANITY_PLAYER", value_name = "MODE")]
     pub profanity_player: Option<crate::profanity::Mode>,
@@ -250,6 +283,17 @@ pub struct Settings {
     pub login_lock_secs: u64,
     pub rate_per_sec: f64,
     pub rate_burst: f64,
+    pub membership_rate_per_sec: f64,
+    pub membership_burst: f64,
+    pub typing_rate_per_sec: f64,
+    pub typing_burst: f64,
+    pub invite_rate_per_sec: f64,
+    pub invite_burst: f64,
+    pub room_rate_per_sec: f64,
+    pub room_burst: f64,
+    pub max_rooms_per_member: usize,
+    pub max_connections_per_member: usize,
+    pub max_connections_per_room: usize,
     pub profanity_player: crate::profanity::Mode,
     pub profanity_game: crate::profanity::Mode,
     pub chat_session_secs: u64,
@@ -304,6 +348,17 @@ impl Default for Settings {
             login_lock_secs: 600,
             rate_per_sec: 5.0,
             rate_burst: 10.0,
+            membership_rate_per_sec: 1.0,
+            membership_burst: 5.0,
+            typing_rate_per_sec: 1.0,
+            typing_burst: 3.0,
+            invite_rate_per_sec: 0.2,
+            invite_burst: 5.0,
+            room_rate_per_sec: 0.1,
+            room_burst: 5.0,
+            max_rooms_per_member: 50,
+            max_connections_per_member: 20,
+            max_connections_per_room: 10000,
             profanity_player: crate::profanity::Mode::Filter,
             profanity_game: crate::profanity::Mode::Filter,
             chat_session_secs: 1800,
@@ -385,6 +440,17 @@ impl Settings {
             login_lock_secs,
             rate_per_sec,
             rate_burst,
+            membership_rate_per_sec,
+            membership_burst,
+            typing_rate_per_sec,
+            typing_burst,
+            invite_rate_per_sec,
+            invite_burst,
+            room_rate_per_sec,
+            room_burst,
+            max_rooms_per_member,
+            max_connections_per_member,
+            max_connections_per_room,
             profanity_player,
             profanity_game,
             chat_session_secs,
@@ -415,7 +481,13 @@ impl Settings {
 
     fn validate(&self) -> Result<(), ConfigError> {
         let kafka = self.kafka_brokers.is_some();
-        let checks: [(bool, &'static str); 23] = [
+        let rates = [
+            (self.membership_rate_per_sec, self.membership_burst),
+            (self.typing_rate_per_sec, self.typing_burst),
+            (self.invite_rate_per_sec, self.invite_burst),
+            (self.room_rate_per_sec, self.room_burst),
+        ];
+        let checks: [(bool, &'static str); 25] = [
             (self.max_frame_bytes > 0, "max_frame_bytes must be > 0"),
             (self.ws_max_message_bytes >= self.max_frame_bytes, "ws_max_message_bytes must be >= max_frame_bytes"),
             (self.outgoing_queue_len > 0, "outgoing_queue_len must be > 0"),
@@ -447,6 +519,11 @@ impl Settings {
                 "presence_ttl_secs >= 3, dedupe_window_secs > 0",
             ),
             (self.backend_timeout_ms > 0, "backend_timeout_ms must be > 0"),
+            (
+                rates.iter().all(|(r, b)| *r > 0.0 && *b >= 1.0),
+                "every *_rate_per_sec must be > 0 and every *_burst >= 1",
+            ),
+            (self.max_connections_per_member > 0 && self.max_connections_per_room > 0, "connection caps must be > 0"),
             (
                 self.http_header_timeout_secs > 0 && self.ws_ping_secs > 0,
                 "http_header_timeout_secs and ws_ping_secs must be > 0",

@@ -9,9 +9,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Bytes;
-use dungeontalk_app::wire::{ErrorCode, MemberId, Notification, RoomId};
+use dungeontalk_app::wire::{ErrorCode, MemberId, Notification};
 use tokio::sync::broadcast;
-use tokio_util::sync::CancellationToken;
 
 use crate::cluster::{Cluster, ClusterError};
 use crate::config::Settings;
@@ -21,6 +20,7 @@ use crate::model::{Actor, Appended, Draft, Refusal, StoredEvent};
 use crate::profanity::{Filter, Mode};
 use crate::store::{Store, StoreError};
 
+mod attendance;
 mod delivery;
 pub mod feed;
 mod members;
@@ -28,6 +28,7 @@ pub mod notify;
 pub mod rooms;
 mod talk;
 
+pub use attendance::Attendance;
 pub use delivery::Delivery;
 pub use talk::{PendingSaid, Said};
 
@@ -58,6 +59,8 @@ pub struct HubLimits {
     pub profanity_game: Mode,
     /// A joined member idle this long leaves (SESSION_EXPIRED).
     pub chat_session: Duration,
+    pub max_connections_per_member: usize,
+    pub max_connections_per_room: usize,
 }
 
 impl HubLimits {
@@ -68,6 +71,8 @@ impl HubLimits {
             profanity_player: s.profanity_player,
             profanity_game: s.profanity_game,
             chat_session: Duration::from_secs(s.chat_session_secs),
+            max_connections_per_member: s.max_connections_per_member,
+            max_connections_per_room: s.max_connections_per_room,
         }
     }
 }
@@ -82,6 +87,8 @@ pub struct Hub {
     profanity: Filter,
     limits: HubLimits,
     metrics: Arc<Metrics>,
+    /// Open connections on this node, per member and per room (for the caps).
+    counts: std::sync::Mutex<attendance::Counts>,
 }
 
 impl Hub {
@@ -103,6 +110,7 @@ impl Hub {
             profanity: Filter::standard(),
             limits,
             metrics,
+            counts: Default::default(),
         }
     }
 
@@ -158,60 +166,21 @@ impl Hub {
         rx
     }
 
+    /// Takes a token of `kind` for `actor` (JOIN/LEAVE, typing, invitations, new rooms), or
+    /// refuses with `limit.too_fast` and when to try again.
+    pub async fn admit(&self, actor: &Actor, kind: crate::cluster::Kind) -> Result<(), HubError> {
+        match self.cluster.limits.take(&actor.member_id, kind).await? {
+            Ok(()) => Ok(()),
+            Err(wait) => {
+                let msg = "You are doing that too fast; wait a moment.";
+                Err(HubError::Refused(Refusal::new(ErrorCode::TooFast, msg).retry_after(wait)))
+            }
+        }
+    }
+
     /// Sends a notification to a member's streams on every node; false when they have none open.
     pub async fn notify(&self, member: &MemberId, notification: &Notification) -> Result<bool, HubError> {
         Ok(self.cluster.channel.member(member, notification).await?)
-    }
-}
-
-/// One open connection counted in a room's presence; dropping it disconnects after `linger`.
-///
-/// Long polls and POSTs are separate requests, so each holds one of these and lingers a while
-/// after it ends: a client that comes back in time never looked gone.
-pub struct Attendance {
-    hub: Arc<Hub>,
-    room_id: RoomId,
-    actor: Actor,
-    linger: Duration,
-    shutdown: CancellationToken,
-}
-
-impl Hub {
-    /// Counts a connection of `actor` in the room until the returned guard is dropped.
-    pub async fn attend(
-        self: &Arc<Self>,
-        room_id: &RoomId,
-        actor: &Actor,
-        linger: Duration,
-        shutdown: &CancellationToken,
-    ) -> Attendance {
-        self.connect(room_id, actor).await;
-        Attendance {
-            hub: self.clone(),
-            room_id: room_id.clone(),
-            actor: actor.clone(),
-            linger,
-            shutdown: shutdown.clone(),
-        }
-    }
-}
-
-impl Drop for Attendance {
-    fn drop(&mut self) {
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };
-        let (hub, room_id, actor) = (self.hub.clone(), self.room_id.clone(), self.actor.clone());
-        let (linger, shutdown) = (self.linger, self.shutdown.clone());
-        runtime.spawn(async move {
-            if !linger.is_zero() {
-                tokio::select! {
-                    _ = tokio::time::sleep(linger) => {}
-                    _ = shutdown.cancelled() => {}
-                }
-            }
-            if let Err(e) = hub.disconnect(&room_id, &actor).await {
-                tracing::warn!(error = %e, room = %room_id, "leave on disconnect failed");
-            }
-        });
     }
 }
 

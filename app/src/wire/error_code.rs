@@ -70,6 +70,12 @@ codes! {
     ProfanityBlocked = "chat.profanity_blocked", 400;
     /// A warning, not an error: the message was delivered but contains profanity (WARN mode).
     ProfanityWarning = "chat.profanity_warning", 202;
+    /// Too many JOIN/LEAVE, typing frames, invitations or new rooms too fast: wait `retryAfterMs`.
+    TooFast = "limit.too_fast", 429;
+    /// Too many open connections (of this member, or to this room): close one first.
+    TooManyConnections = "limit.connections", 429;
+    /// This member has created as many rooms as one may.
+    TooManyRooms = "limit.rooms", 429;
     /// Whispers go to members in the room; that one is not.
     ReceiverNotFound = "chat.receiver_not_found", 404;
     /// The room does not exist.

@@ -10,7 +10,7 @@ use dungeontalk_app::wire::{MemberId, Notification, PresenceMember, PresenceType
 use super::lockout::Lockout;
 use super::presence::LocalPresence;
 use super::rate::RateLimit;
-use super::{Channel, Cluster, ClusterError, Departure, Joined, Limits, Presence};
+use super::{Channel, Cluster, ClusterError, Departure, Joined, Kind, Limits, Presence};
 use crate::config::Settings;
 use crate::model::{Actor, Inbox, StoredEvent};
 use crate::store::accounts::AccountStore;
@@ -20,7 +20,13 @@ pub fn cluster(settings: &Settings, inbox: Arc<dyn Inbox>, accounts: Arc<dyn Acc
     Cluster {
         presence: Arc::new(LocalPresence::default()),
         limits: Arc::new(LocalLimits {
-            rate: RateLimit::new(settings.rate_per_sec, settings.rate_burst),
+            rates: Kind::ALL
+                .map(|k| {
+                    let r = super::rates(settings)(k);
+                    (k, RateLimit::new(r.per_sec, r.burst))
+                })
+                .into_iter()
+                .collect(),
             lockout: Lockout::new(
                 Duration::from_millis(settings.login_backoff_ms),
                 settings.login_lock_after,
@@ -69,17 +75,17 @@ impl Presence for LocalPresence {
 }
 
 struct LocalLimits {
-    rate: RateLimit,
+    rates: std::collections::HashMap<Kind, RateLimit>,
     lockout: Lockout,
 }
 
 #[async_trait]
 impl Limits for LocalLimits {
-    async fn take(&self, member: &MemberId) -> Result<Result<(), u64>, ClusterError> {
-        Ok(self.rate.take(member))
+    async fn take(&self, member: &MemberId, kind: Kind) -> Result<Result<(), u64>, ClusterError> {
+        Ok(self.rates[&kind].take(member))
     }
-    async fn refund(&self, member: &MemberId) -> Result<(), ClusterError> {
-        self.rate.refund(member);
+    async fn refund(&self, member: &MemberId, kind: Kind) -> Result<(), ClusterError> {
+        self.rates[&kind].refund(member);
         Ok(())
     }
     async fn login_check(&self, name: &str) -> Result<Result<(), Duration>, ClusterError> {

@@ -11,7 +11,7 @@ use redis::Script;
 use redis::aio::ConnectionManager;
 
 use super::redis::{PREFIX, failed};
-use super::{ClusterError, Limits};
+use super::{ClusterError, Kind, Limits};
 use crate::config::Settings;
 use crate::model::now_ms;
 
@@ -51,8 +51,7 @@ return {wait, locked}";
 /// Token buckets and login failures on Redis.
 pub struct RedisLimits {
     conn: ConnectionManager,
-    per_sec: f64,
-    burst: f64,
+    rates: Box<dyn Fn(Kind) -> super::Rate + Send + Sync>,
     backoff: Duration,
     lock_after: u32,
     lock_for: Duration,
@@ -65,8 +64,7 @@ impl RedisLimits {
     pub fn new(conn: ConnectionManager, s: &Settings) -> RedisLimits {
         RedisLimits {
             conn,
-            per_sec: s.rate_per_sec,
-            burst: s.rate_burst,
+            rates: Box::new(super::rates(s)),
             backoff: Duration::from_millis(s.login_backoff_ms),
             lock_after: s.login_lock_after.max(1),
             lock_for: Duration::from_secs(s.login_lock_secs),
@@ -75,9 +73,14 @@ impl RedisLimits {
         }
     }
 
-    async fn bucket(&self, member: &MemberId, cost: i64) -> Result<i64, ClusterError> {
+    async fn bucket(&self, member: &MemberId, kind: Kind, cost: i64) -> Result<i64, ClusterError> {
+        let rate = (self.rates)(kind);
         let mut inv = self.bucket.prepare_invoke();
-        inv.key(format!("{PREFIX}rate:{member}")).arg(now_ms()).arg(self.per_sec).arg(self.burst).arg(cost);
+        inv.key(format!("{PREFIX}rate:{}:{member}", kind.name()))
+            .arg(now_ms())
+            .arg(rate.per_sec)
+            .arg(rate.burst)
+            .arg(cost);
         inv.invoke_async(&mut self.conn.clone()).await.map_err(failed)
     }
 }
@@ -88,15 +91,15 @@ fn login_key(name: &str) -> String {
 
 #[async_trait]
 impl Limits for RedisLimits {
-    async fn take(&self, member: &MemberId) -> Result<Result<(), u64>, ClusterError> {
-        Ok(match self.bucket(member, 1).await? {
+    async fn take(&self, member: &MemberId, kind: Kind) -> Result<Result<(), u64>, ClusterError> {
+        Ok(match self.bucket(member, kind, 1).await? {
             wait if wait >= 0 => Err(wait as u64),
             _ => Ok(()),
         })
     }
 
-    async fn refund(&self, member: &MemberId) -> Result<(), ClusterError> {
-        self.bucket(member, -1).await.map(|_| ())
+    async fn refund(&self, member: &MemberId, kind: Kind) -> Result<(), ClusterError> {
+        self.bucket(member, kind, -1).await.map(|_| ())
     }
 
     async fn login_check(&self, name: &str) -> Result<Result<(), Duration>, ClusterError> {

@@ -7,6 +7,7 @@ use dungeontalk_app::wire::{ClientFrame, ErrorCode};
 use uuid::Uuid;
 
 use super::rooms::existing_room;
+use crate::cluster::Kind;
 use crate::error::AppError;
 use crate::model::{Actor, RoomRecord};
 use crate::state::AppState;
@@ -55,6 +56,14 @@ pub async fn start(
 ) -> Result<Started, AppError> {
     let hub = &state.hub;
     let room_id = &room.room_id;
+    let kind = match &frame {
+        ClientFrame::Join | ClientFrame::Leave => Some(Kind::Membership),
+        ClientFrame::Typing => Some(Kind::Typing),
+        ClientFrame::Talk { .. } | ClientFrame::Heartbeat => None,
+    };
+    if let Some(kind) = kind {
+        hub.admit(actor, kind).await?;
+    }
     Ok(Started::Done(match frame {
         ClientFrame::Join => {
             let fresh = existing_room(state, room_id).await?;

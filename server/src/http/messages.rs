@@ -42,7 +42,7 @@ pub async fn post(
     let room = room_for(&state, &RoomId(room_id), &actor).await?;
     let frame = parse(&body)?;
     let linger = Duration::from_millis(state.settings.poll_linger_ms);
-    let _attendance = state.hub.attend(&room.room_id, &actor, linger, &state.shutdown).await;
+    let _attendance = state.hub.attend(&room.room_id, &actor, linger, &state.shutdown).await?;
     let acted = act(&state, &room, &actor, frame).await?;
     let warning = acted.warning.map(|w| ErrorBody::new(w.code, w.message));
     Ok((StatusCode::ACCEPTED, Json(Accepted { message_id: acted.message_id, seq: acted.seq, warning })))

@@ -19,6 +19,7 @@ use super::extract::{Body, Caller, Params};
 use super::rooms::room_for;
 use super::sse::{HEARTBEAT, ended_event, heartbeat, sse_response, stream_caller};
 use crate::auth::Revocation;
+use crate::cluster::Kind;
 use crate::error::AppError;
 use crate::hub::notify::encode;
 use crate::model::now_rfc3339;
@@ -95,6 +96,7 @@ pub async fn invite(
     Body(req): Body<Invite>,
 ) -> Result<(StatusCode, Json<Invited>), AppError> {
     let mut room = room_for(&state, &RoomId(room_id), &actor).await?;
+    state.hub.admit(&actor, Kind::Invite).await?;
     if room.private && !room.allowed.contains(&req.member_id) {
         // An invitation into a private room is the key to it.
         room.allowed.push(req.member_id.clone());

@@ -37,7 +37,7 @@ pub async fn poll(
     let settings = &state.settings;
     // This poll counts as a connection, and for `poll_linger_ms` after it: the client polls again.
     let linger = Duration::from_millis(settings.poll_linger_ms);
-    let _attendance = state.hub.attend(&room_id, &actor, linger, &state.shutdown).await;
+    let _attendance = state.hub.attend(&room_id, &actor, linger, &state.shutdown).await?;
     let _counted = state.hub.metrics().connection("poll");
     let batch_max = settings.poll_batch_max;
     let mut feed =

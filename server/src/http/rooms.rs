@@ -11,6 +11,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::extract::{Body, Caller, Params};
+use crate::cluster::Kind;
 use crate::error::AppError;
 use crate::model::{Actor, RoomRecord, StoredEvent, now_rfc3339};
 use crate::state::AppState;
@@ -58,6 +59,12 @@ pub async fn create(
         return Err(AppError::new(ErrorCode::InvalidRequest, msg));
     }
     let max_capacity = req.max_capacity.unwrap_or(state.settings.default_room_capacity);
+    state.hub.admit(&actor, Kind::CreateRoom).await?;
+    let made = state.hub.store().rooms().await?.iter().filter(|r| r.created_by == actor.member_id).count();
+    if made >= state.settings.max_rooms_per_member {
+        let msg = format!("You have made {made} rooms, as many as one may.");
+        return Err(AppError::new(ErrorCode::TooManyRooms, msg));
+    }
     if max_capacity > MAX_ROOM_CAPACITY {
         let msg = format!("A room holds at most {MAX_ROOM_CAPACITY} members (0 means unlimited).");
         return Err(AppError::new(ErrorCode::InvalidRequest, msg));

@@ -171,7 +171,7 @@ pub async fn room_events(
     // `retry:` makes the browser come back after 1 s instead of its default 3 s.
     let mut hello = b"retry: 1000\n".to_vec();
     hello.extend_from_slice(&event("connected", &connected));
-    let attendance = state.hub.attend(&room_id, &actor, Duration::ZERO, &state.shutdown).await;
+    let attendance = state.hub.attend(&room_id, &actor, Duration::ZERO, &state.shutdown).await?;
     let st = RoomStream {
         feed,
         heartbeat: heartbeat(&state),

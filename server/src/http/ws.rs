@@ -44,6 +44,10 @@ pub async fn handshake(
     let (actor, revocation) = authenticate_live(&state.auth, token)?;
     let room = room_for(&state, &room_id, &actor).await?;
     let upgrade = upgrade.map_err(|e| AppError::new(ErrorCode::InvalidRequest, e.body_text()))?;
+    // Counted (and capped) before the upgrade, so a refusal is a real 429. The member stays
+    // counted `ws_linger_ms` after the socket closes: a quick reconnect is no LEAVE and JOIN.
+    let linger = std::time::Duration::from_millis(state.settings.ws_linger_ms);
+    let attendance = state.hub.attend(&room.room_id, &actor, linger, &state.shutdown).await?;
     let s = &state.settings;
     let limit = s.ws_max_message_bytes;
     Ok(upgrade
@@ -52,5 +56,5 @@ pub async fn handshake(
         .write_buffer_size(s.ws_write_buffer_bytes)
         .max_message_size(limit)
         .max_frame_size(limit)
-        .on_upgrade(move |socket| conn::run(socket, state, actor, room, q.after, revocation)))
+        .on_upgrade(move |socket| conn::run(socket, state, actor, room, q.after, revocation, attendance)))
 }

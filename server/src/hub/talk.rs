@@ -8,6 +8,7 @@ use dungeontalk_app::wire::{ErrorCode, MemberId, RoomId, RoomType};
 use uuid::Uuid;
 
 use super::{Hub, HubError};
+use crate::cluster::Kind;
 use crate::model::{Actor, Appended, Draft, EventBody, Refusal, RoomRecord};
 use crate::profanity::{Filter, Mode};
 
@@ -63,7 +64,7 @@ impl Hub {
         // up the rate: without a token it still passes if stored (the store is asked only then),
         // and a token it took comes back once the append says it was a duplicate.
         let limits = &self.cluster.limits;
-        let charged = match limits.take(&actor.member_id).await? {
+        let charged = match limits.take(&actor.member_id, Kind::Talk).await? {
             Ok(()) => true,
             Err(_) if self.is_stored(&room.room_id, message_id).await? => false,
             Err(wait) => {
@@ -90,7 +91,7 @@ impl Hub {
         Ok(Box::pin(async move {
             let appended = pending.await.map_err(|e| hub.log_failed(e))?;
             if appended.duplicate() && charged {
-                hub.cluster.limits.refund(&actor.member_id).await?;
+                hub.cluster.limits.refund(&actor.member_id, Kind::Talk).await?;
             }
             if let Err(e) = hub.heartbeat(&room_id, &actor).await {
                 tracing::warn!(error = %e, "presence: activity not recorded");

@@ -132,3 +132,71 @@ async fn excess_talks_are_refused_until_the_bucket_refills(t: Transport) {
 }
 
 on_every_transport!(excess_talks_are_refused_until_the_bucket_refills);
+
+/// Every kind of client frame is admitted by a bucket of its own: JOIN/LEAVE toggling, typing,
+/// invitations and new rooms past their bursts get `limit.too_fast` with the wait, and a member
+/// may make only so many rooms; none of it stores anything.
+#[tokio::test]
+async fn joins_typing_invitations_and_rooms_have_buckets_of_their_own() {
+    let env = [
+        ("DUNGEONTALK_MEMBERSHIP_BURST", "2"),
+        ("DUNGEONTALK_MEMBERSHIP_RATE_PER_SEC", "0.01"),
+        ("DUNGEONTALK_TYPING_BURST", "2"),
+        ("DUNGEONTALK_TYPING_RATE_PER_SEC", "0.01"),
+        ("DUNGEONTALK_INVITE_BURST", "1"),
+        ("DUNGEONTALK_INVITE_RATE_PER_SEC", "0.01"),
+        ("DUNGEONTALK_ROOM_BURST", "2"),
+        ("DUNGEONTALK_ROOM_RATE_PER_SEC", "0.01"),
+        ("DUNGEONTALK_MAX_ROOMS_PER_MEMBER", "3"),
+    ];
+    let (server, _dir) = spawn(&env).await;
+    let (ta, _) = server.guest("Aria").await;
+    let (tb, b_id) = server.guest("Bo").await;
+    let room = server.room(&ta, "Hall").await;
+    let refused = |(status, body): (u16, serde_json::Value)| {
+        assert_eq!((status, body["code"].as_str()), (429, Some("limit.too_fast")), "{body}");
+        assert!(body["retryAfterMs"].as_u64().unwrap() > 0);
+    };
+    assert_eq!(server.post_frame(&tb, &room, json!({"type": "JOIN"})).await.0, 202);
+    assert_eq!(server.post_frame(&tb, &room, json!({"type": "LEAVE"})).await.0, 202);
+    refused(server.post_frame(&tb, &room, json!({"type": "JOIN"})).await);
+    for _ in 0..2 {
+        assert_eq!(server.post_frame(&ta, &room, json!({"type": "TYPING"})).await.0, 202);
+    }
+    refused(server.post_frame(&ta, &room, json!({"type": "TYPING"})).await);
+    let invite = |to: &str| {
+        let url = format!("{}/api/rooms/{room}/invitations", server.base);
+        server.http.post(url).bearer_auth(&ta).json(&json!({"memberId": to})).send()
+    };
+    assert_eq!(invite(&b_id).await.unwrap().status(), 202);
+    let second = invite(&b_id).await.unwrap();
+    refused((second.status().as_u16(), second.json().await.unwrap()));
+    // Aria made one room; a burst of 2 allows one more, then the bucket says wait.
+    server.room(&ta, "Second").await;
+    let url = format!("{}/api/rooms", server.base);
+    let third = server.http.post(&url).bearer_auth(&ta).json(&json!({"name": "Third"})).send().await.unwrap();
+    refused((third.status().as_u16(), third.json().await.unwrap()));
+    let kinds: Vec<String> =
+        server.history(&ta, &room).await.iter().map(|e| e["type"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(kinds, ["JOIN", "LEAVE"], "refused frames stored nothing");
+}
+
+/// Past `max_rooms_per_member` a member makes no more rooms, and past
+/// `max_connections_per_member` opens no more connections (a real 429 before any upgrade).
+#[tokio::test]
+async fn rooms_and_connections_per_member_are_capped() {
+    let env = [("DUNGEONTALK_MAX_ROOMS_PER_MEMBER", "2"), ("DUNGEONTALK_MAX_CONNECTIONS_PER_MEMBER", "2")];
+    let (server, _dir) = spawn(&env).await;
+    let (ta, _) = server.guest("Aria").await;
+    let room = server.room(&ta, "One").await;
+    server.room(&ta, "Two").await;
+    let url = format!("{}/api/rooms", server.base);
+    let resp = server.http.post(&url).bearer_auth(&ta).json(&json!({"name": "Three"})).send().await.unwrap();
+    assert_eq!(resp.status(), 429);
+    assert_eq!(resp.json::<serde_json::Value>().await.unwrap()["code"], "limit.rooms");
+    let _one = server.ws(&ta, &room, None).await;
+    let _two = server.ws(&ta, &room, None).await;
+    assert_eq!(server.ws_refusal(&format!("token={ta}&roomId={room}")).await, 429);
+    let (status, body) = server.get(&format!("/api/rooms/{room}/poll?timeout=0"), &ta).await;
+    assert_eq!((status, body["code"].as_str()), (429, Some("limit.connections")));
+}

@@ -58,6 +58,13 @@ impl TestServer {
             // Tests pump messages fast; the rate-limit test sets its own limits.
             .env("DUNGEONTALK_RATE_PER_SEC", "100000")
             .env("DUNGEONTALK_RATE_BURST", "100000")
+            // The same for the other kinds of frames; their own tests set real limits.
+            .env("DUNGEONTALK_MEMBERSHIP_RATE_PER_SEC", "100000")
+            .env("DUNGEONTALK_MEMBERSHIP_BURST", "100000")
+            .env("DUNGEONTALK_TYPING_RATE_PER_SEC", "100000")
+            .env("DUNGEONTALK_TYPING_BURST", "100000")
+            .env("DUNGEONTALK_ROOM_RATE_PER_SEC", "100000")
+            .env("DUNGEONTALK_ROOM_BURST", "100000")
             // A closed socket's member goes soon (the linger's own test sets it longer).
             .env("DUNGEONTALK_WS_LINGER_MS", "200")
             .stdout(Stdio::piped())

@@ -17,6 +17,7 @@ use tokio::sync::mpsc;
 use super::super::frames::{Acted, PendingActed, Started, parse, start};
 use crate::auth::{Ended, Revocation};
 use crate::error::AppError;
+use crate::hub::Attendance;
 use crate::hub::feed::{Feed, FeedError, Item, OnLag};
 use crate::model::{Actor, RoomRecord};
 use crate::state::AppState;
@@ -72,13 +73,10 @@ pub async fn run(
     room: RoomRecord,
     after: Option<u64>,
     revocation: Revocation,
+    _attendance: Attendance,
 ) {
     let room_id = room.room_id.clone();
     let _counted = state.hub.metrics().connection("ws");
-    // Counted in the room while open and `ws_linger_ms` after: a client that drops and comes
-    // back within that time (a network blip, a RESYNC, a deploy) never looked gone.
-    let linger = Duration::from_millis(state.settings.ws_linger_ms);
-    let _attendance = state.hub.attend(&room_id, &actor, linger, &state.shutdown).await;
     let (sink, stream) = socket.split();
     let (replies, replies_rx) = mpsc::channel(state.settings.ws_pipeline.max(1) * 2);
     let heard = Heard::new();
