@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """Checks a comparison's results (bench/compare.sh runs it): every server and transport was
-measured, every message reached every subscriber exactly once at the loads that passed, the
-idle and storm numbers are there, and the JSON and SVG files parse.
+measured, every message of the lightest step reached every subscriber exactly once (and at
+every load that passed), the idle and storm numbers are there, and the JSON and SVG files parse.
+
+Latency is printed and plotted, never asserted here: the CI smoke run is a debug build on a
+shared machine, where a p99 limit would only measure the neighbours.
 
     python3 bench/check.py bench/results
 """
@@ -21,8 +24,9 @@ problems += [f"no fan-out run for {s} {t}" for s, t in sorted(want - seen)]
 
 for f in results["fanout"]:
     name = f"{f['server']} {f['transport']} ({f['rooms']}x{f['subscribers_per_room']})"
-    if not f["steps"] or not f["steps"][0]["passed"]:
-        problems.append(f"{name}: the lightest step did not pass: {f['steps'][:1]}")
+    first = f["steps"][0] if f["steps"] else None
+    if not first or not first["sent"] or first["lost"] or first["duplicates"]:
+        problems.append(f"{name}: the lightest step did not deliver everything once: {f['steps'][:1]}")
     for s in f["steps"]:
         if s["delivered"] + s["lost"] != s["expected"]:
             problems.append(f"{name} @ {s['rate']}: delivered + lost != expected")

@@ -14,6 +14,7 @@ mod login;
 mod measure;
 mod members;
 mod notify;
+mod ops;
 mod rooms;
 mod text_input;
 mod toast;
@@ -87,6 +88,7 @@ pub fn App() -> impl IntoView {
                         {move || session.0.with(|s| s.as_ref().map(|s| s.nickname.clone()))}
                     </span>
                     <a class="link" href="/measure" data-testid="measure-link">"Measure"</a>
+                    <a class="link" href="/ops" data-testid="ops-link">"Cluster"</a>
                     <button class="link" data-testid="logout-button" on:click=move |_| session.log_out()>
                         "Log out"
                     </button>
@@ -98,6 +100,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/") view=rooms::RoomList />
                         <Route path=path!("/rooms/:id") view=chat::ChatRoom />
                         <Route path=path!("/measure") view=measure::MeasurePanel />
+                        <Route path=path!("/ops") view=ops::OpsPanel />
                     </Routes>
                 </Show>
             </main>

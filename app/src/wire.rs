@@ -7,10 +7,12 @@ use uuid::Uuid;
 
 mod error_code;
 mod measure;
+mod ops;
 mod rest;
 
 pub use error_code::ErrorCode;
 pub use measure::*;
+pub use ops::*;
 pub use rest::*;
 
 /// A room's id (server-made UUIDv7 text).
@@ -142,6 +144,9 @@ pub struct PresenceEvent {
     /// 0 means unlimited.
     pub max_capacity: u32,
     pub connected_count: u32,
+    /// Members holding a seat (joined): the room is full when this reaches `max_capacity`.
+    #[serde(default)]
+    pub joined_count: u32,
     /// Every joined member: only in a snapshot.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub members: Option<Vec<PresenceMember>>,

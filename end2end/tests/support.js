@@ -1,6 +1,6 @@
 // Starts the dungeontalk binary on a free port with a fresh data dir, and a headless Chromium.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -50,6 +50,43 @@ export async function startServer({ env = {}, port = 0, dataDir = freshDataDir()
     stop: () => new Promise((resolve) => {
       child.once('exit', resolve);
       child.kill('SIGTERM');
+    }),
+  };
+}
+
+/**
+ * Starts the local cluster (deploy/cluster.sh: Redis, a Kafka-API broker, a MongoDB-wire server,
+ * two nodes and haproxy) on a free port; resolves with { base, pids, stop } once it is ready.
+ * `pids` maps each process's name (redis, kafka, mongo, node1, node2, lb) to its pid; `stop`
+ * interrupts the script as Ctrl-C would, which stops all of them.
+ */
+export async function startCluster() {
+  const bin = process.env.DUNGEONTALK_BIN;
+  if (!bin) throw new Error('DUNGEONTALK_BIN must point at the built dungeontalk binary');
+  const port = await freePort();
+  const dir = freshDataDir();
+  const script = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'deploy', 'cluster.sh');
+  const child = spawn('bash', [script, '--port', String(port)], {
+    env: { ...process.env, DUNGEONTALK_BIN: bin, DUNGEONTALK_CLUSTER_DIR: dir },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  let exited = null;
+  child.on('exit', (code) => { exited = code; });
+  const deadline = Date.now() + 120_000;
+  while (!existsSync(join(dir, 'ready'))) {
+    if (exited !== null) throw new Error(`the cluster script ended early with ${exited}`);
+    if (Date.now() > deadline) throw new Error('the cluster was not ready in 120 s');
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const pids = Object.fromEntries(readFileSync(join(dir, 'pids'), 'utf8').trim().split('\n')
+    .map((line) => line.split(' ')).map(([pid, name]) => [name, Number(pid)]));
+  return {
+    base: `http://127.0.0.1:${port}`,
+    pids,
+    stop: () => new Promise((resolve) => {
+      if (exited !== null) return resolve();
+      child.once('exit', resolve);
+      child.kill('SIGINT');
     }),
   };
 }

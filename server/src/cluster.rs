@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use dungeontalk_app::wire::{MemberId, Notification, PresenceMember, PresenceType, RoomId};
+use dungeontalk_app::wire::{MemberId, NodeStats, Notification, PresenceMember, PresenceType, RoomId};
 
 use crate::model::{Actor, StoredEvent};
 
@@ -55,10 +55,12 @@ pub trait Presence: Send + Sync + 'static {
     async fn join(&self, room: &RoomId, actor: &Actor, capacity: u32) -> Result<Joined, ClusterError>;
     /// Marks the member not joined; true when they were joined before.
     async fn leave(&self, room: &RoomId, member: &MemberId) -> Result<bool, ClusterError>;
-    /// Marks activity (a TALK or heartbeat) of a joined member.
-    async fn touch(&self, room: &RoomId, member: &MemberId) -> Result<(), ClusterError>;
+    /// Marks activity (a TALK or heartbeat) of a joined member; false when they are not joined.
+    async fn touch(&self, room: &RoomId, member: &MemberId) -> Result<bool, ClusterError>;
     /// Whether the member is joined in the room.
     async fn is_joined(&self, room: &RoomId, member: &MemberId) -> Result<bool, ClusterError>;
+    /// Whether the member is joined, and how many members are (the seats taken).
+    async fn seat(&self, room: &RoomId, member: &MemberId) -> Result<(bool, u32), ClusterError>;
     /// The connected count and the joined members, as presence events list them.
     async fn snapshot(&self, room: &RoomId) -> Result<(u32, Vec<PresenceMember>), ClusterError>;
     /// Connected members per room, for the given rooms.
@@ -154,6 +156,11 @@ pub trait Channel: Send + Sync + 'static {
     async fn ping(&self) -> Result<(), ClusterError> {
         Ok(())
     }
+    /// Reports this node's numbers for the ops view (replacing its last report).
+    async fn report(&self, stats: &NodeStats) -> Result<(), ClusterError>;
+    /// The last report of every node that reported since `since_ms` (unix ms), by node name;
+    /// older reports (stopped nodes) are dropped.
+    async fn nodes(&self, since_ms: u64) -> Result<Vec<NodeStats>, ClusterError>;
 }
 
 /// The shared state as the hub and the accounts use it.

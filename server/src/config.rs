@@ -390,6 +390,16 @@ pub enum ConfigError {
 }
 
 impl Settings {
+    /// The backends in use by role: store (`embedded`/`mongodb`), log (`local`/`kafka`) and
+    /// shared state (`local`/`redis`).
+    pub fn backends(&self) -> [(&'static str, &'static str); 3] {
+        [
+            ("store", if self.mongodb_uri.is_some() { "mongodb" } else { "embedded" }),
+            ("log", if self.kafka_brokers.is_some() { "kafka" } else { "local" }),
+            ("shared", if self.redis_url.is_some() { "redis" } else { "local" }),
+        ]
+    }
+
     /// Loads the layers for a parsed command line (flags and env are already merged by clap).
     pub fn load(cli: Cli) -> Result<Settings, ConfigError> {
         let file = match &cli.config {

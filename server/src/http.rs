@@ -49,7 +49,10 @@ pub fn router(state: AppState) -> Router {
         .route("/ws", get(ws::handshake))
         .nest("/api", api)
         .fallback(assets::serve)
-        .layer(TraceLayer::new_for_http())
+        // Spans name the path only: a query string may carry an access token (`?token=`).
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
+            tracing::debug_span!("request", method = %req.method(), path = %req.uri().path())
+        }))
         .with_state(state)
 }
 

@@ -119,20 +119,14 @@ pub async fn build_state(
         }
     };
     let limits = HubLimits::from_settings(&settings);
-    let hub = Hub::new(store, log, cluster.clone(), &delivery, limits, metrics);
+    let hub = Arc::new(Hub::new(store, log, cluster.clone(), &delivery, limits, metrics));
     let auth = auth::Auth::from_settings(&settings, revoked).map_err(|e| StartError::Auth(e.to_string()))?;
     let accounts = accounts::Accounts::new(account_store, cluster.limits.clone(), cluster.channel.clone(), &settings)
         .map_err(|e| StartError::Auth(e.to_string()))?;
     let auth = Arc::new(auth);
-    let fns = http::fns::data(&auth);
-    let state = AppState {
-        settings: Arc::new(settings),
-        hub: Arc::new(hub),
-        auth,
-        accounts: Arc::new(accounts),
-        fns,
-        shutdown,
-    };
+    let settings = Arc::new(settings);
+    let fns = http::fns::data(&auth, &hub, &settings);
+    let state = AppState { settings, hub, auth, accounts: Arc::new(accounts), fns, shutdown };
     Ok((state, tasks))
 }
 
@@ -157,6 +151,7 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
     let addr = listener.local_addr().map_err(|e| StartError::Bind(bind, e))?;
     let liveness = std::time::Duration::from_secs(state.settings.presence_ttl_secs);
     tokio::spawn(expire_idle(state.hub.clone(), liveness, shutdown.clone()));
+    tokio::spawn(http::fns::report(state.hub.clone(), state.settings.node_id.clone(), shutdown.clone()));
     let header_timeout = std::time::Duration::from_secs(state.settings.http_header_timeout_secs);
     let app = http::router(state);
     let token = shutdown.clone();

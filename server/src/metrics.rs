@@ -1,6 +1,7 @@
 //! Prometheus metrics (`GET /metrics`): one registry per server, handles resolved once so the
 //! hot paths only add to an atomic.
 
+use dungeontalk_app::wire::{GroupLag, NodeStats, TransportCount};
 use prometheus::{
     Encoder, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder,
 };
@@ -99,6 +100,36 @@ impl Metrics {
         let gauge = self.connections.with_label_values(&[transport]);
         gauge.inc();
         ConnectionGuard(gauge)
+    }
+
+    /// This node's numbers for the ops view, as of now.
+    pub fn stats(&self, node: &str, reported_at_ms: u64) -> NodeStats {
+        let connections = TRANSPORTS
+            .iter()
+            .map(|t| TransportCount {
+                transport: (*t).to_owned(),
+                connections: self.connections.with_label_values(&[t]).get(),
+            })
+            .collect();
+        let mut consumer_lag = Vec::new();
+        for family in self.registry.gather().iter().filter(|f| f.name() == "dungeontalk_consumer_lag") {
+            for m in family.get_metric() {
+                let label = |name: &str| m.get_label().iter().find(|l| l.name() == name).map(|l| l.value().to_owned());
+                if let (Some(group), Some(partition)) = (label("group"), label("partition")) {
+                    let partition = partition.parse().unwrap_or(-1);
+                    consumer_lag.push(GroupLag { group, partition, lag: m.get_gauge().get_value() as i64 });
+                }
+            }
+        }
+        NodeStats {
+            node: node.to_owned(),
+            reported_at_ms,
+            connections,
+            rooms: self.rings.get().max(0) as u32,
+            deliveries: TRANSPORTS.iter().map(|t| self.deliveries.with_label_values(&[t]).get()).sum(),
+            resyncs: self.resyncs.get(),
+            consumer_lag,
+        }
     }
 
     /// The Prometheus text exposition of every metric.

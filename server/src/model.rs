@@ -7,11 +7,13 @@ mod event;
 mod inbox;
 mod revoked;
 mod room;
+mod seats;
 
 pub use event::{Appended, Draft, EventBody, StoredEvent};
 pub use inbox::Inbox;
 pub use revoked::Revoked;
 pub use room::RoomRecord;
+pub use seats::Seats;
 
 /// Who is acting: always taken from a verified token.
 #[derive(Clone, Debug, PartialEq, Eq)]

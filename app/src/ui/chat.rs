@@ -149,7 +149,8 @@ impl ChatState {
         if api::is_auth_error(&e) {
             self.session.sign_out();
         }
-        self.notice.try_set(Some(e.message));
+        self.notice.try_set(Some(e.message.clone()));
+        self.toasts.show(e);
     }
 
     /// A new message (a whisper when `to` is set): pending until its echo; returns the frame to send.
@@ -294,7 +295,7 @@ impl ChatState {
                 self.apply_presence(&p);
                 let about_me = p.member_id.is_some() && p.member_id == me;
                 return match p.event_type {
-                    PresenceType::SessionExpired if about_me => Next::Rejoin,
+                    PresenceType::SessionExpired if about_me => Next::Rejoin(false),
                     _ => Next::Continue,
                 };
             }
@@ -304,9 +305,13 @@ impl ChatState {
                 }
                 return Next::Continue;
             }
-            ServerFrame::Error { code: code @ (ErrorCode::TokenExpired | ErrorCode::LoggedOut), message, .. } => {
-                return Next::TokenEnded(ErrorBody::new(code, message));
-            }
+            ServerFrame::Error {
+                code: code @ (ErrorCode::TokenExpired | ErrorCode::LoggedOut | ErrorCode::RoomFull),
+                message,
+                ..
+            } => return Next::Ended(ErrorBody::new(code, message)),
+            // Our seat went (an idle session ended, a long outage): take it again and resend.
+            ServerFrame::Error { code: ErrorCode::NotJoined, .. } => return Next::Rejoin(true),
             ServerFrame::Error { code: ErrorCode::RateLimited, message, retry_after_ms } => {
                 self.toasts.show(ErrorBody::new(ErrorCode::RateLimited, message));
                 return Next::RetryPending(retry_after_ms.unwrap_or(1_000));
@@ -342,10 +347,12 @@ pub enum Next {
     Resume,
     /// Too fast: send the pending messages again after this many ms.
     RetryPending(u64),
-    /// Our chat session expired while the page was away: JOIN again.
-    Rejoin,
-    /// The server ended the link for its token (expired: renew and reconnect; logged out: stop).
-    TokenEnded(ErrorBody),
+    /// Our chat session expired while the page was away, or a message was refused for want of
+    /// a seat (`true`: send the pending messages again after it): JOIN again.
+    Rejoin(bool),
+    /// The server ended the link: its token expired (renew and reconnect), was logged out, or the
+    /// room filled up without a seat for us (stop).
+    Ended(ErrorBody),
 }
 
 fn system_line(seq: u64, text: String, created_at: &str) -> Line {

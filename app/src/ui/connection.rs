@@ -72,6 +72,10 @@ pub async fn run(room_id: String, mut inputs: Inputs, state: ChatState, stop: Ar
         let mut link = Link::open(transport, &room_id, &token, after);
         let mut opened = false;
         let mut heartbeat = TimeoutFuture::new(HEARTBEAT_MS).fuse();
+        // After `chat.rate_limited` (which does not say which message it refused) pending
+        // messages go out one at a time, each once the one before is echoed: a token arriving
+        // between two sends must not put a later message first. This is the one out now.
+        let mut draining: Option<ClientFrame> = None;
         let end = loop {
             let event = futures::select! {
                 i = link.incoming.next() => Event::Link(i),
@@ -95,16 +99,25 @@ pub async fn run(room_id: String, mut inputs: Inputs, state: ChatState, stop: Ar
                     }
                     Next::Resume => break End::Down(None),
                     // Renewed (or signed out) below, then reconnected at once: no visible gap.
-                    Next::TokenEnded(e) => break End::Down(Some(e)),
+                    Next::Ended(e) => break End::Down(Some(e)),
                     Next::RetryPending(ms) => {
-                        // The refusal does not say which message: resend them all (ids make it safe).
                         TimeoutFuture::new(ms.min(60_000) as u32).await;
-                        if !resend_pending(&mut link, &state).await {
+                        draining = state.pending_frames().into_iter().next();
+                        if let Some(frame) = &draining
+                            && !deliver(&mut link, &state, frame).await
+                        {
                             break End::Down(None);
                         }
                     }
-                    Next::Rejoin => {
+                    Next::Rejoin(resend) => {
                         if !deliver(&mut link, &state, &ClientFrame::Join).await {
+                            break End::Down(None);
+                        }
+                        // One at a time, as after a rate limit: the refusal named no message.
+                        draining = resend.then(|| state.pending_frames().into_iter().next()).flatten();
+                        if let Some(frame) = &draining
+                            && !deliver(&mut link, &state, frame).await
+                        {
                             break End::Down(None);
                         }
                     }
@@ -127,14 +140,27 @@ pub async fn run(room_id: String, mut inputs: Inputs, state: ChatState, stop: Ar
                 Event::Link(Some(Incoming::Down(e))) => break End::Down(e),
                 Event::Link(None) => break End::Down(None),
                 Event::Outbox(Some(frame)) => {
-                    // Before the link is up the frame waits in `pending` and goes out on open.
-                    if opened && !deliver(&mut link, &state, &frame).await {
+                    // Before the link is up (or while draining) a message waits in `pending`.
+                    let waits = draining.is_some() && matches!(frame, ClientFrame::Talk { .. });
+                    if opened && !waits && !deliver(&mut link, &state, &frame).await {
                         break End::Down(None);
                     }
                 }
                 Event::Outbox(None) | Event::Switch(None) => break End::Stop,
                 Event::Switch(Some(t)) if t == transport => {}
                 Event::Switch(Some(t)) => break End::Switch(t),
+            }
+            // The message out while draining was echoed (or refused for good): send the next.
+            if let Some(out) = &draining {
+                let head = state.pending_frames().into_iter().next();
+                if head.as_ref() != Some(out) {
+                    draining = head;
+                    if let Some(frame) = &draining
+                        && !deliver(&mut link, &state, frame).await
+                    {
+                        break End::Down(None);
+                    }
+                }
             }
         };
         match end {
@@ -161,7 +187,9 @@ pub async fn run(room_id: String, mut inputs: Inputs, state: ChatState, stop: Ar
                     if e.code == ErrorCode::TokenExpired && state.session.renew().await.is_some() {
                         continue;
                     }
-                    if api::is_auth_error(&e) || matches!(e.code, ErrorCode::RoomNotFound | ErrorCode::RoomForbidden) {
+                    if api::is_auth_error(&e)
+                        || matches!(e.code, ErrorCode::RoomNotFound | ErrorCode::RoomForbidden | ErrorCode::RoomFull)
+                    {
                         state.fail(e);
                         return;
                     }
@@ -206,6 +234,13 @@ async fn deliver(link: &mut Link, state: &ChatState, frame: &ClientFrame) -> boo
                 let wait = e.retry_after_ms.unwrap_or(1_000).min(60_000) as u32;
                 state.toasts.show(e);
                 TimeoutFuture::new(wait).await;
+            }
+            // Our seat went: take it again, then send this again.
+            Sent::Refused(e) if e.code == ErrorCode::NotJoined && *frame != ClientFrame::Join => {
+                if !matches!(link.send(&ClientFrame::Join).await, Sent::Ok) {
+                    state.refused(frame, e);
+                    return true;
+                }
             }
             // The token ran out: the link goes down and the reconnect renews it.
             Sent::Refused(e) if api::is_auth_error(&e) => return false,

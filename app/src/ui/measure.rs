@@ -105,6 +105,10 @@ async fn echo_latencies(t: Transport, room: &str, token: &str, n: u32) -> Vec<f6
             Incoming::Frame(_) => {}
         }
     }
+    // Talking takes a seat (a repeated JOIN is ignored).
+    if !matches!(link.send(&ClientFrame::Join).await, Sent::Ok) {
+        return Vec::new();
+    }
     let mut samples = Vec::with_capacity(n as usize);
     for i in 0..n {
         let id = new_message_id();

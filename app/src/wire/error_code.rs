@@ -76,6 +76,8 @@ codes! {
     TooManyConnections = "limit.connections", 429;
     /// This member has created as many rooms as one may.
     TooManyRooms = "limit.rooms", 429;
+    /// Only members who joined the room may talk in it: send JOIN first.
+    NotJoined = "room.not_joined", 403;
     /// Whispers go to members in the room; that one is not.
     ReceiverNotFound = "chat.receiver_not_found", 404;
     /// The room does not exist.

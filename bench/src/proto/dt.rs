@@ -69,7 +69,8 @@ async fn post(ep: &Endpoint, token: &str, room: &str, frame: &Value) -> Result<(
     Ok(())
 }
 
-async fn open_ws(ep: &Endpoint, token: &str, room: &str) -> Result<Ws> {
+/// Opens a room's WebSocket; `join`: send JOIN first (a publisher must: talking takes a seat).
+async fn open_ws(ep: &Endpoint, token: &str, room: &str, join: bool) -> Result<Ws> {
     let url = format!("{}/ws?token={token}&roomId={room}", ep.ws_base());
     let (mut ws, _) = tokio_tungstenite::connect_async_with_config(url, Some(ws_config()), true).await?;
     // CONNECTED comes first: the handshake was accepted.
@@ -77,7 +78,7 @@ async fn open_ws(ep: &Endpoint, token: &str, room: &str) -> Result<Ws> {
         Some(Ok(Message::Text(t))) if t.contains("\"CONNECTED\"") => {}
         other => bail!("no CONNECTED frame: {other:?}"),
     }
-    if joins() {
+    if join {
         ws.send(Message::text(r#"{"type":"JOIN"}"#)).await?;
     }
     Ok(ws)
@@ -101,7 +102,7 @@ pub async fn subscribe(ep: &Endpoint, _world: &World, room: &str, probe: Arc<Pro
     let token = guest(ep).await?;
     match ep.transport {
         Transport::Ws => {
-            let mut ws = open_ws(ep, &token, room).await?;
+            let mut ws = open_ws(ep, &token, room, joins()).await?;
             let task = tokio::spawn(async move {
                 while let Some(Ok(msg)) = ws.next().await {
                     if let Message::Text(t) = msg
@@ -186,7 +187,7 @@ impl Publisher {
         let token = guest(ep).await?;
         Ok(match ep.transport {
             Transport::Ws => {
-                let (sink, mut stream) = open_ws(ep, &token, room).await?.split();
+                let (sink, mut stream) = open_ws(ep, &token, room, true).await?.split();
                 // Its own room's events and its ACKs come back on it: read and drop them.
                 let task = tokio::spawn(async move { while let Some(Ok(_)) = stream.next().await {} });
                 Publisher::Ws { sink, _drain: Sub { task, handshake_bytes: 0 } }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use dungeontalk_app::wire::{MemberId, Notification, PresenceMember, PresenceType, RoomId};
+use dungeontalk_app::wire::{MemberId, NodeStats, Notification, PresenceMember, PresenceType, RoomId};
 
 use super::lockout::Lockout;
 use super::presence::LocalPresence;
@@ -33,7 +33,7 @@ pub fn cluster(settings: &Settings, inbox: Arc<dyn Inbox>, accounts: Arc<dyn Acc
                 Duration::from_secs(settings.login_lock_secs),
             ),
         }),
-        channel: Arc::new(LocalChannel { inbox, accounts }),
+        channel: Arc::new(LocalChannel { inbox, accounts, stats: Default::default() }),
     }
 }
 
@@ -52,9 +52,11 @@ impl Presence for LocalPresence {
     async fn leave(&self, room: &RoomId, member: &MemberId) -> Result<bool, ClusterError> {
         Ok(LocalPresence::leave(self, room, member))
     }
-    async fn touch(&self, room: &RoomId, member: &MemberId) -> Result<(), ClusterError> {
-        LocalPresence::touch(self, room, member);
-        Ok(())
+    async fn touch(&self, room: &RoomId, member: &MemberId) -> Result<bool, ClusterError> {
+        Ok(LocalPresence::touch(self, room, member))
+    }
+    async fn seat(&self, room: &RoomId, member: &MemberId) -> Result<(bool, u32), ClusterError> {
+        Ok(LocalPresence::seat(self, room, member))
     }
     async fn is_joined(&self, room: &RoomId, member: &MemberId) -> Result<bool, ClusterError> {
         Ok(LocalPresence::is_joined(self, room, member))
@@ -104,6 +106,8 @@ impl Limits for LocalLimits {
 struct LocalChannel {
     inbox: Arc<dyn Inbox>,
     accounts: Arc<dyn AccountStore>,
+    /// This node's last report for the ops view (the only node).
+    stats: std::sync::Mutex<Option<NodeStats>>,
 }
 
 fn failed(e: impl std::fmt::Display) -> ClusterError {
@@ -126,5 +130,13 @@ impl Channel for LocalChannel {
     }
     async fn revoked(&self) -> Result<Vec<(String, u64)>, ClusterError> {
         self.accounts.revoked_access(jsonwebtoken::get_current_timestamp()).await.map_err(failed)
+    }
+    async fn report(&self, stats: &NodeStats) -> Result<(), ClusterError> {
+        *self.stats.lock().expect("stats lock") = Some(stats.clone());
+        Ok(())
+    }
+    async fn nodes(&self, since_ms: u64) -> Result<Vec<NodeStats>, ClusterError> {
+        let last = self.stats.lock().expect("stats lock").clone();
+        Ok(last.into_iter().filter(|s| s.reported_at_ms >= since_ms).collect())
     }
 }

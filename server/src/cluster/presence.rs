@@ -109,6 +109,14 @@ impl LocalPresence {
         rooms.get(room_id).and_then(|m| m.get(member_id)).is_some_and(|x| x.joined)
     }
 
+    /// Whether the member is joined, and how many members are.
+    pub fn seat(&self, room_id: &RoomId, member_id: &MemberId) -> (bool, u32) {
+        let rooms = self.rooms.lock().expect("presence lock");
+        let Some(m) = rooms.get(room_id) else { return (false, 0) };
+        let joined = m.get(member_id).is_some_and(|x| x.joined);
+        (joined, m.values().filter(|x| x.joined).count() as u32)
+    }
+
     /// Members with at least one open connection.
     pub fn connected_count(&self, room_id: &RoomId) -> u32 {
         let rooms = self.rooms.lock().expect("presence lock");

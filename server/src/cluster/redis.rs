@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use axum::extract::ws::Utf8Bytes;
-use dungeontalk_app::wire::{MemberId, Notification, RoomId, ServerFrame};
+use dungeontalk_app::wire::{MemberId, NodeStats, Notification, RoomId, ServerFrame};
 use futures_util::StreamExt;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use tokio_util::sync::CancellationToken;
@@ -26,6 +26,8 @@ use crate::model::{Inbox, StoredEvent, now_ms};
 pub(super) const PREFIX: &str = "dt:";
 const REVOKED: &str = "dt:revoked";
 const LISTENERS: &str = "dt:listeners";
+/// node → its last report for the ops view (JSON); entries of silent nodes are dropped on read.
+const NODES: &str = "dt:nodes";
 
 pub(super) fn failed(e: impl std::fmt::Display) -> ClusterError {
     ClusterError(e.to_string())
@@ -78,7 +80,7 @@ fn decode_room(room: &str, payload: &str) -> Option<StoredEvent> {
     let (audience, json) = payload.split_once('\n')?;
     let audience =
         (!audience.is_empty()).then(|| audience.split(',').map(|m| MemberId(m.to_owned())).collect::<Vec<_>>());
-    Some(StoredEvent::ephemeral_json(RoomId(room.to_owned()), Utf8Bytes::from(json.to_owned()), audience))
+    Some(StoredEvent::ephemeral_from(RoomId(room.to_owned()), Utf8Bytes::from(json.to_owned()), audience))
 }
 
 #[async_trait]
@@ -160,6 +162,36 @@ impl Channel for RedisChannel {
 
     async fn ping(&self) -> Result<(), ClusterError> {
         redis::cmd("PING").query_async::<String>(&mut self.conn.clone()).await.map(|_| ()).map_err(failed)
+    }
+
+    async fn report(&self, stats: &NodeStats) -> Result<(), ClusterError> {
+        let json = serde_json::to_string(stats).map_err(failed)?;
+        redis::cmd("HSET")
+            .arg(NODES)
+            .arg(&stats.node)
+            .arg(json)
+            .query_async(&mut self.conn.clone())
+            .await
+            .map_err(failed)
+    }
+
+    async fn nodes(&self, since_ms: u64) -> Result<Vec<NodeStats>, ClusterError> {
+        let mut conn = self.conn.clone();
+        let all: Vec<(String, String)> =
+            redis::cmd("HGETALL").arg(NODES).query_async(&mut conn).await.map_err(failed)?;
+        let (mut fresh, mut stale) = (Vec::new(), Vec::new());
+        for (node, json) in all {
+            match serde_json::from_str::<NodeStats>(&json) {
+                Ok(s) if s.reported_at_ms >= since_ms => fresh.push(s),
+                _ => stale.push(node),
+            }
+        }
+        // A node that stopped reporting is gone: its entry goes with it.
+        if !stale.is_empty() {
+            redis::cmd("HDEL").arg(NODES).arg(stale).query_async::<()>(&mut conn).await.map_err(failed)?;
+        }
+        fresh.sort_by(|a, b| a.node.cmp(&b.node));
+        Ok(fresh)
     }
 }
 

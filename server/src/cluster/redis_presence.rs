@@ -52,8 +52,8 @@ return 'now'";
 
 /// KEYS: joined, active. ARGV: member, now.
 const TOUCH: &str = r"
-if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then redis.call('HSET', KEYS[2], ARGV[1], ARGV[2]) end
-return 1";
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then redis.call('HSET', KEYS[2], ARGV[1], ARGV[2]) return 1 end
+return 0";
 
 /// KEYS: rooms. ARGV: now, session ms, key prefix. Returns room, member, nickname, why, ...
 const EXPIRE: &str = r"
@@ -195,11 +195,22 @@ impl Presence for RedisPresence {
         Ok(was == 1)
     }
 
-    async fn touch(&self, room: &RoomId, member: &MemberId) -> Result<(), ClusterError> {
+    async fn touch(&self, room: &RoomId, member: &MemberId) -> Result<bool, ClusterError> {
         let mut inv = self.touch.prepare_invoke();
         inv.key(key(room, "joined")).key(key(room, "active")).arg(&member.0).arg(now_ms());
-        inv.invoke_async::<i64>(&mut self.conn.clone()).await.map_err(failed)?;
-        Ok(())
+        Ok(inv.invoke_async::<i64>(&mut self.conn.clone()).await.map_err(failed)? == 1)
+    }
+
+    async fn seat(&self, room: &RoomId, member: &MemberId) -> Result<(bool, u32), ClusterError> {
+        redis::pipe()
+            .cmd("HEXISTS")
+            .arg(key(room, "joined"))
+            .arg(&member.0)
+            .cmd("HLEN")
+            .arg(key(room, "joined"))
+            .query_async(&mut self.conn.clone())
+            .await
+            .map_err(failed)
     }
 
     async fn is_joined(&self, room: &RoomId, member: &MemberId) -> Result<bool, ClusterError> {

@@ -8,11 +8,16 @@ use axum::body::Body;
 use axum::extract::{OriginalUri, Request, State};
 use axum::response::IntoResponse;
 use dungeontalk_app::fns::ServerData;
-use dungeontalk_app::wire::{Comparison, ComparisonRun, ErrorBody, IdleRun};
+use std::time::Duration;
+
+use dungeontalk_app::wire::{Comparison, ComparisonRun, ErrorBody, ErrorCode, IdleRun, OpsView};
 use leptos::prelude::provide_context;
 use serde_json::Value;
 
 use crate::auth::Auth;
+use crate::config::Settings;
+use crate::hub::Hub;
+use crate::model::now_ms;
 use crate::state::AppState;
 
 /// The comparison this binary was built with (`bench/results/results.json`, if it existed).
@@ -53,16 +58,53 @@ pub fn comparison(json: &str) -> Option<Comparison> {
     Some(Comparison { machine: v["machine"].as_str().unwrap_or_default().to_owned(), runs, idle })
 }
 
+/// How often a node reports its numbers for the ops view; a node silent for three periods is
+/// no longer listed (its entry is dropped).
+pub const OPS_REPORT: Duration = Duration::from_secs(2);
+
 /// What every server function call gets in its context.
-pub fn data(auth: &Arc<Auth>) -> ServerData {
+pub fn data(auth: &Arc<Auth>, hub: &Arc<Hub>, settings: &Arc<Settings>) -> ServerData {
     let auth = auth.clone();
+    let (hub, settings) = (hub.clone(), settings.clone());
     ServerData {
         comparison: comparison(COMPARISON),
         measurements: Arc::new(Mutex::new(VecDeque::new())),
         verify: Arc::new(move |token: &str| {
             auth.verify(token).map(|a| a.nickname).map_err(|e| ErrorBody::new(e.code, e.message))
         }),
+        ops: Arc::new(move || Box::pin(ops(hub.clone(), settings.clone()))),
     }
+}
+
+/// Sends this node's numbers to the shared state every [`OPS_REPORT`] until the server stops.
+pub async fn report(hub: Arc<Hub>, node: String, shutdown: tokio_util::sync::CancellationToken) {
+    let mut timer = tokio::time::interval(OPS_REPORT);
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = timer.tick() => {
+                let stats = hub.metrics().stats(&node, now_ms());
+                if let Err(e) = hub.cluster().channel.report(&stats).await {
+                    tracing::debug!(error = %e, "ops: report not sent");
+                }
+            }
+        }
+    }
+}
+
+/// The ops view: every node that reported lately, with this node's numbers as of now.
+async fn ops(hub: Arc<Hub>, settings: Arc<Settings>) -> Result<OpsView, ErrorBody> {
+    let since = now_ms().saturating_sub(3 * OPS_REPORT.as_millis() as u64);
+    let mut nodes = hub.cluster().channel.nodes(since).await.map_err(|e| {
+        tracing::warn!(error = %e, "ops: no node reports");
+        ErrorBody::new(ErrorCode::Unavailable, "The shared state does not answer; try again.")
+    })?;
+    let me = hub.metrics().stats(&settings.node_id, now_ms());
+    nodes.retain(|n| n.node != me.node);
+    nodes.push(me);
+    nodes.sort_by(|a, b| a.node.cmp(&b.node));
+    let [store, log, shared] = settings.backends().map(|(_, name)| name.to_owned());
+    Ok(OpsView { node: settings.node_id.clone(), store, log, shared, nodes })
 }
 
 /// Serves one server function call.

@@ -13,15 +13,14 @@ pub async fn healthz() -> Json<Value> {
     Json(json!({"status": "ok"}))
 }
 
-/// 200 when every configured backend answers, else 503 naming the ones that do not.
+/// 200 when every configured backend answers, else 503 naming the ones that do not (`failing`:
+/// `mongodb`, `kafka`, `redis`, or `store`/`log`/`shared` for the embedded ones).
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     let hub = &state.hub;
     let s = &state.settings;
-    let backends = json!({
-        "store": if s.mongodb_uri.is_some() { "mongodb" } else { "embedded" },
-        "log": if s.kafka_brokers.is_some() { "kafka" } else { "local" },
-        "shared": if s.redis_url.is_some() { "redis" } else { "local" },
-    });
+    let backends: serde_json::Map<String, Value> =
+        s.backends().into_iter().map(|(role, name)| (role.to_owned(), Value::from(name))).collect();
+    let backends = Value::Object(backends);
     let limit = std::time::Duration::from_millis(s.backend_timeout_ms);
     let timed = |what: &'static str| {
         move |r: Result<Result<(), String>, _>| match r {
@@ -41,8 +40,14 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) 
         tokio::time::timeout(limit, async { hub.log().ping().await.map_err(|e| e.to_string()) }),
         tokio::time::timeout(limit, async { hub.cluster().channel.ping().await.map_err(|e| e.to_string()) }),
     );
-    let failing: Vec<&str> =
-        [timed("store")(store), timed("log")(log), timed("shared")(shared)].into_iter().flatten().collect();
+    let failing: Vec<String> = [timed("store")(store), timed("log")(log), timed("shared")(shared)]
+        .into_iter()
+        .flatten()
+        .map(|role| match backends[role].as_str() {
+            Some("embedded" | "local") | None => role.to_owned(),
+            Some(name) => name.to_owned(),
+        })
+        .collect();
     if failing.is_empty() {
         (StatusCode::OK, Json(json!({"status": "ready", "node": s.node_id, "backends": backends})))
     } else {

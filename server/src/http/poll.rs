@@ -12,7 +12,7 @@ use futures_util::FutureExt;
 use serde::Deserialize;
 
 use super::extract::{Caller, Params};
-use super::rooms::{page_response, room_for};
+use super::rooms::{page_response, reader_for};
 use crate::error::AppError;
 use crate::hub::feed::{Feed, Item, OnLag};
 use crate::state::AppState;
@@ -33,7 +33,7 @@ pub async fn poll(
     Params(q): Params<PollQuery>,
 ) -> Result<Response, AppError> {
     let room_id = RoomId(room_id);
-    room_for(&state, &room_id, &actor).await?;
+    let (_, seated) = reader_for(&state, &room_id, &actor).await?;
     let settings = &state.settings;
     // This poll counts as a connection, and for `poll_linger_ms` after it: the client polls again.
     let linger = Duration::from_millis(settings.poll_linger_ms);
@@ -42,6 +42,7 @@ pub async fn poll(
     let batch_max = settings.poll_batch_max;
     let mut feed =
         Feed::open(&state.hub, &room_id, &actor.member_id, batch_max.min(settings.replay_page), OnLag::CatchUp);
+    feed.keep_seat(seated);
     match q.after {
         Some(after) => feed.resume(after),
         None => feed.recent(settings.history_on_join.min(batch_max)).await?,

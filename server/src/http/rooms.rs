@@ -92,6 +92,14 @@ pub async fn room_for(state: &AppState, room_id: &RoomId, actor: &Actor) -> Resu
     Ok(room)
 }
 
+/// The room if `actor` may read it now (see [`crate::hub::Hub::may_read`]), and whether they
+/// hold a seat in it: as [`room_for`], or 409 `room.full` for someone not in a full room.
+pub async fn reader_for(state: &AppState, room_id: &RoomId, actor: &Actor) -> Result<(RoomRecord, bool), AppError> {
+    let room = room_for(state, room_id, actor).await?;
+    let seated = state.hub.may_read(&room, actor).await?;
+    Ok((room, seated))
+}
+
 /// `PATCH /api/rooms/{roomId}`: the creator changes the capacity (`CAPACITY_UPDATED`).
 pub async fn update(
     State(state): State<AppState>,
@@ -120,7 +128,7 @@ pub async fn presence(
     Caller(actor): Caller,
     Path(room_id): Path<String>,
 ) -> Result<Json<RoomPresence>, AppError> {
-    let room = room_for(&state, &RoomId(room_id), &actor).await?;
+    let (room, _) = reader_for(&state, &RoomId(room_id), &actor).await?;
     let (connected_count, members) = state.hub.snapshot(&room.room_id).await?;
     Ok(Json(RoomPresence { room_id: room.room_id, max_capacity: room.max_capacity, connected_count, members }))
 }
@@ -148,7 +156,7 @@ pub async fn history(
     Params(q): Params<PageQuery>,
 ) -> Result<Response, AppError> {
     let room_id = RoomId(room_id);
-    room_for(&state, &room_id, &actor).await?;
+    reader_for(&state, &room_id, &actor).await?;
     let limit = q.limit.unwrap_or(50).clamp(1, state.settings.max_page);
     let store = state.hub.store();
     let (events, next) = match (q.before, q.after) {

@@ -18,7 +18,7 @@ use tokio::time::{Instant, Interval, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 
 use super::extract::Params;
-use super::rooms::room_for;
+use super::rooms::reader_for;
 use crate::auth::{Ended, Revocation, authenticate_live, cookie_token, token_from};
 use crate::error::AppError;
 use crate::hub::Attendance;
@@ -149,7 +149,7 @@ pub async fn room_events(
 ) -> Result<Response, AppError> {
     let (actor, revocation) = stream_caller(&state, &headers, q.token.as_deref())?;
     let room_id = RoomId(room_id);
-    room_for(&state, &room_id, &actor).await?;
+    let (_, seated) = reader_for(&state, &room_id, &actor).await?;
     let last_event_id = match headers.get("last-event-id").map(|v| v.to_str().map(str::trim)) {
         None => None,
         Some(Ok(v)) => match v.parse::<u64>() {
@@ -159,6 +159,7 @@ pub async fn room_events(
         Some(Err(_)) => return Err(AppError::new(ErrorCode::InvalidRequest, "Last-Event-ID must be a seq number.")),
     };
     let mut feed = Feed::open(&state.hub, &room_id, &actor.member_id, state.settings.replay_page, OnLag::CatchUp);
+    feed.keep_seat(seated);
     match last_event_id.or(q.after) {
         Some(after) => feed.resume(after),
         None => feed.recent(state.settings.history_on_join).await?,

@@ -87,15 +87,17 @@ async fn metrics_are_prometheus_text_and_count_appends() {
     let app = app().await;
     let token = login(&app).await;
     let room = room(&app, &token).await;
+    let url = format!("/api/rooms/{room}/messages");
+    assert_eq!(call(&app, post(&url, Some(&token), json!({"type": "JOIN"}))).await.0, 202);
     let frame = json!({"type": "TALK", "content": "hello"});
-    assert_eq!(call(&app, post(&format!("/api/rooms/{room}/messages"), Some(&token), frame)).await.0, 202);
+    assert_eq!(call(&app, post(&url, Some(&token), frame)).await.0, 202);
     let resp = app.router.clone().oneshot(get("/metrics", None)).await.unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
     assert!(resp.headers()[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/plain"));
     let text = String::from_utf8(resp.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap();
     assert!(text.contains("# TYPE dungeontalk_events_appended_total counter"), "{text}");
-    assert!(text.contains("dungeontalk_events_appended_total 1"), "one TALK appended: {text}");
-    assert!(text.contains("dungeontalk_append_to_deliver_seconds_count 1"), "{text}");
+    assert!(text.contains("dungeontalk_events_appended_total 2"), "a JOIN and a TALK appended: {text}");
+    assert!(text.contains("dungeontalk_append_to_deliver_seconds_count 2"), "{text}");
 }
 
 #[tokio::test]

@@ -13,7 +13,7 @@ use dungeontalk_app::wire::{ErrorCode, RoomId};
 use serde::Deserialize;
 
 use super::extract::Params;
-use super::rooms::room_for;
+use super::rooms::reader_for;
 use crate::auth::{authenticate_live, token_from};
 use crate::error::AppError;
 use crate::state::AppState;
@@ -42,7 +42,7 @@ pub async fn handshake(
         return Err(AppError::new(ErrorCode::MissingParam, "roomId is required."));
     };
     let (actor, revocation) = authenticate_live(&state.auth, token)?;
-    let room = room_for(&state, &room_id, &actor).await?;
+    let (room, seated) = reader_for(&state, &room_id, &actor).await?;
     let upgrade = upgrade.map_err(|e| AppError::new(ErrorCode::InvalidRequest, e.body_text()))?;
     // Counted (and capped) before the upgrade, so a refusal is a real 429. The member stays
     // counted `ws_linger_ms` after the socket closes: a quick reconnect is no LEAVE and JOIN.
@@ -56,5 +56,8 @@ pub async fn handshake(
         .write_buffer_size(s.ws_write_buffer_bytes)
         .max_message_size(limit)
         .max_frame_size(limit)
-        .on_upgrade(move |socket| conn::run(socket, state, actor, room, q.after, revocation, attendance)))
+        .on_upgrade(move |socket| {
+            let start = conn::Start { after: q.after, seated };
+            conn::run(socket, state, actor, room, start, revocation, attendance)
+        }))
 }

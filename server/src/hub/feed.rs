@@ -15,6 +15,7 @@ use dungeontalk_app::wire::{MemberId, RoomId};
 
 use super::Hub;
 use super::rooms::{Read, Subscription};
+use crate::cluster::{ClusterError, Presence};
 use crate::log::{LogError, RoomLog};
 use crate::model::StoredEvent;
 use crate::store::{Store, StoreError};
@@ -47,6 +48,11 @@ pub enum FeedError {
     Log(#[from] LogError),
     #[error("the hub has stopped")]
     Closed,
+    /// The room filled up and this reader holds no seat in it (its capacity).
+    #[error("the room is full")]
+    RoomFull(u32),
+    #[error(transparent)]
+    Cluster(#[from] ClusterError),
 }
 
 /// Events taken from the ring per read.
@@ -75,6 +81,9 @@ pub struct Feed {
     reader: MemberId,
     /// Read from the ring since the last store page: a lag now is the reader's own slowness.
     live: bool,
+    presence: Arc<dyn Presence>,
+    /// Whether the reader holds a seat, once [`Feed::keep_seat`] says seats matter.
+    seated: Option<bool>,
 }
 
 impl Feed {
@@ -97,7 +106,38 @@ impl Feed {
             on_lag,
             reader: reader.clone(),
             live: true,
+            presence: hub.cluster.presence.clone(),
+            seated: None,
         }
+    }
+
+    /// Ends the feed with [`FeedError::RoomFull`] when the room fills up while the reader holds
+    /// no seat (`seated`: whether they hold one now). Seat news rides on JOIN, LEAVE and PRESENCE
+    /// events; the shared state is asked only when a full room meets a reader thought seatless.
+    pub fn keep_seat(&mut self, seated: bool) {
+        self.seated = Some(seated);
+    }
+
+    /// Follows the seat news of the next pending event; an error when it ends this reader.
+    /// Cancel-safe: it only sets `seated` to what is true, and may be run again for the same event.
+    async fn check_seat(&mut self) -> Result<(), FeedError> {
+        let Some(seated) = self.seated else { return Ok(()) };
+        let Some(seats) = self.pending.front().and_then(|e| e.seats.as_deref()) else { return Ok(()) };
+        let mut seated = match &seats.change {
+            Some((member, took)) if *member == self.reader => *took,
+            _ => seated,
+        };
+        let capacity = seats.full_at;
+        if capacity > 0 && !seated {
+            // Its own JOIN may still be on its way to this reader: the shared state knows.
+            let (joined, taken) = self.presence.seat(&self.room_id, &self.reader).await?;
+            if !joined && taken >= capacity {
+                return Err(FeedError::RoomFull(capacity));
+            }
+            seated = joined;
+        }
+        self.seated = Some(seated);
+        Ok(())
     }
 
     /// Gives every stored event after `after` first, then live ones.
@@ -160,6 +200,7 @@ impl Feed {
     /// The next event after `last`, waiting for one if need be.
     pub async fn next(&mut self) -> Result<Item, FeedError> {
         loop {
+            self.check_seat().await?;
             if let Some(event) = self.pending.pop_front() {
                 if event.is_ephemeral() {
                     if event.visible_to(&self.reader) {

@@ -17,8 +17,7 @@ impl Hub {
             Joined::Already => return Ok(None),
             Joined::Full => {
                 self.announce(&room.room_id, PresenceType::JoinIgnored, actor).await;
-                let msg = format!("This room is full ({} members).", room.max_capacity);
-                return Err(HubError::Refused(Refusal::new(ErrorCode::RoomFull, msg)));
+                return Err(full(room));
             }
             Joined::Now => {}
         }
@@ -63,9 +62,22 @@ impl Hub {
         Ok(())
     }
 
-    /// Keeps the actor's chat session alive.
+    /// Keeps the actor's chat session alive (nothing to keep for someone not joined).
     pub async fn heartbeat(&self, room_id: &RoomId, actor: &Actor) -> Result<(), HubError> {
-        Ok(self.cluster.presence.touch(room_id, &actor.member_id).await?)
+        self.cluster.presence.touch(room_id, &actor.member_id).await?;
+        Ok(())
+    }
+
+    /// Whether `actor` may read the room now, and whether they hold a seat: a member who joined
+    /// always may, anyone the room admits may while a seat is free (to look before joining, as
+    /// the original client subscribes before its JOIN), and nobody else of a full room
+    /// (`room.full`): capacity is about who is in the room, readers included.
+    pub async fn may_read(&self, room: &RoomRecord, actor: &Actor) -> Result<bool, HubError> {
+        let (joined, taken) = self.cluster.presence.seat(&room.room_id, &actor.member_id).await?;
+        if !joined && room.max_capacity > 0 && taken >= room.max_capacity {
+            return Err(full(room));
+        }
+        Ok(joined)
     }
 
     /// Tells the room the actor is typing (ephemeral; only a joined member's counts).
@@ -143,9 +155,12 @@ impl Hub {
             Ok(Some(room)) => room.max_capacity,
             _ => 0,
         };
-        let connected_count = match self.cluster.presence.connected_counts(std::slice::from_ref(room_id)).await {
-            Ok(counts) => counts.first().copied().unwrap_or(0),
-            Err(e) => return tracing::warn!(error = %e, "presence: no count to announce"),
+        let presence = &self.cluster.presence;
+        let counts = presence.connected_counts(std::slice::from_ref(room_id)).await;
+        let seats = presence.seat(room_id, &actor.member_id).await;
+        let (connected_count, joined_count) = match (counts, seats) {
+            (Ok(counts), Ok((_, joined))) => (counts.first().copied().unwrap_or(0), joined),
+            (Err(e), _) | (_, Err(e)) => return tracing::warn!(error = %e, "presence: no count to announce"),
         };
         let member = (event_type == PresenceType::Join).then(|| PresenceMember {
             member_id: actor.member_id.clone(),
@@ -156,6 +171,7 @@ impl Hub {
             room_id: room_id.clone(),
             max_capacity,
             connected_count,
+            joined_count,
             members: None,
             event_type,
             member_id: Some(actor.member_id.clone()),
@@ -164,4 +180,10 @@ impl Hub {
         });
         self.publish(StoredEvent::ephemeral(room_id.clone(), &frame, None)).await;
     }
+}
+
+/// The refusal of a seat in a full room.
+fn full(room: &RoomRecord) -> HubError {
+    let msg = format!("This room is full ({} members).", room.max_capacity);
+    HubError::Refused(Refusal::new(ErrorCode::RoomFull, msg))
 }

@@ -54,6 +54,11 @@ impl Hub {
             let msg = format!("A message may have at most {max} characters; this one has {chars}.");
             return Err(HubError::Invalid(ErrorCode::MessageTooLong, msg));
         }
+        // A seat is what capacity limits: talking needs one (this also marks the activity).
+        if !self.cluster.presence.touch(&room.room_id, &actor.member_id).await? {
+            let msg = "Join the room before you talk in it.";
+            return Err(HubError::Invalid(ErrorCode::NotJoined, msg.into()));
+        }
         if let Some(to) = &receiver_id
             && (*to == actor.member_id || !self.is_joined(&room.room_id, to).await?)
         {
@@ -87,14 +92,11 @@ impl Hub {
             mentions,
         };
         let pending = self.log.enqueue(Draft::new(room.room_id.clone(), body)).await.map_err(|e| self.log_failed(e))?;
-        let (hub, room_id, actor) = (self.clone(), room.room_id.clone(), actor.clone());
+        let (hub, actor) = (self.clone(), actor.clone());
         Ok(Box::pin(async move {
             let appended = pending.await.map_err(|e| hub.log_failed(e))?;
             if appended.duplicate() && charged {
                 hub.cluster.limits.refund(&actor.member_id, Kind::Talk).await?;
-            }
-            if let Err(e) = hub.heartbeat(&room_id, &actor).await {
-                tracing::warn!(error = %e, "presence: activity not recorded");
             }
             // The first send already got any warning.
             let warning = warning.filter(|_| !appended.duplicate());

@@ -47,6 +47,14 @@ async fn hub_on(
     Arc::new(Hub::new(store, Arc::new(log), cluster, &delivery, HubLimits::from_settings(&settings), metrics))
 }
 
+/// Talking takes a seat: these players get one in the test room, in the shared state only, so no
+/// JOIN events move the seqs the tests count.
+async fn seat(hub: &Hub, players: impl IntoIterator<Item = u32>) {
+    for n in players {
+        hub.cluster().presence.join(&room(), &actor(n), 0).await.unwrap();
+    }
+}
+
 fn actor(n: u32) -> Actor {
     Actor { member_id: MemberId(format!("m{n}")), nickname: format!("Player{n}") }
 }
@@ -94,6 +102,7 @@ async fn next_event(feed: &mut Feed) -> Arc<StoredEvent> {
 #[tokio::test]
 async fn concurrent_talks_get_gap_free_seqs_in_publish_order() {
     let f = hub(1024).await;
+    seat(&f.hub, 0..4).await;
     let mut rx = live(&f.hub, OnLag::Report).await;
     let mut tasks = Vec::new();
     for who in 0..4 {
@@ -126,6 +135,7 @@ async fn concurrent_talks_get_gap_free_seqs_in_publish_order() {
 #[tokio::test]
 async fn a_repeated_message_id_is_stored_and_published_once() {
     let f = hub(16).await;
+    seat(&f.hub, [1]).await;
     let mut rx = live(&f.hub, OnLag::Report).await;
     let id = Uuid::now_v7();
     let first = f.hub.talk(&rec(), &actor(1), "once".into(), Some(id), None).await.unwrap();
@@ -142,6 +152,7 @@ async fn a_repeated_message_id_is_stored_and_published_once() {
 #[tokio::test]
 async fn a_retried_message_costs_no_rate_token() {
     let f = hub_with(16, Settings { rate_per_sec: 0.001, rate_burst: 1.0, ..Settings::default() }).await;
+    seat(&f.hub, [1]).await;
     let hub = &f.hub;
     let id = Uuid::now_v7();
     let first = hub.talk(&rec(), &actor(1), "once".into(), Some(id), None).await.unwrap();
@@ -154,6 +165,7 @@ async fn a_retried_message_costs_no_rate_token() {
 #[tokio::test]
 async fn a_retry_that_took_a_token_gives_it_back() {
     let f = hub_with(16, Settings { rate_per_sec: 0.001, rate_burst: 2.0, ..Settings::default() }).await;
+    seat(&f.hub, [1]).await;
     let id = Uuid::now_v7();
     f.hub.talk(&rec(), &actor(1), "once".into(), Some(id), None).await.unwrap();
     f.hub.talk(&rec(), &actor(1), "once".into(), Some(id), None).await.unwrap();
@@ -165,6 +177,7 @@ async fn a_retry_that_took_a_token_gives_it_back() {
 #[tokio::test]
 async fn content_limits_are_enforced_with_codes() {
     let f = hub(16).await;
+    seat(&f.hub, [1]).await;
     let empty = f.hub.talk(&rec(), &actor(1), "   ".into(), None, None).await;
     assert!(matches!(empty, Err(HubError::Invalid(ErrorCode::EmptyMessage, _))));
     let long = f.hub.talk(&rec(), &actor(1), "가".repeat(2001), None, None).await;
@@ -215,6 +228,7 @@ async fn a_join_that_could_not_be_stored_can_be_retried() {
 #[tokio::test]
 async fn a_feed_that_lags_catches_up_from_the_store_or_reports_it() {
     let f = hub(4).await;
+    seat(&f.hub, [1]).await;
     let mut catch_up = Feed::open(&f.hub, &room(), &actor(1).member_id, 3, OnLag::CatchUp);
     let mut report = Feed::open(&f.hub, &room(), &actor(1).member_id, 3, OnLag::Report);
     catch_up.resume(0);
@@ -254,6 +268,7 @@ async fn a_feed_that_lags_catches_up_from_the_store_or_reports_it() {
 #[tokio::test]
 async fn a_live_reader_that_falls_out_of_the_ring_is_told_where_it_stopped() {
     let f = hub(4).await;
+    seat(&f.hub, [1]).await;
     let mut reader = live(&f.hub, OnLag::Report).await;
     f.hub.talk(&rec(), &actor(1), "first".into(), None, None).await.unwrap();
     assert_eq!(next_event(&mut reader).await.seq, 1, "a live reader");
@@ -268,6 +283,7 @@ async fn a_live_reader_that_falls_out_of_the_ring_is_told_where_it_stopped() {
 #[tokio::test]
 async fn readers_within_the_ring_need_no_store_read_and_rings_go_with_their_readers() {
     let f = hub(64).await;
+    seat(&f.hub, [1]).await;
     let first = live(&f.hub, OnLag::Report).await;
     for i in 0..10 {
         f.hub.talk(&rec(), &actor(1), format!("m{i}"), None, None).await.unwrap();
@@ -288,6 +304,7 @@ async fn readers_within_the_ring_need_no_store_read_and_rings_go_with_their_read
 #[tokio::test]
 async fn the_sse_encoding_is_made_once_and_shared() {
     let f = hub(16).await;
+    seat(&f.hub, [1]).await;
     let mut rx = live(&f.hub, OnLag::Report).await;
     f.hub.talk(&rec(), &actor(1), "hi\nthere".into(), None, None).await.unwrap();
     let event = next_event(&mut rx).await;

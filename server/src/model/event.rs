@@ -8,6 +8,8 @@ use dungeontalk_app::wire::{MemberEvent, MemberId, RoomId, ServerFrame, TalkEven
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::Seats;
+
 /// A stored room event: its seq and its JSON frame, serialized once and shared by every reader.
 ///
 /// `Utf8Bytes` is a reference-counted UTF-8 buffer: cloning it for a subscriber copies nothing.
@@ -26,6 +28,8 @@ pub struct StoredEvent {
     pub message_id: Option<Uuid>,
     /// When it was appended (ms since the epoch; 0 when unknown, as for events read from a store).
     pub born_ms: u64,
+    /// What it says about the room's seats (JOIN, LEAVE, PRESENCE); boxed: most events say nothing.
+    pub seats: Option<Box<Seats>>,
     sse: OnceLock<Bytes>,
 }
 
@@ -38,16 +42,14 @@ struct Tag<'a> {
 impl StoredEvent {
     /// An event as read back from a store: `json` is its server frame.
     pub fn new(room_id: RoomId, seq: u64, json: Utf8Bytes) -> StoredEvent {
-        // Only a TALK has a messageId and only a whisper a receiverId: a substring test spares
-        // every other event a parse.
-        let (audience, message_id) = match json.as_str().contains("\"messageId\"") {
-            true => match serde_json::from_str::<ServerFrame>(json.as_str()) {
-                Ok(ServerFrame::Talk(t)) => (t.receiver_id.map(|to| vec![t.sender_id, to]), Some(t.message_id)),
-                _ => (None, None),
-            },
-            false => (None, None),
+        // Only a TALK has a messageId and only a whisper a receiverId; everything else stored is
+        // a JOIN or LEAVE (small), whose member the seats need.
+        let (audience, message_id, seats) = match serde_json::from_str::<ServerFrame>(json.as_str()) {
+            Ok(ServerFrame::Talk(t)) => (t.receiver_id.map(|to| vec![t.sender_id, to]), Some(t.message_id), None),
+            Ok(frame) => (None, None, Seats::of_frame(&frame)),
+            Err(_) => (None, None, None),
         };
-        StoredEvent { room_id, seq, json, audience, message_id, born_ms: 0, sse: OnceLock::new() }
+        StoredEvent { room_id, seq, json, audience, message_id, born_ms: 0, seats, sse: OnceLock::new() }
     }
 
     /// The event a draft becomes with its seq, serialized once.
@@ -59,6 +61,7 @@ impl StoredEvent {
             }
             _ => (None, None),
         };
+        let seats = Seats::of_body(&draft.body);
         let json = serde_json::to_string(&draft.into_frame(seq)).expect("frames always serialize");
         StoredEvent {
             room_id,
@@ -67,6 +70,7 @@ impl StoredEvent {
             audience,
             message_id,
             born_ms: super::now_ms(),
+            seats,
             sse: OnceLock::new(),
         }
     }
@@ -74,12 +78,22 @@ impl StoredEvent {
     /// An ephemeral frame for a room (or, with `audience`, for some of its members).
     pub fn ephemeral(room_id: RoomId, frame: &ServerFrame, audience: Option<Vec<MemberId>>) -> StoredEvent {
         let json = serde_json::to_string(frame).expect("frames serialize");
-        StoredEvent::ephemeral_json(room_id, json.into(), audience)
+        let seats = Seats::of_frame(frame);
+        StoredEvent { seats, ..StoredEvent::ephemeral_json(room_id, json.into(), audience) }
     }
 
     /// An ephemeral frame already serialized (as it arrives from another node).
     pub fn ephemeral_json(room_id: RoomId, json: Utf8Bytes, audience: Option<Vec<MemberId>>) -> StoredEvent {
-        StoredEvent { room_id, seq: 0, json, audience, message_id: None, born_ms: 0, sse: OnceLock::new() }
+        StoredEvent { room_id, seq: 0, json, audience, message_id: None, born_ms: 0, seats: None, sse: OnceLock::new() }
+    }
+
+    /// An ephemeral frame from another node: a PRESENCE frame's seat news is read once, here.
+    pub fn ephemeral_from(room_id: RoomId, json: Utf8Bytes, audience: Option<Vec<MemberId>>) -> StoredEvent {
+        let seats = match json.as_str().contains("\"PRESENCE\"") {
+            true => serde_json::from_str::<ServerFrame>(json.as_str()).ok().and_then(|f| Seats::of_frame(&f)),
+            false => None,
+        };
+        StoredEvent { seats, ..StoredEvent::ephemeral_json(room_id, json, audience) }
     }
 
     /// True for presence and typing frames: not stored, no seq.

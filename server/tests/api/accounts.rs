@@ -174,6 +174,7 @@ async fn logging_out_ends_every_connection_opened_with_that_token_and_only_those
         assert_eq!((last["type"].as_str(), last["code"].as_str()), (Some("ERROR"), Some("auth.logged_out")));
         assert!(!stream.raw_chunk().await, "the stream ends");
     }
+    kept.join().await;
     kept.talk("still here").await;
     assert_eq!(kept.next_of(&["TALK"]).await["content"], "still here", "the other login's socket lives on");
 }

@@ -113,7 +113,8 @@ async fn auth_failures(t: Transport) {
     let resp = server.http.post(url).bearer_auth(&owner).json(&json!({"memberId": stranger_id})).send().await;
     assert_eq!(resp.unwrap().status(), 202);
     let mut link = server.link(t, &stranger, &vault, Some(0)).await;
-    assert_eq!(link.talk("let me in").await, 1);
+    link.join().await;
+    assert_eq!(link.talk("let me in").await, 2, "after the JOIN");
 }
 
 /// A client cannot say it is someone else, or somewhere else: `senderId`, `memberId`, nicknames

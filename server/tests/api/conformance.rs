@@ -37,6 +37,7 @@ async fn history_on_join(t: Transport) {
     let (ta, _) = server.guest("Aria").await;
     let room = server.room(&ta, "Hall").await;
     let mut writer = server.link(Transport::Ws, &ta, &room, Some(0)).await;
+    writer.join().await;
     for i in 0..5 {
         writer.talk(&format!("m{i}")).await;
     }
@@ -54,6 +55,7 @@ async fn resume_after_a_forced_disconnect(t: Transport) {
     let room = server.room(&ta, "Hall").await;
     let mut a = server.link(t, &ta, &room, Some(0)).await;
     let mut b = server.link(Transport::Ws, &tb, &room, Some(0)).await;
+    b.join().await;
     for i in 0..5 {
         b.talk(&format!("before{i}")).await;
     }
@@ -76,6 +78,7 @@ async fn frame_limit_and_bad_frames(t: Transport) {
     let (ta, _) = server.guest("Aria").await;
     let room = server.room(&ta, "Hall").await;
     let mut a = server.link(t, &ta, &room, Some(0)).await;
+    a.join().await;
     let http_status = |s: u16| (t != Transport::Ws).then_some(s);
     let huge = json!({"type": "TALK", "content": "x".repeat(128 * 1024)}).to_string();
     let refused = Outcome::refused;
@@ -84,7 +87,7 @@ async fn frame_limit_and_bad_frames(t: Transport) {
     let too_long = json!({"type": "TALK", "content": "x".repeat(2001)});
     assert_eq!(a.send(too_long).await, refused(http_status(400), "chat.too_long"));
     assert_eq!(a.send(json!({"type": "TALK", "content": " "})).await, refused(http_status(400), "chat.empty"));
-    assert_eq!(a.talk("still here").await, 1, "nothing refused was stored, and the link still works");
+    assert_eq!(a.talk("still here").await, 2, "nothing refused was stored (after the JOIN), and the link still works");
     assert_eq!(contents(&a.events_until_talks(1).await), ["still here"]);
 }
 
@@ -104,6 +107,7 @@ async fn switching_transport_mid_conversation_loses_and_repeats_nothing() {
     let total = 60;
     let mut b = server.link(Transport::Ws, &tb, &room, Some(0)).await;
     let talker = tokio::spawn(async move {
+        b.join().await;
         for i in 0..total {
             b.talk(&format!("b{i:02}")).await;
             tokio::time::sleep(std::time::Duration::from_millis(5)).await;
@@ -115,12 +119,13 @@ async fn switching_transport_mid_conversation_loses_and_repeats_nothing() {
         let after = seen.last().map_or(0, |e| e["seq"].as_u64().unwrap());
         let mut a = server.link(*t, &ta, &room, Some(after)).await;
         // Read a share of the conversation, then switch; the last leg reads to the end.
-        let want = if i + 1 == plan.len() { total - seen.len() } else { 10 };
+        let talks = seen.iter().filter(|e| e["type"] == "TALK").count();
+        let want = if i + 1 == plan.len() { total - talks } else { 10 };
         seen.extend(a.events_until_talks(want).await);
         a.drop_link();
     }
     talker.await.unwrap();
-    assert_eq!(seqs(&seen), (1..=total as u64).collect::<Vec<_>>(), "every event once, in order");
+    assert_eq!(seqs(&seen), (1..=total as u64 + 1).collect::<Vec<_>>(), "the JOIN and every TALK once, in order");
     let want: Vec<String> = (0..total).map(|i| format!("b{i:02}")).collect();
     assert_eq!(contents(&seen), want);
 }

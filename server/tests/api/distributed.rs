@@ -17,6 +17,11 @@ fn talk(content: &str) -> Value {
     json!({"type": "TALK", "content": content, "messageId": Uuid::now_v7()})
 }
 
+/// JOINs by POST (talking takes a seat).
+async fn join(node: &crate::nodes::Node, token: &str, room: &str) {
+    assert_eq!(node.post_frame(token, room, json!({"type": "JOIN"})).await.0, 202, "JOIN");
+}
+
 fn contents(events: &[Value]) -> Vec<String> {
     events.iter().filter(|e| e["type"] == "TALK").map(|e| e["content"].as_str().unwrap().to_owned()).collect()
 }
@@ -31,6 +36,8 @@ async fn every_node_sees_every_event_once_in_one_order(t: Transport) {
     let room = a.room(&ta, "Hall").await;
     let mut on_a = a.link(t, &ta, &room, Some(0)).await;
     let mut on_b = c.link(t, &tb, &room, Some(0)).await;
+    join(&a, &ta, &room).await;
+    join(&c, &tb, &room).await;
     const EACH: usize = 25;
     let send = |node: &crate::nodes::Node, token: String, who: &'static str| {
         let (base, http, room) = (node.base.clone(), node.http.clone(), room.clone());
@@ -72,6 +79,7 @@ async fn a_cursor_from_one_node_resumes_on_another(t: Transport) {
     let (token, _) = a.guest("Aria").await;
     let room = a.room(&token, "Hall").await;
     let mut first = a.link(t, &token, &room, Some(0)).await;
+    join(&a, &token, &room).await;
     for i in 0..5 {
         a.post_frame(&token, &room, talk(&format!("before{i}"))).await;
     }
@@ -99,6 +107,7 @@ async fn a_message_retried_through_another_node_is_accepted_once() {
     let (token, _) = a.guest("Aria").await;
     let room = a.room(&token, "Hall").await;
     let mut reader = c.link(Transport::Ws, &token, &room, Some(0)).await;
+    join(&a, &token, &room).await;
     let id = Uuid::now_v7();
     let frame = json!({"type": "TALK", "content": "once", "messageId": id});
     let (s1, first) = a.post_frame(&token, &room, frame.clone()).await;
@@ -182,6 +191,7 @@ async fn an_event_acknowledged_by_a_node_that_dies_is_stored_by_another() {
     let a = b.node("a", &[]).await;
     let (token, _) = a.guest("Aria").await;
     let room = a.room(&token, "Hall").await;
+    join(&a, &token, &room).await;
     let (status, body) = a.post_frame(&token, &room, talk("last words")).await;
     assert_eq!(status, 202);
     a.kill().await;
@@ -220,6 +230,7 @@ async fn a_rate_limit_holds_across_nodes() {
     let (a, c) = tokio::join!(b.node("a", &limits), b.node("b", &limits));
     let (token, _) = a.guest("Aria").await;
     let room = a.room(&token, "Hall").await;
+    join(&a, &token, &room).await;
     for (i, node) in [&a, &c, &a, &c].into_iter().enumerate() {
         assert_eq!(node.post_frame(&token, &room, talk(&format!("m{i}"))).await.0, 202);
     }
@@ -306,7 +317,7 @@ async fn what_mongodb_holds_is_what_clients_received() {
     let (token, _) = a.guest("Aria").await;
     let room = a.room(&token, "Hall").await;
     let mut reader = c.link(Transport::Ws, &token, &room, Some(0)).await;
-    reader.join().await;
+    join(&a, &token, &room).await;
     for i in 0..10 {
         let node = if i % 2 == 0 { &a } else { &c };
         node.post_frame(&token, &room, talk(&format!("m{i}"))).await;
@@ -333,4 +344,79 @@ async fn what_mongodb_holds_is_what_clients_received() {
         })
         .collect();
     assert_eq!(got, want);
+}
+
+/// A mention by a sender on node A reaches the mentioned member's notification streams on
+/// whichever node they are, once each per mention; a member of the same nickname who is not in
+/// the room hears nothing of it.
+#[tokio::test]
+async fn a_mention_reaches_its_member_on_another_node_once() {
+    let b = Backends::start().await;
+    let (a, c) = tokio::join!(b.node("a", &[]), b.node("b", &[]));
+    let (ta, _) = a.guest("Aria").await;
+    let (tb, _) = c.guest("Bo").await;
+    let (tx, _) = c.guest("Bo").await;
+    let room = a.room(&ta, "Hall").await;
+    let other = a.room(&ta, "Cellar").await;
+    for (node, token, room) in [(&a, &ta, &room), (&c, &tb, &room), (&a, &ta, &other), (&c, &tx, &other)] {
+        assert_eq!(node.post_frame(token, room, json!({"type": "JOIN"})).await.0, 202);
+    }
+    let (mut bo_on_b, _) = c.notifications(&tb).await;
+    let (mut bo_on_a, _) = a.notifications(&tb).await;
+    let (mut namesake, _) = c.notifications(&tx).await;
+    for content in ["hi @Bo", "again, @bo"] {
+        assert_eq!(a.post_frame(&ta, &room, talk(content)).await.0, 202);
+    }
+    for stream in [&mut bo_on_b, &mut bo_on_a] {
+        for content in ["hi @Bo", "again, @bo"] {
+            let note = stream.next().await;
+            assert_eq!((note["type"].as_str(), note["content"].as_str()), (Some("MENTION"), Some(content)));
+            assert_eq!(note["roomId"], room.as_str(), "{note}");
+        }
+    }
+    // The namesake's first notification is the mention in the room they are in.
+    assert_eq!(a.post_frame(&ta, &other, talk("and you, @Bo")).await.0, 202);
+    let note = namesake.next().await;
+    assert_eq!((note["content"].as_str(), note["roomId"].as_str()), (Some("and you, @Bo"), Some(&*other)));
+}
+
+/// The ops view (the `ops_view` server function) asked of either node lists both nodes with their
+/// own connections per transport and the room log's consumer lag; without a valid token, 401.
+#[tokio::test]
+async fn the_ops_view_shows_every_node() {
+    let b = Backends::start().await;
+    let (a, c) = tokio::join!(b.node("a", &[]), b.node("b", &[]));
+    let (token, _) = a.guest("Aria").await;
+    let room = a.room(&token, "Hall").await;
+    let _ws = a.link(Transport::Ws, &token, &room, Some(0)).await;
+    let _sse = c.link(Transport::Sse, &token, &room, Some(0)).await;
+    let ops = |node: &crate::nodes::Node, token: &str| {
+        let req = node.http.post(format!("{}/api/fn/ops_view", node.base)).json(&json!({"token": token}));
+        async move {
+            let resp = req.send().await.unwrap();
+            (resp.status().as_u16(), resp.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let count = |view: &Value, node: &str, transport: &str| {
+        let nodes = view["nodes"].as_array().cloned().unwrap_or_default();
+        let n = nodes.into_iter().find(|n| n["node"] == node)?;
+        n["connections"].as_array()?.iter().find(|c| c["transport"] == transport)?["connections"].as_i64()
+    };
+    // The node's own reader of the log is listed with its lag (measured every few seconds).
+    let has_lag = |view: &Value| {
+        view["nodes"].as_array().is_some_and(|nodes| {
+            nodes.iter().all(|n| n["consumerLag"].as_array().is_some_and(|l| l.iter().any(|l| l["group"] == "reader")))
+        })
+    };
+    let view = eventually(|| async {
+        let (status, view) = ops(&c, &token).await;
+        match (status, count(&view, "a", "ws"), count(&view, "b", "sse"), has_lag(&view)) {
+            (200, Some(1), Some(1), true) => Ok(view),
+            other => Err(format!("{other:?}: {view}")),
+        }
+    })
+    .await;
+    let backends = (view["node"].as_str(), view["log"].as_str(), view["shared"].as_str());
+    assert_eq!(backends, (Some("b"), Some("kafka"), Some("redis")));
+    assert_eq!(ops(&a, "not-a-token").await.0, 401);
 }

@@ -196,17 +196,37 @@ impl Link {
 
     /// One long poll; queues its events and returns the raw answer.
     pub async fn poll_once(&mut self, timeout_ms: u64) -> Value {
+        self.try_poll(timeout_ms).await.unwrap_or_else(|(status, body)| panic!("poll answered {status}: {body}"))
+    }
+
+    /// One long poll: its answer (events queued), or the status and body of a refusal.
+    pub async fn try_poll(&mut self, timeout_ms: u64) -> Result<Value, (u16, Value)> {
         let Inner::Poll { cursor } = &mut self.inner else { panic!("not a polling link") };
         let mut url = format!("{}/api/rooms/{}/poll?timeout={timeout_ms}", self.base, self.room);
         if let Some(after) = cursor {
             url.push_str(&format!("&after={after}"));
         }
         let resp = self.http.get(url).bearer_auth(&self.token).send().await.unwrap();
-        assert_eq!(resp.status(), 200);
-        let batch: Value = resp.json().await.unwrap();
+        let status = resp.status().as_u16();
+        let batch: Value = resp.json().await.unwrap_or(Value::Null);
+        if status != 200 {
+            return Err((status, batch));
+        }
         *cursor = Some(batch["next"].as_u64().expect("next is a seq"));
         self.queued.extend(batch["events"].as_array().unwrap().iter().cloned());
-        batch
+        Ok(batch)
+    }
+
+    /// The close code the server ends a WebSocket link with (frames before it are skipped).
+    pub async fn close_code(&mut self) -> Option<u16> {
+        let Inner::Ws(ws) = &mut self.inner else { panic!("not a WebSocket link") };
+        loop {
+            match tokio::time::timeout(WAIT, ws.next()).await.expect("the close in time") {
+                Some(Ok(Message::Close(frame))) => return frame.map(|f| u16::from(f.code)),
+                Some(Ok(_)) => {}
+                Some(Err(_)) | None => return None,
+            }
+        }
     }
 
     async fn read_ws(&mut self) -> Value {

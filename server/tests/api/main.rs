@@ -4,6 +4,7 @@
 
 mod accounts;
 mod auth_matrix;
+mod cluster;
 mod conformance;
 mod distributed;
 mod http;
@@ -11,8 +12,10 @@ mod link;
 mod membership;
 mod moderation;
 mod nodes;
+mod outages;
 mod presence;
 mod restart;
+mod seats;
 mod services;
 mod sse;
 mod store_suite;

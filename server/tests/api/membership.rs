@@ -15,9 +15,18 @@ async fn presence_of(link: &mut Link, event_type: &str) -> Value {
         let mut keys: Vec<&str> = frame.as_object().unwrap().keys().map(String::as_str).collect();
         keys.sort_unstable();
         // A delta: the member it is about (as the list shows them after a JOIN), never the list.
-        let mut want = vec!["connectedCount", "eventTime", "eventType", "maxCapacity", "memberId", "roomId", "type"];
+        let mut want = vec![
+            "connectedCount",
+            "eventTime",
+            "eventType",
+            "joinedCount",
+            "maxCapacity",
+            "memberId",
+            "roomId",
+            "type",
+        ];
         if frame["eventType"] == "JOIN" {
-            want.insert(4, "member");
+            want.insert(5, "member");
             let m = &frame["member"];
             assert_eq!((&m["memberId"], m["status"].as_str()), (&frame["memberId"], Some("ONLINE")), "{frame}");
         }
@@ -56,23 +65,20 @@ async fn a_full_room_refuses_the_next_join_until_its_capacity_grows() {
     c.join().await;
     assert_eq!(b.send(json!({"type": "JOIN"})).await, Outcome::Accepted(None), "a repeated JOIN stores nothing");
     // The fourth: 409 over POST, and the room is told.
-    let mut d = server.link(Transport::Sse, &dax.0, &room, Some(0)).await;
-    assert_eq!(d.send(json!({"type": "JOIN"})).await, Outcome::refused(Some(409), "room.full"));
+    let (status, body) = server.post_frame(&dax.0, &room, json!({"type": "JOIN"})).await;
+    assert_eq!((status, body["code"].as_str()), (409, Some("room.full")));
     let ignored = presence_of(&mut watch, "JOIN_IGNORED").await;
     assert_eq!((ignored["roomId"].as_str(), ignored["memberId"].as_str()), (Some(&*room), Some(&*dax.1)));
-    assert_eq!((ignored["maxCapacity"].as_u64(), ignored["connectedCount"].as_u64()), (Some(3), Some(4)));
+    assert_eq!((ignored["maxCapacity"].as_u64(), ignored["joinedCount"].as_u64()), (Some(3), Some(3)));
     let (_, snapshot) = server.get(&format!("/api/rooms/{room}/presence"), &aria.0).await;
     assert_eq!(nicknames(&snapshot), ["Aria", "Bo", "Cleo"]);
-    // The fifth, over a WebSocket: an ERROR frame, and the connection stays open.
-    let mut e = server.link(Transport::Ws, &eve.0, &room, Some(0)).await;
-    e.send(json!({"type": "JOIN"})).await;
-    let refused = e.read_of(&["ERROR"]).await;
-    assert_eq!(refused["code"], "room.full");
-    assert_eq!(presence_of(&mut watch, "JOIN_IGNORED").await["memberId"], eve.1.as_str());
+    // The fifth may not even look in: a full room is closed to readers without a seat.
+    assert_eq!(server.ws_refusal(&format!("token={}&roomId={room}", eve.0)).await, 409);
     // LEAVE twice: the second stores nothing and the room hears LEAVE_IGNORED; then Dax fits.
     assert!(matches!(c.send(json!({"type": "LEAVE"})).await, Outcome::Accepted(Some(_))));
     assert_eq!(c.send(json!({"type": "LEAVE"})).await, Outcome::Accepted(None));
     assert_eq!(presence_of(&mut watch, "LEAVE_IGNORED").await["memberId"], cleo.1.as_str());
+    let mut d = server.link(Transport::Sse, &dax.0, &room, Some(0)).await;
     d.join().await;
     // Only the creator may change the capacity; the room hears of it, and Eve fits.
     let patch = |token: &str, n: u32| {
@@ -83,6 +89,7 @@ async fn a_full_room_refuses_the_next_join_until_its_capacity_grows() {
     assert_eq!(patch(&aria.0, 4).await.unwrap().status(), 200);
     let updated = presence_of(&mut watch, "CAPACITY_UPDATED").await;
     assert_eq!((updated["maxCapacity"].as_u64(), updated["memberId"].as_str()), (Some(4), Some(&*aria.1)));
+    let mut e = server.link(Transport::Ws, &eve.0, &room, Some(0)).await;
     e.join().await;
     while e.read_of(&["JOIN"]).await["memberId"] != eve.1.as_str() {}
     let stored: Vec<(String, String)> = server

@@ -31,7 +31,9 @@ async fn setup(mode: &str) -> (TestServer, tempfile::TempDir, String, String, Cl
     let (server, dir) = spawn(&[("DUNGEONTALK_PROFANITY_PLAYER", mode), ("DUNGEONTALK_PROFANITY_GAME", "warn")]).await;
     let (token, _) = server.guest("Aria").await;
     let room = server.room(&token, "Tavern").await;
-    let ws = server.ws(&token, &room, Some(0)).await;
+    let mut ws = server.ws(&token, &room, Some(0)).await;
+    ws.join().await;
+    ws.next_of(&["JOIN"]).await;
     (server, dir, token, room, ws)
 }
 
@@ -45,16 +47,18 @@ async fn block_mode_refuses_profanity_and_stores_nothing() {
         let answer = ws.next_of(&["ACK", "ERROR"]).await;
         assert_eq!((answer["type"].as_str(), answer["code"].as_str()), (Some("ERROR"), Some("chat.profanity_blocked")));
     }
-    assert!(server.history(&token, &room).await.is_empty(), "nothing was stored");
+    assert!(contents(&server.history(&token, &room).await).is_empty(), "nothing was stored");
     // Words that merely contain or resemble one are fine.
     ws.talk("class assignment in Scunthorpe").await;
-    assert_eq!(ws.next_of(&["ACK", "ERROR"]).await["acceptedSeq"], 1);
+    assert_eq!(ws.next_of(&["ACK", "ERROR"]).await["acceptedSeq"], 2, "after the JOIN");
     // A game room has its own mode (WARN here): the same word goes through there.
     let url = format!("{}/api/rooms", server.base);
     let game = json!({"name": "Quest", "roomType": "GAME", "maxCapacity": 0});
     let created: Value =
         server.http.post(url).bearer_auth(&token).json(&game).send().await.unwrap().json().await.unwrap();
-    let (status, body) = server.post_frame(&token, created["roomId"].as_str().unwrap(), talk(SAID[0].0)).await;
+    let game = created["roomId"].as_str().unwrap();
+    assert_eq!(server.post_frame(&token, game, json!({"type": "JOIN"})).await.0, 202);
+    let (status, body) = server.post_frame(&token, game, talk(SAID[0].0)).await;
     assert_eq!((status, body["warning"]["code"].as_str()), (202, Some("chat.profanity_warning")));
 }
 
@@ -108,8 +112,10 @@ async fn excess_talks_are_refused_until_the_bucket_refills(t: Transport) {
     let (tb, _) = server.guest("Bo").await;
     let room = server.room(&ta, "Hall").await;
     let mut a = server.link(t, &ta, &room, Some(0)).await;
+    a.join().await;
+    assert_eq!(server.post_frame(&tb, &room, json!({"type": "JOIN"})).await.1["seq"], 2);
     for i in 0..3 {
-        assert_eq!(a.talk(&format!("m{i}")).await, i + 1);
+        assert_eq!(a.talk(&format!("m{i}")).await, i + 3);
     }
     let wait = match a.send(talk("too fast")).await {
         Outcome::Refused { status, code, retry_after_ms: Some(ms) } if code == "chat.rate_limited" => {
@@ -119,11 +125,11 @@ async fn excess_talks_are_refused_until_the_bucket_refills(t: Transport) {
         other => panic!("the fourth TALK is rate limited, got {other:?}"),
     };
     assert!(wait > 0 && wait <= 2000, "one token at 0.5/s: {wait} ms");
-    assert_eq!(server.post_frame(&tb, &room, talk("bo")).await.1["seq"], 4, "per member");
+    assert_eq!(server.post_frame(&tb, &room, talk("bo")).await.1["seq"], 6, "per member");
     tokio::time::sleep(Duration::from_millis(wait + 50)).await;
-    assert_eq!(a.talk("m3").await, 5, "after the wait, a TALK passes");
+    assert_eq!(a.talk("m3").await, 7, "after the wait, a TALK passes");
     let events = a.events_until_talks(5).await;
-    assert_eq!(seqs(&events), [1, 2, 3, 4, 5]);
+    assert_eq!(seqs(&events), [1, 2, 3, 4, 5, 6, 7], "two JOINs, then the TALKs");
     assert_eq!(
         contents(&events),
         ["m0", "m1", "m2", "bo", "m3"],

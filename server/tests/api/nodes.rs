@@ -23,6 +23,12 @@ impl Backends {
         Backends { redis, mongo, kafka }
     }
 
+    /// Backends that keep their data, for the outage tests that stop one and start it again.
+    pub async fn durable() -> Backends {
+        let (redis, kafka, mongo) = Service::durable().await;
+        Backends { redis, mongo, kafka }
+    }
+
     /// A node named `name` on these backends, with extra `DUNGEONTALK_*` settings.
     pub async fn node(&self, name: &str, extra: &[(&str, &str)]) -> Node {
         let dir = tempfile::tempdir().unwrap();

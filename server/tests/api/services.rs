@@ -15,6 +15,8 @@ pub struct Service {
     child: Option<Child>,
     pub port: u16,
     kind: Kind,
+    /// Keeps its data on disk, so it can be stopped and started again (slower: outage tests only).
+    durable: bool,
     _dir: tempfile::TempDir,
 }
 
@@ -42,24 +44,50 @@ fn tool(env: &str, default: &str) -> PathBuf {
 impl Service {
     /// `redis-server` with nothing persisted.
     pub async fn redis() -> Service {
-        Service::start(Kind::Redis, free_port()).await
+        Service::start_with(Kind::Redis, false).await
     }
 
     /// SecantusDB in memory (replica-set mode, as MongoDB clients expect).
     pub async fn mongo() -> Service {
-        Service::start(Kind::Mongo, free_port()).await
+        Service::start_with(Kind::Mongo, false).await
     }
 
     /// nisshi with in-memory storage.
     pub async fn kafka() -> Service {
-        Service::start(Kind::Kafka, free_port()).await
+        Service::start_with(Kind::Kafka, false).await
     }
 
-    async fn start(kind: Kind, port: u16) -> Service {
+    /// Redis, nisshi and SecantusDB keeping their data in their folders (Redis: an fsynced
+    /// append-only file; nisshi: SQLite), so each can be stopped and started again.
+    pub async fn durable() -> (Service, Service, Service) {
+        tokio::join!(
+            Service::start_with(Kind::Redis, true),
+            Service::start_with(Kind::Kafka, true),
+            Service::start_with(Kind::Mongo, true)
+        )
+    }
+
+    async fn start_with(kind: Kind, durable: bool) -> Service {
         let dir = tempfile::tempdir().unwrap();
-        let mut service = Service { child: None, port, kind, _dir: dir };
+        let mut service = Service { child: None, port: free_port(), kind, durable, _dir: dir };
         service.spawn().await;
         service
+    }
+
+    /// Stops it (SIGTERM, as an operator would) and waits until it has exited.
+    pub async fn stop(&mut self) {
+        let mut child = self.child.take().expect("running");
+        let pid = child.id().expect("running").to_string();
+        let _ = std::process::Command::new("kill").args(["-TERM", &pid]).status();
+        if tokio::time::timeout(Duration::from_secs(20), child.wait()).await.is_err() {
+            let _ = child.kill().await;
+        }
+    }
+
+    /// Starts it again on the same port with the data it kept.
+    pub async fn start_again(&mut self) {
+        assert!(self.durable, "only a durable service keeps its data over a restart");
+        self.spawn().await;
     }
 
     fn command(&self) -> Command {
@@ -67,21 +95,32 @@ impl Service {
         let mut cmd = match self.kind {
             Kind::Redis => {
                 let mut c = Command::new(tool("DUNGEONTALK_REDIS_SERVER", "/usr/bin/redis-server"));
-                c.args(["--port", &port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]);
+                let aof = if self.durable {
+                    ["--appendonly", "yes", "--appendfsync", "always"]
+                } else {
+                    ["--appendonly", "no", "--appendfsync", "no"]
+                };
+                c.args(["--port", &port, "--bind", "127.0.0.1", "--save", ""]).args(aof);
                 c.arg("--dir").arg(self._dir.path());
                 c
             }
             Kind::Mongo => {
                 let bin = tool("DUNGEONTALK_SECANTUS", "~/.cache/dungeontalk-tools/secantus/bin/secantusd-py");
                 let mut c = Command::new(bin);
-                c.args(["--host", "127.0.0.1", "--port", &port, "--storage-path", ":memory:", "--cache-size", "256M"]);
+                let storage = if self.durable { self._dir.path().join("mongo") } else { PathBuf::from(":memory:") };
+                c.args(["--host", "127.0.0.1", "--port", &port, "--storage-path"]).arg(storage);
+                c.args(["--cache-size", "256M"]);
                 c
             }
             Kind::Kafka => {
                 let url = format!("tcp://127.0.0.1:{port}");
                 let mut c = Command::new(tool("DUNGEONTALK_NISSHI", "~/.cache/dungeontalk-tools/nisshi/bin/nisshi"));
                 c.args(["broker", "--listener-url", &url, "--advertised-listener-url", &url]);
-                c.args(["--storage-engine", "memory://nisshi/", "--group-initial-rebalance-delay", "0s"]);
+                let storage = match self.durable {
+                    true => format!("sqlite://{}", self._dir.path().join("nisshi.db").display()),
+                    false => "memory://nisshi/".to_owned(),
+                };
+                c.args(["--storage-engine", &storage, "--group-initial-rebalance-delay", "0s"]);
                 c
             }
         };

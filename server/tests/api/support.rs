@@ -41,9 +41,10 @@ pub async fn eventually<T, Fut: Future<Output = Result<T, String>>>(mut probe: i
     }
 }
 
-/// A running `dungeontalk` process with its own data dir.
+/// A running `dungeontalk` process with its own data dir (or, from [`TestServer::at`], whatever
+/// serves an address: a load balancer in front of several).
 pub struct TestServer {
-    child: Child,
+    child: Option<Child>,
     pub base: String,
     pub http: reqwest::Client,
 }
@@ -82,24 +83,31 @@ impl TestServer {
             .expect("server printed a line");
         let base = line.rsplit(' ').next().unwrap().to_owned();
         assert!(base.starts_with("http://127.0.0.1:"), "unexpected first line {line}");
-        TestServer { child, base, http: reqwest::Client::new() }
+        TestServer { child: Some(child), base, http: reqwest::Client::new() }
+    }
+
+    /// A client of a server the test did not start (it cannot stop or kill it).
+    pub fn at(base: String) -> TestServer {
+        TestServer { child: None, base, http: reqwest::Client::new() }
     }
 
     /// Sends SIGTERM and waits for a clean exit.
     pub async fn stop(mut self) {
-        let pid = self.child.id().expect("running").to_string();
+        let child = self.child.as_mut().expect("a server this test started");
+        let pid = child.id().expect("running").to_string();
         let status = std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap();
         assert!(status.success());
-        let exit = tokio::time::timeout(Duration::from_secs(20), self.child.wait()).await.unwrap().unwrap();
+        let exit = tokio::time::timeout(Duration::from_secs(20), child.wait()).await.unwrap().unwrap();
         assert!(exit.success(), "graceful shutdown exits 0, got {exit}");
     }
 
     /// Kills the process at once (SIGKILL): no goodbye to clients or backends.
     pub async fn kill(mut self) {
-        let pid = self.child.id().expect("running").to_string();
+        let child = self.child.as_mut().expect("a server this test started");
+        let pid = child.id().expect("running").to_string();
         let status = std::process::Command::new("kill").args(["-KILL", &pid]).status().unwrap();
         assert!(status.success());
-        let _ = tokio::time::timeout(Duration::from_secs(10), self.child.wait()).await;
+        let _ = tokio::time::timeout(Duration::from_secs(10), child.wait()).await;
     }
 
     /// A guest session: (token, memberId).
@@ -210,6 +218,12 @@ impl Client {
     /// Sends any WebSocket message (a raw frame, say).
     pub async fn send_message(&mut self, msg: Message) {
         self.stream.send(msg).await.unwrap();
+    }
+
+    /// Joins the room (talking takes a seat); frames are handled in order, so a TALK sent next
+    /// finds the member joined. Its JOIN event comes like any other.
+    pub async fn join(&mut self) {
+        self.send(json!({"type": "JOIN"})).await;
     }
 
     /// Says something.

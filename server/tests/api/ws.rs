@@ -45,6 +45,7 @@ async fn reconnecting_with_a_seq_resumes_with_nothing_lost_or_repeated() {
     let room = server.room(&ta, "Hall").await;
     let mut a = server.ws(&ta, &room, None).await;
     let mut b = server.ws(&tb, &room, None).await;
+    b.join().await;
     for i in 0..5 {
         b.talk(&format!("before{i}")).await;
     }
@@ -73,6 +74,7 @@ async fn joining_without_a_seq_sends_the_recent_history_first() {
     let (t, _) = server.guest("Aria").await;
     let room = server.room(&t, "Hall").await;
     let mut a = server.ws(&t, &room, None).await;
+    a.join().await;
     for i in 0..5 {
         a.talk(&format!("m{i}")).await;
     }
@@ -90,6 +92,9 @@ async fn oversized_and_malformed_frames_get_errors_and_the_connection_stays_open
     let (t, _) = server.guest("Aria").await;
     let room = server.room(&t, "Hall").await;
     let mut a = server.ws(&t, &room, None).await;
+    a.join().await;
+    a.next_of(&["JOIN"]).await;
+    a.next_of(&["PRESENCE"]).await; // the room is told of the JOIN
     let huge = json!({"type": "TALK", "content": "x".repeat(128 * 1024)}).to_string();
     a.send_text(huge).await;
     let err = a.next().await;
@@ -103,7 +108,7 @@ async fn oversized_and_malformed_frames_get_errors_and_the_connection_stays_open
     a.talk("still here").await;
     let talk = a.next_of(&["TALK"]).await;
     assert_eq!(talk["content"], "still here");
-    assert_eq!(talk["seq"], 1, "nothing bad was stored");
+    assert_eq!(talk["seq"], 2, "nothing bad was stored (after the JOIN)");
 }
 
 #[tokio::test]
@@ -113,6 +118,7 @@ async fn a_repeated_message_id_is_accepted_once() {
     let (t, _) = server.guest("Aria").await;
     let room = server.room(&t, "Hall").await;
     let mut a = server.ws(&t, &room, None).await;
+    a.join().await;
     let frame = json!({"type": "TALK", "content": "once", "messageId": "01890a5d-ac96-774b-bcce-b302099a8057"});
     a.send(frame.clone()).await;
     a.send(frame).await;
@@ -120,10 +126,9 @@ async fn a_repeated_message_id_is_accepted_once() {
     let first = a.next_of(&["ACK"]).await;
     let second = a.next_of(&["ACK"]).await;
     assert_eq!(first["acceptedSeq"], second["acceptedSeq"], "the retry is acknowledged with the first seq");
-    assert_eq!(a.next_of(&["ACK"]).await["acceptedSeq"], 2);
+    assert_eq!(a.next_of(&["ACK"]).await["acceptedSeq"], 3);
     let (_, page) = server.get(&format!("/api/rooms/{room}/messages"), &t).await;
-    let contents: Vec<&str> =
-        page["events"].as_array().unwrap().iter().map(|e| e["content"].as_str().unwrap()).collect();
+    let contents: Vec<&str> = page["events"].as_array().unwrap().iter().filter_map(|e| e["content"].as_str()).collect();
     assert_eq!(contents, ["next", "once"], "newest first, and only one 'once'");
 }
 
@@ -153,6 +158,8 @@ async fn a_client_that_falls_behind_is_told_to_resync_and_can_resume_everything(
     let total = 3000;
     let body = "가".repeat(1990);
     let url = format!("{}/api/rooms/{room}/messages", server.base);
+    let join = server.http.post(&url).bearer_auth(&t).json(&json!({"type": "JOIN"})).send().await.unwrap();
+    assert_eq!(join.status(), 202);
     for i in 0..total {
         let frame = json!({"type": "TALK", "content": format!("{i:04}{body}")});
         let resp = server.http.post(&url).bearer_auth(&t).json(&frame).send().await.unwrap();
@@ -171,12 +178,12 @@ async fn a_client_that_falls_behind_is_told_to_resync_and_can_resume_everything(
         }
     }
     let after = resync_after.expect("the slow client was told to resync");
-    assert_eq!(after, seen.last().copied().unwrap_or(0), "RESYNC names the last seq it was sent");
+    assert_eq!(after, seen.last().copied().unwrap_or(1), "RESYNC names the last seq it was sent");
     // Resuming from that seq gets exactly the rest.
     let mut resumed = server.ws(&t, &room, Some(after)).await;
     let rest = resumed.events_until_talks(total - seen.len()).await;
     seen.extend(seqs(&rest));
-    assert_eq!(seen, (1..=total as u64).collect::<Vec<_>>());
+    assert_eq!(seen, (2..=total as u64 + 1).collect::<Vec<_>>(), "every TALK after the JOIN");
 }
 
 /// A client that sends a burst without waiting gets every ACK, in the order it sent, with rising
@@ -188,6 +195,7 @@ async fn a_burst_is_acknowledged_in_the_order_sent() {
     let (t, _) = server.guest("Aria").await;
     let room = server.room(&t, "Hall").await;
     let mut a = server.ws(&t, &room, None).await;
+    a.join().await;
     let ids: Vec<String> = (0..100).map(|_| uuid::Uuid::now_v7().to_string()).collect();
     for (i, id) in ids.iter().enumerate() {
         a.send(json!({"type": "TALK", "content": format!("m{i}"), "messageId": id})).await;
@@ -198,7 +206,7 @@ async fn a_burst_is_acknowledged_in_the_order_sent() {
         acked.push((ack["messageId"].as_str().unwrap().to_owned(), ack["acceptedSeq"].as_u64().unwrap()));
     }
     assert_eq!(acked.iter().map(|a| a.0.clone()).collect::<Vec<_>>(), ids, "ACKs in the order sent");
-    assert_eq!(acked.iter().map(|a| a.1).collect::<Vec<_>>(), (1..=100).collect::<Vec<_>>());
+    assert_eq!(acked.iter().map(|a| a.1).collect::<Vec<_>>(), (2..=101).collect::<Vec<_>>(), "after the JOIN");
 }
 
 /// A message over `ws_max_message_bytes` closes with 1009, invalid UTF-8 with 1007: the client
@@ -270,6 +278,7 @@ async fn idle_sockets_are_pinged_and_silent_ones_dropped() {
         }
     }
     assert!(pings >= 2, "pinged every second: {pings}");
+    alive.join().await;
     alive.talk("still here").await;
     assert_eq!(alive.next_of(&["TALK"]).await["content"], "still here", "a client that answers stays");
     assert_eq!(silent.close_code().await, Some(1001), "one that answered nothing was dropped");

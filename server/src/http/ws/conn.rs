@@ -65,13 +65,21 @@ impl Heard {
     }
 }
 
+/// Where a connection starts reading.
+pub struct Start {
+    /// The client's cursor (none: the recent history).
+    pub after: Option<u64>,
+    /// Whether the member held a seat at the handshake.
+    pub seated: bool,
+}
+
 /// Serves one upgraded connection until either side ends it.
 pub async fn run(
     socket: WebSocket,
     state: AppState,
     actor: Actor,
     room: RoomRecord,
-    after: Option<u64>,
+    start: Start,
     revocation: Revocation,
     _attendance: Attendance,
 ) {
@@ -83,7 +91,7 @@ pub async fn run(
     let mut writer = Writer { sink, state: state.clone(), replies: replies_rx, revocation, heard: &heard };
     let mut reader = Reader { stream, state: state.clone(), actor: actor.clone(), room, replies, heard: &heard };
     tokio::select! {
-        _ = writer.run(&actor, &room_id, after) => {}
+        _ = writer.run(&actor, &room_id, start) => {}
         _ = reader.run() => {}
     }
 }
@@ -185,17 +193,18 @@ struct Writer<'a> {
 }
 
 impl Writer<'_> {
-    async fn run(&mut self, actor: &Actor, room_id: &RoomId, after: Option<u64>) {
+    async fn run(&mut self, actor: &Actor, room_id: &RoomId, start: Start) {
         let settings = self.state.settings.clone();
         let hub = self.state.hub.clone();
         let mut feed = Feed::open(&hub, room_id, &actor.member_id, settings.replay_page, OnLag::Report);
+        feed.keep_seat(start.seated);
         let hello = ServerFrame::Connected {
             room_id: room_id.clone(),
             member_id: actor.member_id.clone(),
             nickname: actor.nickname.clone(),
         };
         let mut batch = vec![text(&hello)];
-        match after {
+        match start.after {
             Some(after) => feed.resume(after),
             None => {
                 if let Err(e) = feed.recent(settings.history_on_join).await {
@@ -238,6 +247,12 @@ impl Writer<'_> {
                 item = feed.next() => match item {
                     Ok(item) => self.event(item, &mut batch),
                     Err(FeedError::Closed) => return,
+                    Err(e @ FeedError::RoomFull(_)) => {
+                        // No seat in a full room: nothing more to read here.
+                        batch.push(text(&AppError::from(e).to_frame()));
+                        batch.push(close(close_code::POLICY, "room full"));
+                        ending = true;
+                    }
                     Err(e) => {
                         // The client resumes later with its cursor.
                         batch.push(text(&AppError::from(e).to_frame()));

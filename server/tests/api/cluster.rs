@@ -1,0 +1,119 @@
+//! The local cluster command (`deploy/cluster.sh`, what `bash .ci/setup cluster` runs), started as
+//! a user would: two members chat through its load balancer on every transport, whichever node
+//! each request lands on, and Ctrl-C (SIGINT) leaves no process behind.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::link::Transport;
+use crate::services::free_port;
+use crate::support::TestServer;
+
+/// The running script; dropping it (a failed test too) interrupts it as Ctrl-C would.
+struct Cluster {
+    script: Child,
+    dir: tempfile::TempDir,
+}
+
+impl Cluster {
+    fn start(port: u16) -> Cluster {
+        let dir = tempfile::tempdir().unwrap();
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+        let script = Command::new("bash")
+            .arg(root.join("deploy/cluster.sh"))
+            .args(["--port", &port.to_string()])
+            .env("DUNGEONTALK_BIN", env!("CARGO_BIN_EXE_dungeontalk"))
+            .env("DUNGEONTALK_CLUSTER_DIR", dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("bash deploy/cluster.sh");
+        Cluster { script, dir }
+    }
+
+    /// Waits until the script says it is ready (the nodes answer /readyz through the balancer).
+    fn wait_ready(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while !self.dir.path().join("ready").exists() {
+            if let Some(exit) = self.script.try_wait().unwrap() {
+                panic!("the cluster script ended before it was ready: {exit}");
+            }
+            assert!(Instant::now() < deadline, "the cluster was not ready in 120 s");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// The process ids the script started, by name.
+    fn pids(&self) -> Vec<(u32, String)> {
+        let text = std::fs::read_to_string(self.dir.path().join("pids")).unwrap();
+        let parse = |l: &str| l.split_once(' ').map(|(pid, name)| (pid.parse().unwrap(), name.to_owned()));
+        text.lines().filter_map(parse).collect()
+    }
+
+    /// SIGINT, as Ctrl-C; waits for the script to end and returns its exit code.
+    fn interrupt(&mut self) -> Option<i32> {
+        let pid = self.script.id().to_string();
+        let _ = Command::new("kill").args(["-INT", &pid]).status();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(exit) = self.script.try_wait().unwrap() {
+                return exit.code();
+            }
+            if Instant::now() > deadline {
+                let _ = self.script.kill();
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        if self.script.try_wait().ok().flatten().is_none() {
+            self.interrupt();
+        }
+    }
+}
+
+fn alive(pid: u32) -> bool {
+    PathBuf::from(format!("/proc/{pid}")).exists()
+        && !std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default().contains(") Z ")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cluster_command_serves_every_transport_and_ctrl_c_stops_it_all() {
+    let port = free_port();
+    let mut cluster = Cluster::start(port);
+    tokio::task::block_in_place(|| cluster.wait_ready());
+    let names: Vec<String> = cluster.pids().into_iter().map(|(_, n)| n).collect();
+    assert_eq!(names, ["redis", "kafka", "mongo", "node1", "node2", "lb"]);
+
+    let lb = TestServer::at(format!("http://127.0.0.1:{port}"));
+    let (aria, _) = lb.guest("Aria").await;
+    let (bo, _) = lb.guest("Bo").await;
+    let room = lb.room(&aria, "Crossroads").await;
+    for t in [Transport::Ws, Transport::Sse, Transport::Poll] {
+        let mut a = lb.link(t, &aria, &room, None).await;
+        let mut b = lb.link(t, &bo, &room, None).await;
+        a.join().await;
+        b.join().await;
+        // Round robin sends these requests to both nodes; each hears the other, once, in order.
+        let said = format!("hello over {t:?}");
+        a.talk(&said).await;
+        let heard = b.read_of(&["TALK"]).await;
+        assert_eq!(heard["content"], said.as_str(), "{heard}");
+        let reply = format!("hi back over {t:?}");
+        b.talk(&reply).await;
+        while a.read_of(&["TALK"]).await["content"] != reply.as_str() {}
+    }
+    let stored: Vec<_> = lb.history(&aria, &room).await.into_iter().filter(|e| e["type"] == "TALK").collect();
+    assert_eq!(stored.len(), 6, "each message stored once: {stored:?}");
+
+    let pids = cluster.pids();
+    let exit = tokio::task::block_in_place(|| cluster.interrupt());
+    assert_eq!(exit, Some(130), "Ctrl-C ends the script as interrupted");
+    let left: Vec<_> = pids.iter().filter(|(pid, _)| alive(*pid)).collect();
+    assert!(left.is_empty(), "processes left behind: {left:?}");
+}

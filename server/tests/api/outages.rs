@@ -1,0 +1,179 @@
+//! A backend stopped for a while under traffic and started again (one test each: Redis, the
+//! broker, the store). Every message that got a 202 is delivered and stored exactly once; a
+//! sender meanwhile gets 202 or a clear `unavailable` (503), never a silent drop; readers keep
+//! their connections; `/readyz` names the backend while it is down; the nodes recover by
+//! themselves.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::link::{Link, Transport};
+use crate::nodes::{Backends, Node};
+use crate::services::Service;
+use crate::support::eventually;
+
+/// Which backend the test stops.
+#[derive(Clone, Copy, Debug)]
+enum Down {
+    Redis,
+    Kafka,
+    Mongo,
+}
+
+impl Down {
+    /// The name `/readyz` gives it.
+    fn name(self) -> &'static str {
+        match self {
+            Down::Redis => "redis",
+            Down::Kafka => "kafka",
+            Down::Mongo => "mongodb",
+        }
+    }
+
+    fn service(self, b: &mut Backends) -> &mut Service {
+        match self {
+            Down::Redis => &mut b.redis,
+            Down::Kafka => &mut b.kafka,
+            Down::Mongo => &mut b.mongo,
+        }
+    }
+}
+
+/// What the sender's POSTs got: the contents answered 202, and the refusals (status, code).
+#[derive(Default)]
+struct Sent {
+    accepted: Vec<String>,
+    refused: Vec<(u16, String)>,
+}
+
+impl Sent {
+    /// POSTs one TALK; true when it was accepted.
+    async fn talk(&mut self, node: &Node, token: &str, room: &str, content: String) -> bool {
+        let frame = json!({"type": "TALK", "content": content, "messageId": Uuid::now_v7()});
+        let (status, body) = node.post_frame(token, room, frame).await;
+        if status == 202 {
+            self.accepted.push(content);
+            true
+        } else {
+            self.refused.push((status, body["code"].as_str().unwrap_or("").to_owned()));
+            false
+        }
+    }
+}
+
+/// `/readyz` of a node: (status, failing backends).
+async fn ready(node: &Node) -> (u16, Vec<String>) {
+    let resp = node.http.get(format!("{}/readyz", node.base)).send().await.unwrap();
+    let status = resp.status().as_u16();
+    let body: Value = resp.json().await.unwrap();
+    let failing = body["failing"].as_array().map(|a| a.iter().map(|f| f.as_str().unwrap().to_owned()).collect());
+    (status, failing.unwrap_or_default())
+}
+
+/// Reads TALKs until every one of `want` has come; counts how often each content came.
+async fn heard_all(reader: &mut Link, want: &[String]) -> HashMap<String, usize> {
+    let mut heard: HashMap<String, usize> = HashMap::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while !want.iter().all(|w| heard.contains_key(w)) {
+        assert!(tokio::time::Instant::now() < deadline, "not every accepted message arrived: {heard:?}");
+        let frame = reader.read_of(&["TALK"]).await;
+        *heard.entry(frame["content"].as_str().unwrap().to_owned()).or_default() += 1;
+    }
+    heard
+}
+
+async fn a_backend_restarts_under_traffic(down: Down) {
+    let mut b = Backends::durable().await;
+    // Outages here are shorter than the presence TTL: nobody may look gone because of one.
+    let settings = [("DUNGEONTALK_BACKEND_TIMEOUT_MS", "1000"), ("DUNGEONTALK_PRESENCE_TTL_SECS", "30")];
+    let (a, c) = tokio::join!(b.node("a", &settings), b.node("b", &settings));
+    let (ta, _) = a.guest("Aria").await;
+    let (tb, _) = c.guest("Bo").await;
+    let room = a.room(&ta, "Hall").await;
+    let mut reader = c.link(Transport::Ws, &tb, &room, Some(0)).await;
+    reader.join().await;
+    assert_eq!(a.post_frame(&ta, &room, json!({"type": "JOIN"})).await.0, 202);
+    let mut sent = Sent::default();
+    for i in 0..5 {
+        assert!(sent.talk(&a, &ta, &room, format!("before{i}")).await, "{:?}", sent.refused);
+    }
+
+    down.service(&mut b).stop().await;
+    // While it is down: the sender keeps trying for a few seconds; /readyz names the backend.
+    let mut named = false;
+    for i in 0..12 {
+        sent.talk(&a, &ta, &room, format!("during{i}")).await;
+        let (status, failing) = ready(&a).await;
+        named |= status == 503 && failing == [down.name()];
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(named, "/readyz named {} while it was down", down.name());
+    for (status, code) in &sent.refused {
+        assert_eq!((*status, code.as_str()), (503, "unavailable"), "a refusal says unavailable");
+    }
+    match down {
+        // Sending needs Redis (limits, seats) and the broker (the log): refused, not dropped.
+        Down::Redis | Down::Kafka => assert!(!sent.refused.is_empty(), "sends were refused while {down:?} was down"),
+        // The log holds what is sent while the store is away.
+        Down::Mongo => assert!(sent.accepted.iter().any(|c| c.starts_with("during")), "{:?}", sent.refused),
+    }
+
+    down.service(&mut b).start_again().await;
+    // Both nodes recover by themselves.
+    for node in [&a, &c] {
+        eventually(|| async {
+            match ready(node).await {
+                (200, _) => Ok(()),
+                other => Err(format!("{other:?}")),
+            }
+        })
+        .await;
+    }
+    let mut after = 0;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while after < 5 {
+        assert!(tokio::time::Instant::now() < deadline, "sending did not recover: {:?}", sent.refused.last());
+        if sent.talk(&a, &ta, &room, format!("after{after}")).await {
+            after += 1;
+        } else {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    // The reader kept its connection and heard every accepted message once; a refused one at
+    // most once (a producer may have written what it could not confirm).
+    let heard = heard_all(&mut reader, &sent.accepted).await;
+    assert!(heard.values().all(|n| *n == 1), "nothing twice: {heard:?}");
+    // The store holds each accepted message once.
+    eventually(|| async {
+        let stored = c.history(&tb, &room).await;
+        let mut counts: HashMap<&str, usize> = HashMap::new();
+        for e in stored.iter().filter(|e| e["type"] == "TALK") {
+            *counts.entry(e["content"].as_str().unwrap()).or_default() += 1;
+        }
+        let missing: Vec<&String> = sent.accepted.iter().filter(|c| !counts.contains_key(c.as_str())).collect();
+        match (missing.is_empty(), counts.values().all(|n| *n == 1)) {
+            (true, true) => Ok(()),
+            _ => Err(format!("missing {missing:?}, counts {counts:?}")),
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn redis_restarts_under_traffic() {
+    a_backend_restarts_under_traffic(Down::Redis).await;
+}
+
+#[tokio::test]
+async fn the_broker_restarts_under_traffic() {
+    a_backend_restarts_under_traffic(Down::Kafka).await;
+}
+
+#[tokio::test]
+async fn the_store_restarts_under_traffic() {
+    a_backend_restarts_under_traffic(Down::Mongo).await;
+}
