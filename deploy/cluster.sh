@@ -97,10 +97,12 @@ KAFKA_PORT=$(free_port)
 MONGO_PORT=$(free_port)
 mkdir -p "$DIR/redis" "$DIR/kafka" "$DIR/mongo"
 start redis "$REDIS" --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$DIR/redis" --save "" --appendonly yes
+# The broker keeps its log in memory here (the engine the tests vet most); Redis and the store keep
+# theirs in the cluster folder.
 start kafka "$NISSHI" broker --listener-url "tcp://127.0.0.1:$KAFKA_PORT" \
   --advertised-listener-url "tcp://127.0.0.1:$KAFKA_PORT" --storage-engine "memory://nisshi/" \
   --group-initial-rebalance-delay 0s
-start mongo "$SECANTUS" --host 127.0.0.1 --port "$MONGO_PORT" --storage-path "$DIR/mongo"
+start mongo "$SECANTUS" --host 127.0.0.1 --port "$MONGO_PORT" --storage-path "$DIR/mongo" --cache-size 256M
 wait_up redis "$REDIS_PORT"
 wait_up kafka "$KAFKA_PORT"
 wait_up mongo "$MONGO_PORT"

@@ -59,6 +59,7 @@ test('a room that does not exist says so instead of retrying forever', async () 
   const page = await signIn('Wanderer');
   await page.goto(`${env.server.base}/rooms/no-such-room`);
   await page.getByTestId('status').filter({ hasText: 'Offline' }).waitFor();
-  await page.getByRole('alert').filter({ hasText: 'That room does not exist.' }).waitFor();
+  await page.getByRole('main').getByRole('alert').filter({ hasText: 'That room does not exist.' }).waitFor();
+  await page.getByTestId('toast').filter({ hasText: 'That room does not exist.' }).waitFor();
   assert.equal(await page.getByTestId('me').textContent(), 'Wanderer', 'still signed in');
 });

@@ -312,6 +312,11 @@ impl ChatState {
             } => return Next::Ended(ErrorBody::new(code, message)),
             // Our seat went (an idle session ended, a long outage): take it again and resend.
             ServerFrame::Error { code: ErrorCode::NotJoined, .. } => return Next::Rejoin(true),
+            // A backend is down: nothing was stored; send it again a little later.
+            ServerFrame::Error { code: ErrorCode::Unavailable, message, .. } => {
+                self.toasts.show(ErrorBody::new(ErrorCode::Unavailable, message));
+                return Next::RetryPending(UNAVAILABLE_RETRY_MS);
+            }
             ServerFrame::Error { code: ErrorCode::RateLimited, message, retry_after_ms } => {
                 self.toasts.show(ErrorBody::new(ErrorCode::RateLimited, message));
                 return Next::RetryPending(retry_after_ms.unwrap_or(1_000));
@@ -336,6 +341,9 @@ impl ChatState {
         Next::Continue
     }
 }
+
+/// How long the UI waits before it sends again what was refused as `unavailable`.
+pub const UNAVAILABLE_RETRY_MS: u64 = 2_000;
 
 /// What the connection does after a frame.
 #[derive(Clone, Debug, PartialEq)]

@@ -14,7 +14,7 @@ use futures::{FutureExt, StreamExt};
 use gloo_timers::future::TimeoutFuture;
 
 use super::api;
-use super::chat::{ChatState, Next, Status};
+use super::chat::{ChatState, Next, Status, UNAVAILABLE_RETRY_MS};
 use super::link::{Incoming, Link, Sent, Transport};
 use crate::wire::{ClientFrame, ErrorBody, ErrorCode};
 
@@ -234,6 +234,12 @@ async fn deliver(link: &mut Link, state: &ChatState, frame: &ClientFrame) -> boo
                 let wait = e.retry_after_ms.unwrap_or(1_000).min(60_000) as u32;
                 state.toasts.show(e);
                 TimeoutFuture::new(wait).await;
+            }
+            // A backend is down: nothing was stored; wait, then send it again (it stays pending
+            // for the next link if the outage lasts).
+            Sent::Refused(e) if e.code == ErrorCode::Unavailable => {
+                state.toasts.show(e);
+                TimeoutFuture::new(UNAVAILABLE_RETRY_MS as u32).await;
             }
             // Our seat went: take it again, then send this again.
             Sent::Refused(e) if e.code == ErrorCode::NotJoined && *frame != ClientFrame::Join => {

@@ -12,6 +12,7 @@ mod link;
 mod membership;
 mod moderation;
 mod nodes;
+mod ops;
 mod outages;
 mod presence;
 mod restart;

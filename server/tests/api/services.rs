@@ -116,11 +116,10 @@ impl Service {
                 let url = format!("tcp://127.0.0.1:{port}");
                 let mut c = Command::new(tool("DUNGEONTALK_NISSHI", "~/.cache/dungeontalk-tools/nisshi/bin/nisshi"));
                 c.args(["broker", "--listener-url", &url, "--advertised-listener-url", &url]);
-                let storage = match self.durable {
-                    true => format!("sqlite://{}", self._dir.path().join("nisshi.db").display()),
-                    false => "memory://nisshi/".to_owned(),
-                };
-                c.args(["--storage-engine", &storage, "--group-initial-rebalance-delay", "0s"]);
+                // A sqlite:// path is relative to the broker's working directory: its folder.
+                let storage = if self.durable { "sqlite://nisshi.db" } else { "memory://nisshi/" };
+                c.current_dir(self._dir.path());
+                c.args(["--storage-engine", storage, "--group-initial-rebalance-delay", "0s"]);
                 c
             }
         };
