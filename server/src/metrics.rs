@@ -112,7 +112,8 @@ impl Metrics {
             })
             .collect();
         let mut consumer_lag = Vec::new();
-        for family in self.registry.gather().iter().filter(|f| f.name() == "dungeontalk_consumer_lag") {
+        // Only this vector is read (not the whole registry): every group and partition it holds.
+        for family in prometheus::core::Collector::collect(&self.consumer_lag) {
             for m in family.get_metric() {
                 let label = |name: &str| m.get_label().iter().find(|l| l.name() == name).map(|l| l.value().to_owned());
                 if let (Some(group), Some(partition)) = (label("group"), label("partition")) {
