@@ -60,7 +60,15 @@ impl Polling {
         let sid = between(&open, "\"sid\":\"").context("no sid in the open packet")?.to_owned();
         let p = Polling { ep: ep.clone(), url: format!("{first}&sid={sid}") };
         p.post("40").await?;
-        let connected = p.get().await?.0;
+        // The server may ping (`2`) before it confirms the namespace: answer and read again.
+        let mut connected = p.get().await?.0;
+        for _ in 0..3 {
+            if !connected.iter().all(|packet| packet == "2") {
+                break;
+            }
+            p.post("3").await?;
+            connected = p.get().await?.0;
+        }
         if !connected.iter().any(|packet| packet.starts_with("40")) {
             bail!("no namespace connect: {connected:?}");
         }
