@@ -3,9 +3,45 @@
 //! context ([`ServerData`]). The ops view of the cluster issue uses the same mechanism.
 
 use leptos::prelude::*;
-use leptos::server_fn::codec::Json;
+use leptos::server_fn::codec::{Json, JsonEncoding};
+use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+use serde::{Deserialize, Serialize};
 
-use crate::wire::{Comparison, MeasureReport, OpsView};
+use crate::wire::{Comparison, ErrorBody, ErrorCode, MeasureReport, OpsView};
+
+/// A server function's refusal: the `{code, message}` body of every error answer (the server
+/// gives it the code's HTTP status).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct FnError(pub ErrorBody);
+
+impl FnError {
+    fn new(code: ErrorCode, message: impl Into<String>) -> FnError {
+        FnError(ErrorBody::new(code, message))
+    }
+}
+
+impl std::fmt::Display for FnError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0.message)
+    }
+}
+
+impl FromServerFnError for FnError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(e: ServerFnErrorErr) -> FnError {
+        // On the server the only thing deserialized is the request: its failure is the caller's.
+        let bad_request = cfg!(feature = "ssr") && matches!(e, ServerFnErrorErr::Deserialization(_));
+        let code = match e {
+            _ if bad_request => ErrorCode::InvalidRequest,
+            ServerFnErrorErr::Args(_) | ServerFnErrorErr::MissingArg(_) => ErrorCode::InvalidRequest,
+            ServerFnErrorErr::Request(_) => ErrorCode::Unavailable,
+            _ => ErrorCode::Internal,
+        };
+        FnError::new(code, e.to_string())
+    }
+}
 
 /// Checks an access token: the nickname it names, or why it is refused.
 #[cfg(feature = "ssr")]
@@ -30,39 +66,26 @@ pub struct ServerData {
     pub ops: std::sync::Arc<Ops>,
 }
 
-/// Sets the HTTP status of the server function's answer (a refusal is never a 200).
-#[cfg(feature = "ssr")]
-fn set_status(code: u16) {
-    let code = http::StatusCode::from_u16(code).unwrap_or(http::StatusCode::BAD_REQUEST);
-    expect_context::<leptos_axum::ResponseOptions>().set_status(code);
-}
-
 /// Live runs the server keeps (older ones are dropped).
 pub const KEPT_MEASUREMENTS: usize = 20;
 
 /// The last full comparison (`bench/compare.sh`) this server was built with, if any.
 #[server(prefix = "/api/fn", endpoint = "comparison", input = Json)]
-pub async fn last_comparison() -> Result<Option<Comparison>, ServerFnError> {
+pub async fn last_comparison() -> Result<Option<Comparison>, FnError> {
     Ok(expect_context::<ServerData>().comparison)
 }
 
 /// Keeps a live run made in the browser (signed in: the token names who ran it) and answers the
 /// newest runs.
 #[server(prefix = "/api/fn", endpoint = "measurements", input = Json)]
-pub async fn save_measurement(token: String, report: MeasureReport) -> Result<Vec<MeasureReport>, ServerFnError> {
+pub async fn save_measurement(token: String, report: MeasureReport) -> Result<Vec<MeasureReport>, FnError> {
     use crate::wire::MAX_CDF_POINTS;
     let data = expect_context::<ServerData>();
-    let nickname = match (data.verify)(&token) {
-        Ok(n) => n,
-        Err(e) => {
-            set_status(e.code.http_status());
-            return Err(ServerFnError::new(e.message));
-        }
-    };
+    let nickname = (data.verify)(&token).map_err(FnError)?;
     let valid = report.results.len() <= 3 && report.results.iter().all(|m| m.cdf.len() <= MAX_CDF_POINTS);
     if !valid {
-        set_status(400);
-        return Err(ServerFnError::new("A run has at most 3 transports of at most 64 CDF points each."));
+        let msg = "A run has at most 3 transports of at most 64 CDF points each.";
+        return Err(FnError::new(ErrorCode::InvalidRequest, msg));
     }
     let at = time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
     let mut kept = data.measurements.lock().expect("measurements lock");
@@ -73,7 +96,7 @@ pub async fn save_measurement(token: String, report: MeasureReport) -> Result<Ve
 
 /// The newest live runs, newest first.
 #[server(prefix = "/api/fn", endpoint = "recent_measurements", input = Json)]
-pub async fn recent_measurements() -> Result<Vec<MeasureReport>, ServerFnError> {
+pub async fn recent_measurements() -> Result<Vec<MeasureReport>, FnError> {
     let data = expect_context::<ServerData>();
     let kept = data.measurements.lock().expect("measurements lock");
     Ok(kept.iter().cloned().collect())
@@ -82,14 +105,11 @@ pub async fn recent_measurements() -> Result<Vec<MeasureReport>, ServerFnError> 
 /// The cluster's nodes and their numbers: connections per transport, rooms, RESYNCs, consumer
 /// lag (signed-in members only).
 #[server(prefix = "/api/fn", endpoint = "ops_view", input = Json)]
-pub async fn cluster_ops(token: String) -> Result<OpsView, ServerFnError> {
+pub async fn cluster_ops(token: String) -> Result<OpsView, FnError> {
     let data = expect_context::<ServerData>();
     let answer = match (data.verify)(&token) {
         Ok(_) => (data.ops)().await,
         Err(e) => Err(e),
     };
-    answer.map_err(|e| {
-        set_status(e.code.http_status());
-        ServerFnError::new(e.message)
-    })
+    answer.map_err(FnError)
 }

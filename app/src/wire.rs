@@ -9,6 +9,7 @@ mod error_code;
 mod measure;
 mod ops;
 mod rest;
+pub mod stomp;
 
 pub use error_code::ErrorCode;
 pub use measure::*;

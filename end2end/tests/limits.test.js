@@ -48,3 +48,31 @@ test('messages refused as too fast are sent again after the wait, once each, in 
   const texts = await page.getByTestId('message').locator('.text').allTextContents();
   assert.deepEqual(texts, sent);
 });
+
+test('two tabs renewing the same login at once both stay signed in', async () => {
+  const first = await registered('tabitha');
+  await first.getByTestId('room-name-input').fill('Two Tabs');
+  await first.getByTestId('create-room-button').click();
+  await first.getByTestId('status').filter({ hasText: 'Connected' }).waitFor();
+  // The second tab shares the cookies and the saved session, as tabs of one browser do.
+  const second = await first.context().newPage();
+  await second.goto(first.url());
+  await second.getByTestId('status').filter({ hasText: 'Connected' }).waitFor();
+  // Both tabs' first renewals reach the server together, with the same refresh cookie.
+  const held = [];
+  await first.context().route('**/api/auth/refresh', async (route) => {
+    if (held.length >= 2) return route.continue();
+    held.push(route);
+    if (held.length === 2) for (const r of held) await r.continue();
+  });
+  const old = await accessToken(first);
+  await first.waitForTimeout(7_500);
+  await first.waitForFunction((t) => JSON.parse(localStorage.getItem('dungeontalk.session'))?.accessToken !== t, old);
+  assert.equal(held.length, 2, 'both tabs renewed');
+  for (const page of [first, second]) {
+    await page.getByTestId('status').filter({ hasText: 'Connected' }).waitFor();
+    assert.equal(await page.getByTestId('me').textContent(), 'tabitha', 'still signed in');
+  }
+  await say(second, 'Still here in both tabs');
+  await first.getByTestId('message').filter({ hasText: 'Still here in both tabs' }).waitFor();
+});

@@ -15,7 +15,7 @@ use crate::cluster::{Channel, Limits};
 use crate::config::Settings;
 use crate::error::AppError;
 use crate::model::now_rfc3339;
-use crate::store::accounts::{AccountRecord, AccountStore, RefreshRecord, Rotation};
+use crate::store::accounts::{AccountRecord, AccountStore, RefreshRecord, Renewal, Rotation};
 
 /// Login names: 3–32 of `a-z 0-9 _ . -` (stored lower-case).
 pub const NAME_CHARS: std::ops::RangeInclusive<usize> = 3..=32;
@@ -37,6 +37,7 @@ pub struct Accounts {
     channel: Arc<dyn Channel>,
     access_ttl_secs: u64,
     refresh_ttl_secs: u64,
+    refresh_grace_secs: u64,
     /// Verified against when the name is unknown, so a miss costs what a hit costs.
     dummy_hash: String,
     /// Password hashing, bounded: at most one per core at once, a bounded queue behind them.
@@ -135,6 +136,7 @@ impl Accounts {
             channel,
             access_ttl_secs: settings.access_token_ttl_secs,
             refresh_ttl_secs: settings.refresh_token_ttl_secs,
+            refresh_grace_secs: settings.refresh_grace_secs,
             dummy_hash: hash_password("not-a-real-password")?,
             hashing: Hashing::new(
                 std::thread::available_parallelism().map_or(2, |n| n.get()),
@@ -216,6 +218,7 @@ impl Accounts {
             family: record_family.clone(),
             expires_at: now_secs() + self.refresh_ttl_secs,
             used: false,
+            used_at: 0,
         };
         self.store.put_refresh(hash, record).await?;
         // One login is one session: every token renewed from it shares its family as `sid`.
@@ -229,9 +232,10 @@ impl Accounts {
         let token = token.ok_or_else(refresh_invalid)?;
         let (next_token, next_hash) = new_refresh_token()?;
         let now = now_secs();
-        let outcome = self.store.rotate_refresh(token_hash(token), Some(next_hash), now, self.refresh_ttl_secs).await?;
-        match outcome {
-            Rotation::Rotated(old) => {
+        let renewal =
+            Renewal { next_hash: Some(next_hash), now, ttl: self.refresh_ttl_secs, grace: self.refresh_grace_secs };
+        match self.store.rotate_refresh(token_hash(token), renewal).await? {
+            Rotation::Rotated(old) | Rotation::Raced(old) => {
                 let access_token = auth.issue(&old.member_id.0, &old.nickname, self.access_ttl_secs, &old.family)?;
                 let session = Session { access_token, member_id: old.member_id, nickname: old.nickname };
                 Ok(Issued { session, refresh_token: next_token })
@@ -259,9 +263,9 @@ impl Accounts {
         }
         if let Some(token) = refresh {
             // Rotating into nothing marks the token used; then its family is revoked.
-            let now = now_secs();
-            if let Rotation::Rotated(old) | Rotation::Reused(old) =
-                self.store.rotate_refresh(token_hash(token), None, now, 0).await?
+            let renewal = Renewal { next_hash: None, now: now_secs(), ttl: 0, grace: 0 };
+            if let Rotation::Rotated(old) | Rotation::Raced(old) | Rotation::Reused(old) =
+                self.store.rotate_refresh(token_hash(token), renewal).await?
             {
                 self.store.revoke_family(old.family, now_secs() + self.refresh_ttl_secs).await?;
             }

@@ -266,11 +266,6 @@ pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
         .filter(|t| !t.is_empty())
 }
 
-/// `Set-Cookie` for a fresh access token: HttpOnly, same-site only, sent to `/api` only.
-pub fn access_cookie(token: &str, ttl_secs: u64) -> String {
-    format!("{ACCESS_COOKIE}={token}; Path=/api; Max-Age={ttl_secs}; HttpOnly; SameSite=Strict")
-}
-
 /// The error for a request without a token.
 pub fn missing_token() -> AppError {
     AppError::new(ErrorCode::MissingToken, "Sign in first: no access token was sent.")

@@ -72,6 +72,10 @@ pub trait Presence: Send + Sync + 'static {
     async fn renew(&self) -> Result<(), ClusterError> {
         Ok(())
     }
+    /// Entries held in this process's memory (0 where the backend holds them, with its own expiry).
+    fn held(&self) -> usize {
+        0
+    }
 }
 
 /// What a member does that costs a token: one bucket per member and kind.
@@ -133,6 +137,12 @@ pub trait Limits: Send + Sync + 'static {
     async fn login_failed(&self, name: &str) -> Result<(Duration, bool), ClusterError>;
     /// A successful login clears the record.
     async fn login_succeeded(&self, name: &str) -> Result<(), ClusterError>;
+    /// Forgets what no longer limits anyone (full buckets, quiet names); called regularly.
+    fn sweep(&self) {}
+    /// Entries held in this process's memory (0 where the backend holds them, with its own expiry).
+    fn held(&self) -> usize {
+        0
+    }
 }
 
 /// Frames every node must see but nobody stores: presence, typing, notifications, revocations.

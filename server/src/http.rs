@@ -20,6 +20,7 @@ mod poll;
 mod rooms;
 mod session;
 mod sse;
+mod stomp;
 mod ws;
 
 /// Every route of the server.
@@ -47,6 +48,7 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
         .route("/ws", get(ws::handshake))
+        .route("/ws-chat", get(stomp::handshake))
         .nest("/api", api)
         .fallback(assets::serve)
         // Spans name the path only: a query string may carry an access token (`?token=`).

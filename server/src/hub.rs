@@ -139,6 +139,18 @@ impl Hub {
         &self.rooms
     }
 
+    /// Entries of this node's per-key tables, by table: each has an eviction rule, and `/metrics`
+    /// shows them so a leak is visible.
+    pub fn tables(&self) -> [(&'static str, usize); 5] {
+        [
+            ("rings", self.rooms.len()),
+            ("notify", self.notifier.len()),
+            ("connections", self.counted_keys()),
+            ("presence", self.cluster.presence.held()),
+            ("limits", self.cluster.limits.held()),
+        ]
+    }
+
     /// Makes a draft durable through the log; returns once it is.
     pub async fn append(&self, draft: Draft) -> Result<Appended, HubError> {
         self.log.append(draft).await.map_err(|e| self.log_failed(e))

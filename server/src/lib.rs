@@ -81,7 +81,8 @@ pub async fn build_state(
             (mongo.clone(), mongo)
         }
         None => {
-            let disk = Arc::new(store::disk::DiskStore::open(&settings.data_dir)?);
+            let disk =
+                Arc::new(store::disk::DiskStore::open_with_cache(&settings.data_dir, settings.store_cache_bytes)?);
             (disk.clone(), disk)
         }
     };

@@ -4,6 +4,18 @@ use clap::Parser;
 use dungeontalk::config::{Cli, Settings};
 use tracing_subscriber::EnvFilter;
 
+// glibc's malloc gives each thread an arena of its own and keeps what was freed in it: under
+// churn the soak test saw resident memory grow ~5-10 KiB per round while the live heap stayed
+// at a few MiB. jemalloc reports its live bytes (`/metrics`) and, with a background thread,
+// returns freed pages to the system within a second or two, busy or idle.
+#[global_allocator]
+static ALLOC: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
+/// jemalloc's options, read at its start (the symbol name is the prefixed `malloc_conf`).
+#[allow(non_upper_case_globals)]
+#[unsafe(export_name = "_rjem_malloc_conf")]
+pub static malloc_conf: &[u8] = b"background_thread:true,dirty_decay_ms:1000,muzzy_decay_ms:1000\0";
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let settings = match Settings::load(Cli::parse()) {

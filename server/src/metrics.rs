@@ -7,7 +7,7 @@ use prometheus::{
 };
 
 /// The transports, as metric labels.
-pub const TRANSPORTS: [&str; 3] = ["ws", "sse", "poll"];
+pub const TRANSPORTS: [&str; 4] = ["ws", "sse", "poll", "stomp"];
 
 /// Every metric the server exports.
 pub struct Metrics {
@@ -33,6 +33,12 @@ pub struct Metrics {
     pub consumer_lag: IntGaugeVec,
     /// Rooms with a ring on this node (rooms that have readers here).
     pub rings: IntGauge,
+    /// Entries of each per-key table in this node's memory (set when scraped): all of them have
+    /// an eviction rule, so this returns towards zero when the keys go away.
+    pub table_entries: IntGaugeVec,
+    /// Bytes the allocator holds for live data, and bytes of its pages in memory (set when
+    /// scraped; 0 when jemalloc is not the allocator, as in unit tests).
+    pub heap: IntGaugeVec,
 }
 
 fn register<T: prometheus::core::Collector + Clone + 'static>(registry: &Registry, metric: T) -> T {
@@ -91,6 +97,16 @@ impl Metrics {
                 .unwrap(),
             ),
             rings: register(&r, IntGauge::with_opts(opts("rings", "Rooms with readers on this node.")).unwrap()),
+            table_entries: register(
+                &r,
+                IntGaugeVec::new(opts("table_entries", "Entries of each per-key table in memory."), &["table"])
+                    .unwrap(),
+            ),
+            heap: register(
+                &r,
+                IntGaugeVec::new(opts("heap_bytes", "Allocator bytes: allocated (live) and resident."), &["kind"])
+                    .unwrap(),
+            ),
             registry: r,
         }
     }
@@ -135,9 +151,24 @@ impl Metrics {
 
     /// The Prometheus text exposition of every metric.
     pub fn render(&self) -> String {
+        self.read_heap();
         let mut out = Vec::new();
         TextEncoder::new().encode(&self.registry.gather(), &mut out).expect("text encoding never fails");
         String::from_utf8(out).expect("the text format is UTF-8")
+    }
+}
+
+impl Metrics {
+    fn read_heap(&self) {
+        use tikv_jemalloc_ctl::{epoch, stats};
+        // The allocator's statistics are cached until the epoch moves.
+        if epoch::advance().is_err() {
+            return;
+        }
+        if let (Ok(allocated), Ok(resident)) = (stats::allocated::read(), stats::resident::read()) {
+            self.heap.with_label_values(&["allocated"]).set(allocated as i64);
+            self.heap.with_label_values(&["resident"]).set(resident as i64);
+        }
     }
 }
 

@@ -1,5 +1,9 @@
 //! REST calls and the saved session; errors come back as the server's `{code, message}`.
 
+use std::cell::RefCell;
+
+use futures::FutureExt;
+use futures::future::{LocalBoxFuture, Shared};
 use gloo_net::http::{Request, RequestBuilder, Response};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -86,9 +90,27 @@ pub async fn login(name: String, password: String) -> Result<Session, ErrorBody>
     Ok(session)
 }
 
-/// `POST /api/auth/refresh`: a new access token for the refresh cookie (registered members only).
+type Renewal = Shared<LocalBoxFuture<'static, Result<Session, ErrorBody>>>;
+
+thread_local! {
+    /// The renewal in flight: whoever needs a token meanwhile waits for the same answer, so one
+    /// page rotates its refresh cookie once (two rotations would look like a stolen token).
+    static RENEWING: RefCell<Option<Renewal>> = const { RefCell::new(None) };
+}
+
+/// `POST /api/auth/refresh`: a new access token for the refresh cookie (registered members only);
+/// single-flight within the page.
 pub async fn refresh() -> Result<Session, ErrorBody> {
-    let session: Session = read(Request::post("/api/auth/refresh").send().await).await?;
+    let flight =
+        RENEWING.with_borrow_mut(|slot| slot.get_or_insert_with(|| renew_once().boxed_local().shared()).clone());
+    flight.await
+}
+
+async fn renew_once() -> Result<Session, ErrorBody> {
+    let answer: Result<Session, ErrorBody> = read(Request::post("/api/auth/refresh").send().await).await;
+    // Ended here, not by the callers: a caller that wakes late must not end the next renewal.
+    RENEWING.with_borrow_mut(|slot| *slot = None);
+    let session = answer?;
     save_session(&session);
     Ok(session)
 }

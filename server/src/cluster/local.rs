@@ -74,6 +74,9 @@ impl Presence for LocalPresence {
             .map(|(room_id, actor)| Departure { room_id, actor, why: PresenceType::SessionExpired })
             .collect())
     }
+    fn held(&self) -> usize {
+        LocalPresence::held(self)
+    }
 }
 
 struct LocalLimits {
@@ -99,6 +102,13 @@ impl Limits for LocalLimits {
     async fn login_succeeded(&self, name: &str) -> Result<(), ClusterError> {
         self.lockout.succeeded(name);
         Ok(())
+    }
+    fn sweep(&self) {
+        self.rates.values().for_each(RateLimit::sweep);
+        self.lockout.sweep();
+    }
+    fn held(&self) -> usize {
+        self.rates.values().map(RateLimit::len).sum::<usize>() + self.lockout.len()
     }
 }
 

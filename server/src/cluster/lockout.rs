@@ -38,9 +38,7 @@ impl Lockout {
     pub fn failed(&self, name: &str) -> (Duration, bool) {
         let mut entries = self.entries.lock().expect("lockout lock");
         if entries.len() >= PRUNE_AT {
-            // A name quiet for a whole lock period is forgotten (as Redis expires it).
-            let lock_for = self.lock_for;
-            entries.retain(|_, e| e.until.is_some_and(|u| u + lock_for > Instant::now()));
+            self.forget_quiet(&mut entries);
         }
         let entry = entries.entry(name.to_owned()).or_default();
         entry.failures += 1;
@@ -53,6 +51,17 @@ impl Lockout {
         };
         entry.until = Some(Instant::now() + wait);
         (wait, locked)
+    }
+
+    /// Forgets names quiet for a whole lock period, as Redis expires them (the hub calls this
+    /// regularly; a full table also does).
+    pub fn sweep(&self) {
+        self.forget_quiet(&mut self.entries.lock().expect("lockout lock"));
+    }
+
+    fn forget_quiet(&self, entries: &mut HashMap<String, Entry>) {
+        let lock_for = self.lock_for;
+        entries.retain(|_, e| e.until.is_some_and(|u| u + lock_for > Instant::now()));
     }
 
     /// A successful login clears the record.
@@ -102,5 +111,8 @@ mod tests {
         std::thread::sleep(Duration::from_millis(50));
         l.failed("fresh");
         assert_eq!(l.len(), 1, "memory returns once the names have gone quiet");
+        std::thread::sleep(Duration::from_millis(50));
+        l.sweep();
+        assert!(l.is_empty(), "the regular sweep forgets quiet names whatever the table's size");
     }
 }

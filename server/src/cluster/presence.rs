@@ -43,6 +43,12 @@ impl LocalPresence {
         })
     }
 
+    /// Room and member entries held (for the eviction test and `/metrics`).
+    pub fn held(&self) -> usize {
+        let rooms = self.rooms.lock().expect("presence lock");
+        rooms.len() + rooms.values().map(HashMap::len).sum::<usize>()
+    }
+
     /// Counts one more open connection of the actor.
     pub fn connect(&self, room_id: &RoomId, actor: &Actor) {
         self.with(room_id, |m| Self::entry(m, actor).connections += 1);

@@ -112,9 +112,23 @@ pub async fn serve(
     State(state): State<AppState>,
     OriginalUri(uri): OriginalUri,
     mut req: Request<Body>,
-) -> impl IntoResponse {
+) -> axum::response::Response {
     // Nested under `/api`, the request lost its prefix; server functions are found by full path.
     *req.uri_mut() = uri;
     let data = state.fns.clone();
-    leptos_axum::handle_server_fns_with_context(move || provide_context(data.clone()), req).await
+    let resp =
+        leptos_axum::handle_server_fns_with_context(move || provide_context(data.clone()), req).await.into_response();
+    if !resp.headers().contains_key(SERVER_FN_ERROR_HEADER) {
+        return resp;
+    }
+    // Server functions answer every refusal with a 500; the body says what it was.
+    let bytes = axum::body::to_bytes(resp.into_body(), MAX_ERROR_BYTES).await.unwrap_or_default();
+    let body = serde_json::from_slice::<ErrorBody>(&bytes)
+        .unwrap_or_else(|_| ErrorBody::new(ErrorCode::Internal, "The server function failed."));
+    crate::error::AppError::new(body.code, body.message).into_response()
 }
+
+/// The header `server_fn` marks its error answers with.
+const SERVER_FN_ERROR_HEADER: &str = "serverfnerror";
+/// An error body is a code and a sentence.
+const MAX_ERROR_BYTES: usize = 64 * 1024;

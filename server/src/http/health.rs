@@ -66,5 +66,8 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     for (room, n) in rooms.iter().zip(counts) {
         gauge.with_label_values(&[room.0.as_str()]).set(i64::from(n));
     }
+    for (table, n) in hub.tables() {
+        hub.metrics().table_entries.with_label_values(&[table]).set(n as i64);
+    }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], hub.metrics().render())
 }

@@ -8,21 +8,34 @@ use dungeontalk_app::wire::{GuestLogin, Login, Register, Registered, Session};
 
 use super::extract::{Body, CallerClaims};
 use crate::accounts::Issued;
-use crate::auth::{ACCESS_COOKIE, access_cookie, cookie};
+use crate::auth::{ACCESS_COOKIE, cookie};
 use crate::error::AppError;
 use crate::state::AppState;
 
 /// The cookie that carries the refresh token: sent only to `/api/auth`, never readable by scripts.
 pub const REFRESH_COOKIE: &str = "dt_refresh";
 
-fn refresh_cookie(token: &str, max_age: u64) -> String {
-    format!("{REFRESH_COOKIE}={token}; Path=/api/auth; Max-Age={max_age}; HttpOnly; SameSite=Strict")
+/// A `Set-Cookie` value: HttpOnly, same-site only, limited to `path`; `Secure` when the
+/// `cookie_secure` setting says users come over HTTPS.
+fn set_cookie(state: &AppState, name: &str, value: &str, path: &str, max_age: u64) -> String {
+    let secure = if state.settings.cookie_secure { "; Secure" } else { "" };
+    format!("{name}={value}; Path={path}; Max-Age={max_age}; HttpOnly; SameSite=Strict{secure}")
+}
+
+/// The access token's cookie, for the event streams (`EventSource` cannot add headers).
+fn access_cookie(state: &AppState, token: &str, ttl_secs: u64) -> String {
+    set_cookie(state, ACCESS_COOKIE, token, "/api", ttl_secs)
+}
+
+/// The refresh token's cookie: sent only to `/api/auth`.
+fn refresh_cookie(state: &AppState, token: &str, max_age: u64) -> String {
+    set_cookie(state, REFRESH_COOKIE, token, "/api/auth", max_age)
 }
 
 /// A session answer with both cookies set.
 fn signed_in(state: &AppState, issued: Issued) -> Response {
-    let access = access_cookie(&issued.session.access_token, state.accounts.access_ttl_secs());
-    let refresh = refresh_cookie(&issued.refresh_token, state.accounts.refresh_ttl_secs());
+    let access = access_cookie(state, &issued.session.access_token, state.accounts.access_ttl_secs());
+    let refresh = refresh_cookie(state, &issued.refresh_token, state.accounts.refresh_ttl_secs());
     (AppendHeaders([(header::SET_COOKIE, access), (header::SET_COOKIE, refresh)]), Json(issued.session)).into_response()
 }
 
@@ -32,7 +45,7 @@ pub async fn guest(
     Body(req): Body<GuestLogin>,
 ) -> Result<(AppendHeaders<[(header::HeaderName, String); 1]>, Json<Session>), AppError> {
     let session = state.auth.guest(&req.nickname)?;
-    let cookie = access_cookie(&session.access_token, state.auth.guest_ttl_secs());
+    let cookie = access_cookie(&state, &session.access_token, state.auth.guest_ttl_secs());
     Ok((AppendHeaders([(header::SET_COOKIE, cookie)]), Json(session)))
 }
 
@@ -65,9 +78,7 @@ pub async fn logout(
 ) -> Result<Response, AppError> {
     let refresh = cookie(&headers, REFRESH_COOKIE);
     state.accounts.logout(&claims, refresh.as_deref()).await?;
-    let clear = [
-        (header::SET_COOKIE, format!("{ACCESS_COOKIE}=; Path=/api; Max-Age=0; HttpOnly; SameSite=Strict")),
-        (header::SET_COOKIE, refresh_cookie("", 0)),
-    ];
+    let clear =
+        [(header::SET_COOKIE, access_cookie(&state, "", 0)), (header::SET_COOKIE, refresh_cookie(&state, "", 0))];
     Ok((StatusCode::NO_CONTENT, AppendHeaders(clear)).into_response())
 }

@@ -9,6 +9,8 @@ use tower::ServiceExt;
 
 use crate::config::Settings;
 
+mod fuzz;
+
 const SECRET: &str = "router-test-secret-router-test-secret";
 
 struct App {

@@ -96,6 +96,7 @@ impl Hub {
     /// Takes idle members (and those of stopped nodes) out of their rooms; the server calls this
     /// regularly, and renews this node's connections in the shared state.
     pub async fn expire_idle(&self) {
+        self.cluster.limits.sweep();
         if let Err(e) = self.cluster.presence.renew().await {
             tracing::warn!(error = %e, "presence: renewal failed");
         }

@@ -58,10 +58,12 @@ impl Notifier {
         tx.subscribe()
     }
 
-    /// The members with notification streams open on this node.
+    /// The members with notification streams open on this node; forgets those without (the hub
+    /// asks regularly, so the table shrinks even when nobody subscribes).
     pub fn members(&self) -> Vec<MemberId> {
-        let members = self.members.lock().expect("notifier lock");
-        members.iter().filter(|(_, tx)| tx.receiver_count() > 0).map(|(id, _)| id.clone()).collect()
+        let mut members = self.members.lock().expect("notifier lock");
+        members.retain(|_, tx| tx.receiver_count() > 0);
+        members.keys().cloned().collect()
     }
 
     /// Members with a channel (for the eviction test).

@@ -30,8 +30,11 @@ pub struct RefreshRecord {
     pub family: String,
     /// Unix seconds.
     pub expires_at: u64,
-    /// Rotated already: presenting it again is reuse.
+    /// Rotated already: presenting it again is reuse (after the grace window).
     pub used: bool,
+    /// When it was rotated (unix seconds; 0 while unused).
+    #[serde(default)]
+    pub used_at: u64,
 }
 
 /// What presenting a refresh token found.
@@ -39,10 +42,38 @@ pub struct RefreshRecord {
 pub enum Rotation {
     /// It was live; it is now used and the next token is stored.
     Rotated(RefreshRecord),
+    /// It had been rotated moments ago (within the grace window): two tabs renewing at once.
+    /// A second successor is stored; the family lives on.
+    Raced(RefreshRecord),
     /// It had been used before: a stolen copy, or a replay. The caller revokes the family.
     Reused(RefreshRecord),
     /// Unknown, expired, or its family was revoked.
     Invalid,
+}
+
+/// What a rotation stores and how lenient it is.
+#[derive(Clone, Debug)]
+pub struct Renewal {
+    /// The successor's hash; `None` rotates into nothing (logout).
+    pub next_hash: Option<String>,
+    /// Unix seconds.
+    pub now: u64,
+    /// The successor's lifetime in seconds.
+    pub ttl: u64,
+    /// A token rotated less than this many seconds ago may be presented again (0: never).
+    pub grace: u64,
+}
+
+impl RefreshRecord {
+    /// Whether presenting it again at `now` is a concurrent renewal rather than reuse.
+    pub fn in_grace(&self, now: u64, grace: u64) -> bool {
+        self.used && now < self.used_at.saturating_add(grace)
+    }
+
+    /// The record of a successor stored at `now`, living `ttl` seconds.
+    pub fn successor(&self, now: u64, ttl: u64) -> RefreshRecord {
+        RefreshRecord { expires_at: now + ttl, used: false, used_at: 0, ..self.clone() }
+    }
 }
 
 /// The durable side of authentication.
@@ -54,15 +85,10 @@ pub trait AccountStore: Send + Sync + 'static {
     async fn account(&self, name: &str) -> Result<Option<AccountRecord>, StoreError>;
     /// Stores a fresh refresh token (a login).
     async fn put_refresh(&self, hash: String, record: RefreshRecord) -> Result<(), StoreError>;
-    /// In one transaction: if `hash` is live, marks it used and (with `next_hash`) stores its
-    /// successor in the same family, living `ttl` seconds from `now`; reports what it found.
-    async fn rotate_refresh(
-        &self,
-        hash: String,
-        next_hash: Option<String>,
-        now: u64,
-        ttl: u64,
-    ) -> Result<Rotation, StoreError>;
+    /// In one transaction: if `hash` is live (or was rotated less than `r.grace` seconds ago),
+    /// marks it used and (with `r.next_hash`) stores a successor in the same family; reports what
+    /// it found.
+    async fn rotate_refresh(&self, hash: String, r: Renewal) -> Result<Rotation, StoreError>;
     /// Revokes every token of a family until `until` (unix seconds).
     async fn revoke_family(&self, family: String, until: u64) -> Result<(), StoreError>;
     /// Revokes one access token (its `jti`) until it would have expired.

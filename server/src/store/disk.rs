@@ -33,11 +33,20 @@ pub(super) fn fail(e: impl std::fmt::Display) -> StoreError {
 }
 
 impl DiskStore {
-    /// Opens (or creates) `dungeontalk.redb` in `dir`.
+    /// Opens (or creates) `dungeontalk.redb` in `dir` with the default page cache.
     pub fn open(dir: &Path) -> Result<DiskStore, StoreError> {
+        Self::open_with_cache(dir, crate::config::Settings::default().store_cache_bytes)
+    }
+
+    /// Opens (or creates) `dungeontalk.redb` in `dir`, caching at most `cache_bytes` of its pages
+    /// (redb's own default, 1 GiB, would keep most of a growing store resident for good).
+    pub fn open_with_cache(dir: &Path, cache_bytes: usize) -> Result<DiskStore, StoreError> {
         std::fs::create_dir_all(dir).map_err(|e| fail(format!("cannot create {}: {e}", dir.display())))?;
         let path = dir.join("dungeontalk.redb");
-        let db = Database::create(&path).map_err(|e| fail(format!("cannot open {}: {e}", path.display())))?;
+        let db = redb::Builder::new()
+            .set_cache_size(cache_bytes)
+            .create(&path)
+            .map_err(|e| fail(format!("cannot open {}: {e}", path.display())))?;
         let txn = db.begin_write().map_err(fail)?;
         {
             txn.open_table(ROOMS).map_err(fail)?;

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 
 use super::StoreError;
-use super::accounts::{AccountRecord, AccountStore, RefreshRecord, Rotation};
+use super::accounts::{AccountRecord, AccountStore, RefreshRecord, Renewal, Rotation};
 use super::disk::{DiskStore, fail};
 
 /// login name → AccountRecord as JSON.
@@ -94,13 +94,7 @@ impl AccountStore for DiskStore {
         .await
     }
 
-    async fn rotate_refresh(
-        &self,
-        hash: String,
-        next_hash: Option<String>,
-        now: u64,
-        ttl: u64,
-    ) -> Result<Rotation, StoreError> {
+    async fn rotate_refresh(&self, hash: String, renewal: Renewal) -> Result<Rotation, StoreError> {
         self.blocking(move |db| {
             let txn = db.begin_write()?;
             let outcome = {
@@ -108,22 +102,24 @@ impl AccountStore for DiskStore {
                 let families = txn.open_table(REVOKED_FAMILIES)?;
                 let found: Option<RefreshRecord> =
                     tokens.get(hash.as_str())?.and_then(|v| serde_json::from_slice(v.value()).ok());
-                match found {
+                let Renewal { next_hash, now, ttl, grace } = renewal;
+                let outcome = match found {
                     None => Rotation::Invalid,
                     Some(r) if r.expires_at <= now || families.get(r.family.as_str())?.is_some() => Rotation::Invalid,
+                    Some(r) if r.in_grace(now, grace) => Rotation::Raced(r),
                     Some(r) if r.used => Rotation::Reused(r),
                     Some(r) => {
-                        let used = RefreshRecord { used: true, ..r.clone() };
+                        let used = RefreshRecord { used: true, used_at: now, ..r.clone() };
                         tokens
                             .insert(hash.as_str(), serde_json::to_vec(&used).expect("records serialize").as_slice())?;
-                        if let Some(next_hash) = next_hash {
-                            let next = RefreshRecord { expires_at: now + ttl, used: false, ..r.clone() };
-                            let json = serde_json::to_vec(&next).expect("records serialize");
-                            tokens.insert(next_hash.as_str(), json.as_slice())?;
-                        }
                         Rotation::Rotated(r)
                     }
+                };
+                if let (Rotation::Rotated(r) | Rotation::Raced(r), Some(next_hash)) = (&outcome, next_hash) {
+                    let json = serde_json::to_vec(&r.successor(now, ttl)).expect("records serialize");
+                    tokens.insert(next_hash.as_str(), json.as_slice())?;
                 }
+                outcome
             };
             txn.commit()?;
             Ok(outcome)

@@ -9,7 +9,7 @@ use mongodb::bson::{DateTime, Document, doc};
 use mongodb::options::{IndexOptions, ReturnDocument};
 
 use super::StoreError;
-use super::accounts::{AccountRecord, AccountStore, RefreshRecord, Rotation};
+use super::accounts::{AccountRecord, AccountStore, RefreshRecord, Renewal, Rotation};
 use super::mongo::{MongoStore, fail};
 
 const DUPLICATE_KEY: i32 = 11000;
@@ -78,40 +78,38 @@ impl AccountStore for MongoStore {
         Ok(())
     }
 
-    async fn rotate_refresh(
-        &self,
-        hash: String,
-        next_hash: Option<String>,
-        now: u64,
-        ttl: u64,
-    ) -> Result<Rotation, StoreError> {
+    async fn rotate_refresh(&self, hash: String, renewal: Renewal) -> Result<Rotation, StoreError> {
+        let Renewal { next_hash, now, ttl, grace } = renewal;
         // Marking it used is one atomic step: of two concurrent rotations, one wins.
         let live = doc! {"_id": hash.as_str(), "used": false, "expiresAt": {"$gt": now as i64}};
         let taken = self
             .refresh()
-            .find_one_and_update(live, doc! {"$set": {"used": true}})
+            .find_one_and_update(live, doc! {"$set": {"used": true, "usedAt": now as i64}})
             .return_document(ReturnDocument::Before)
             .await
             .map_err(fail)?;
-        let Some(taken) = taken else {
-            let found = self.refresh().find_one(doc! {"_id": hash.as_str()}).await.map_err(fail)?;
-            let record: Option<RefreshRecord> = found.and_then(|d| mongodb::bson::from_document(d).ok());
-            return Ok(match record {
-                Some(r) if r.used && r.expires_at > now && !self.family_revoked(&r.family).await? => {
-                    Rotation::Reused(r)
+        let outcome = match taken {
+            Some(taken) => Rotation::Rotated(mongodb::bson::from_document(taken).map_err(fail)?),
+            None => {
+                let found = self.refresh().find_one(doc! {"_id": hash.as_str()}).await.map_err(fail)?;
+                match found.and_then(|d| mongodb::bson::from_document::<RefreshRecord>(d).ok()) {
+                    Some(r) if r.expires_at <= now => Rotation::Invalid,
+                    Some(r) if r.in_grace(now, grace) => Rotation::Raced(r),
+                    Some(r) if r.used => Rotation::Reused(r),
+                    _ => Rotation::Invalid,
                 }
-                _ => Rotation::Invalid,
-            });
+            }
         };
-        let record: RefreshRecord = mongodb::bson::from_document(taken).map_err(fail)?;
+        let (Rotation::Rotated(record) | Rotation::Raced(record) | Rotation::Reused(record)) = &outcome else {
+            return Ok(outcome);
+        };
         if self.family_revoked(&record.family).await? {
             return Ok(Rotation::Invalid);
         }
-        if let Some(next_hash) = next_hash {
-            let next = RefreshRecord { expires_at: now + ttl, used: false, ..record.clone() };
-            self.refresh().insert_one(refresh_doc(&next_hash, &next)?).await.map_err(fail)?;
+        if let (Rotation::Rotated(r) | Rotation::Raced(r), Some(next_hash)) = (&outcome, next_hash) {
+            self.refresh().insert_one(refresh_doc(&next_hash, &r.successor(now, ttl))?).await.map_err(fail)?;
         }
-        Ok(Rotation::Rotated(record))
+        Ok(outcome)
     }
 
     async fn revoke_family(&self, family: String, until: u64) -> Result<(), StoreError> {

@@ -108,10 +108,12 @@ async fn failed_logins_back_off_then_lock_the_account() {
     assert_eq!(login(&server, "bobby", "correct horse").await.0, 200, "other accounts are not affected");
 }
 
+/// Two tabs renewing at once present the same refresh token: within the grace window both get a
+/// session; after it, the old token again is reuse and ends the whole login.
 #[tokio::test]
-async fn refresh_rotates_and_a_reused_token_revokes_the_family() {
+async fn refresh_rotates_two_tabs_may_race_and_a_later_reuse_revokes_the_family() {
     let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::spawn(dir.path(), &[]).await;
+    let server = TestServer::spawn(dir.path(), &[("DUNGEONTALK_REFRESH_GRACE_SECS", "2")]).await;
     let (_, cookies) = signed_in(&server, "aria").await;
     let first = refresh_of(&cookies);
     let (status, session, cookies) = post(&server, "/api/auth/refresh", json!({}), Some(&first)).await;
@@ -119,13 +121,45 @@ async fn refresh_rotates_and_a_reused_token_revokes_the_family() {
     let second = refresh_of(&cookies);
     assert_ne!(first, second, "rotated");
     assert_eq!(server.get("/api/rooms", session["accessToken"].as_str().unwrap()).await.0, 200);
-    // The first token again: a thief or a replay. The whole login is revoked.
+    // The other tab, a moment later, with the cookie it read before the first answer landed.
+    let (status, raced, cookies) = post(&server, "/api/auth/refresh", json!({}), Some(&first)).await;
+    assert_eq!(status, 200, "a concurrent renewal is no theft: {raced}");
+    let third = refresh_of(&cookies);
+    assert_ne!(third, second);
+    assert_eq!(server.get("/api/rooms", raced["accessToken"].as_str().unwrap()).await.0, 200);
+    assert_eq!(post(&server, "/api/auth/refresh", json!({}), Some(&third)).await.0, 200, "its successor works");
+    // Past the window the first token again is a thief or a replay: the whole login is revoked.
+    tokio::time::sleep(Duration::from_millis(3_100)).await;
     let (status, err, _) = post(&server, "/api/auth/refresh", json!({}), Some(&first)).await;
     assert_eq!((status, err["code"].as_str()), (401, Some("auth.refresh_reused")));
     let (status, err, _) = post(&server, "/api/auth/refresh", json!({}), Some(&second)).await;
     assert_eq!((status, err["code"].as_str()), (401, Some("auth.refresh_invalid")), "the newer one died with it");
+    assert_eq!(server.get("/api/rooms", raced["accessToken"].as_str().unwrap()).await.0, 401, "the login ended");
     let (status, err, _) = post(&server, "/api/auth/refresh", json!({}), None).await;
     assert_eq!((status, err["code"].as_str()), (401, Some("auth.refresh_invalid")));
+}
+
+/// With `cookie_secure` every session cookie (set and cleared) is `Secure`; without it none is.
+#[tokio::test]
+async fn cookies_are_secure_when_the_setting_says_https() {
+    for secure in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let env = [("DUNGEONTALK_COOKIE_SECURE", if secure { "true" } else { "false" })];
+        let server = TestServer::spawn(dir.path(), &env).await;
+        register(&server, "aria").await;
+        let login = server.http.post(format!("{}/api/auth/login", server.base));
+        let resp = login.json(&json!({"name": "aria", "password": "correct horse"})).send().await.unwrap();
+        let mut cookies: Vec<String> =
+            resp.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_owned()).collect();
+        let guest = server.http.post(format!("{}/api/auth/guest", server.base));
+        let resp = guest.json(&json!({"nickname": "Gus"})).send().await.unwrap();
+        cookies.extend(resp.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_owned()));
+        assert_eq!(cookies.len(), 3, "{cookies:?}");
+        for c in &cookies {
+            assert_eq!(c.ends_with("; Secure"), secure, "{c}");
+            assert!(c.contains("HttpOnly") && c.contains("SameSite=Strict"), "{c}");
+        }
+    }
 }
 
 #[tokio::test]
@@ -205,7 +239,7 @@ async fn logging_out_ends_the_login_including_tokens_renewed_from_it() {
 #[tokio::test]
 async fn a_reused_refresh_token_ends_the_logins_connections() {
     let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::spawn(dir.path(), &[]).await;
+    let server = TestServer::spawn(dir.path(), &[("DUNGEONTALK_REFRESH_GRACE_SECS", "0")]).await;
     let (_, cookies) = signed_in(&server, "aria").await;
     let stolen = refresh_of(&cookies);
     let (_, renewed, _) = post(&server, "/api/auth/refresh", Value::Null, Some(&stolen)).await;

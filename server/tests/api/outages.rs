@@ -1,8 +1,9 @@
-//! A backend stopped for a while under traffic and started again (one test each: Redis and the
-//! store; the broker's is still to come: its readers lose their WebSockets meanwhile). Every message that got a 202 is delivered and stored exactly once; a
-//! sender meanwhile gets 202 or a clear `unavailable` (503), never a silent drop; readers keep
-//! their connections; `/readyz` names the backend while it is down; the nodes recover by
-//! themselves.
+//! A backend out for a while under traffic and back again: Redis and the store are stopped and
+//! started again; the broker is frozen (SIGSTOP: connections open, nothing answers, as a hung
+//! broker or a partition) and thawed, since the broker CI builds keeps its topics in memory.
+//! Every message that got a 202 is delivered and stored exactly once; a sender meanwhile gets 202
+//! or a clear `unavailable` (503), never a silent drop; readers keep their connections; `/readyz`
+//! names the backend while it is out; the nodes recover by themselves.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -20,6 +21,7 @@ use crate::support::eventually;
 enum Down {
     Redis,
     Mongo,
+    Kafka,
 }
 
 impl Down {
@@ -28,6 +30,7 @@ impl Down {
         match self {
             Down::Redis => "redis",
             Down::Mongo => "mongodb",
+            Down::Kafka => "kafka",
         }
     }
 
@@ -35,6 +38,21 @@ impl Down {
         match self {
             Down::Redis => &mut b.redis,
             Down::Mongo => &mut b.mongo,
+            Down::Kafka => &mut b.kafka,
+        }
+    }
+
+    async fn out(self, b: &mut Backends) {
+        match self {
+            Down::Kafka => b.kafka.freeze(),
+            _ => self.service(b).stop().await,
+        }
+    }
+
+    async fn back(self, b: &mut Backends) {
+        match self {
+            Down::Kafka => b.kafka.thaw(),
+            _ => self.service(b).start_again().await,
         }
     }
 }
@@ -101,7 +119,7 @@ async fn a_backend_restarts_under_traffic(down: Down) {
         assert!(sent.talk(&a, &ta, &room, format!("before{i}")).await, "{:?}", sent.refused);
     }
 
-    down.service(&mut b).stop().await;
+    down.out(&mut b).await;
     // While it is down: the sender keeps trying for a few seconds; /readyz names the backend.
     let mut named = false;
     for i in 0..12 {
@@ -117,7 +135,7 @@ async fn a_backend_restarts_under_traffic(down: Down) {
     // Sending needs Redis (limits, seats) and the store (the room's record): refused, not dropped.
     assert!(!sent.refused.is_empty(), "sends were refused while {down:?} was down");
 
-    down.service(&mut b).start_again().await;
+    down.back(&mut b).await;
     // Both nodes recover by themselves.
     for node in [&a, &c] {
         eventually(|| async {
@@ -167,4 +185,9 @@ async fn redis_restarts_under_traffic() {
 #[tokio::test]
 async fn the_store_restarts_under_traffic() {
     a_backend_restarts_under_traffic(Down::Mongo).await;
+}
+
+#[tokio::test]
+async fn the_broker_hangs_under_traffic() {
+    a_backend_restarts_under_traffic(Down::Kafka).await;
 }

@@ -85,6 +85,22 @@ impl Service {
         }
     }
 
+    /// Freezes it (SIGSTOP): its connections stay open and nothing answers, as with a hung
+    /// server or a network partition.
+    pub fn freeze(&self) {
+        self.signal("-STOP");
+    }
+
+    /// Lets a frozen service go on (SIGCONT).
+    pub fn thaw(&self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, sig: &str) {
+        let pid = self.child.as_ref().and_then(Child::id).expect("running").to_string();
+        assert!(std::process::Command::new("kill").args([sig, &pid]).status().unwrap().success());
+    }
+
     /// Starts it again on the same port with the data it kept.
     pub async fn start_again(&mut self) {
         assert!(self.durable, "only a durable service keeps its data over a restart");

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use dungeontalk::model::{Draft, EventBody, RoomRecord, StoredEvent};
-use dungeontalk::store::accounts::{AccountRecord, AccountStore, RefreshRecord, Rotation};
+use dungeontalk::store::accounts::{AccountRecord, AccountStore, RefreshRecord, Renewal, Rotation};
 use dungeontalk::store::{Inserted, Store};
 use dungeontalk_app::wire::{MemberId, RoomId};
 use uuid::Uuid;
@@ -184,17 +184,25 @@ async fn refresh_tokens_rotate_once_and_reuse_is_seen(s: Under) {
         family: "fam-1".into(),
         expires_at: now + 100,
         used: false,
+        used_at: 0,
     };
+    let renew = |next: Option<&str>, now: u64| Renewal { next_hash: next.map(str::to_owned), now, ttl: 100, grace: 5 };
     s.accounts.put_refresh("h1".into(), record).await.unwrap();
-    let first = s.accounts.rotate_refresh("h1".into(), Some("h2".into()), now, 100).await.unwrap();
+    let first = s.accounts.rotate_refresh("h1".into(), renew(Some("h2"), now)).await.unwrap();
     assert!(matches!(first, Rotation::Rotated(ref r) if r.family == "fam-1"));
-    let again = s.accounts.rotate_refresh("h1".into(), Some("h3".into()), now, 100).await.unwrap();
+    // A second tab within the grace window gets a sibling successor; the family lives on.
+    let raced = s.accounts.rotate_refresh("h1".into(), renew(Some("h3"), now + 4)).await.unwrap();
+    assert!(matches!(raced, Rotation::Raced(ref r) if r.family == "fam-1"), "{raced:?}");
+    let sibling = s.accounts.rotate_refresh("h3".into(), renew(Some("h4"), now + 4)).await.unwrap();
+    assert!(matches!(sibling, Rotation::Rotated(_)), "the sibling is live: {sibling:?}");
+    let again = s.accounts.rotate_refresh("h1".into(), renew(Some("h5"), now + 5)).await.unwrap();
     assert!(matches!(again, Rotation::Reused(ref r) if r.family == "fam-1"), "{again:?}");
-    assert!(matches!(s.accounts.rotate_refresh("nope".into(), None, now, 100).await.unwrap(), Rotation::Invalid));
-    let late = s.accounts.rotate_refresh("h2".into(), None, now + 101, 100).await.unwrap();
+    assert!(matches!(s.accounts.rotate_refresh("h5".into(), renew(None, now)).await.unwrap(), Rotation::Invalid));
+    assert!(matches!(s.accounts.rotate_refresh("nope".into(), renew(None, now)).await.unwrap(), Rotation::Invalid));
+    let late = s.accounts.rotate_refresh("h2".into(), renew(None, now + 101)).await.unwrap();
     assert!(matches!(late, Rotation::Invalid), "expired");
     s.accounts.revoke_family("fam-1".into(), now + 1000).await.unwrap();
-    let revoked = s.accounts.rotate_refresh("h2".into(), None, now, 100).await.unwrap();
+    let revoked = s.accounts.rotate_refresh("h2".into(), renew(None, now)).await.unwrap();
     assert!(matches!(revoked, Rotation::Invalid), "its family was revoked: {revoked:?}");
 }
 

@@ -86,6 +86,11 @@ impl TestServer {
         TestServer { child: Some(child), base, http: reqwest::Client::new() }
     }
 
+    /// The server process's id (for reading its memory).
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().and_then(Child::id).expect("a running server this test started")
+    }
+
     /// A client of a server the test did not start (it cannot stop or kill it).
     pub fn at(base: String) -> TestServer {
         TestServer { child: None, base, http: reqwest::Client::new() }

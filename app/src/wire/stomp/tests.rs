@@ -1,0 +1,77 @@
+//! The codec against the spec's own examples and its edge cases.
+
+use super::*;
+
+fn one(bytes: &[u8]) -> Result<Frame, StompError> {
+    let mut d = Decoder::new(128 * 1024);
+    let items = d.push(bytes)?;
+    match items.as_slice() {
+        [Item::Frame(f)] => Ok(f.clone()),
+        other => panic!("expected one frame, got {other:?}"),
+    }
+}
+
+#[test]
+fn frames_round_trip_with_escaped_headers_and_binary_bodies() {
+    let frame = Frame::new(Command::Message)
+        .header("destination", "/sub/chat/room/r1")
+        .header("odd", "a:b\nc\\d\re")
+        .body(b"hello\0world".to_vec());
+    let wire = frame.encode();
+    assert!(wire.windows(17).any(|w| w == b"content-length:11"), "{}", String::from_utf8_lossy(&wire));
+    assert_eq!(one(&wire).unwrap(), frame.clone().header("content-length", "11"));
+    assert_eq!(one(&wire).unwrap().get("odd"), Some("a:b\nc\\d\re"));
+}
+
+#[test]
+fn the_spec_example_parses_with_crlf_and_without_content_length() {
+    let f = one(b"SEND\r\ndestination:/queue/a\r\nreceipt:message-12345\r\n\r\nhello queue a\0").unwrap();
+    assert_eq!(f.command, Command::Send);
+    assert_eq!((f.get("destination"), f.get("receipt")), (Some("/queue/a"), Some("message-12345")));
+    assert_eq!(f.body, b"hello queue a");
+}
+
+#[test]
+fn the_first_of_repeated_headers_wins_and_connect_is_not_unescaped() {
+    let f = one(b"MESSAGE\nfoo:World\nfoo:Hello\n\n\0").unwrap();
+    assert_eq!(f.get("foo"), Some("World"));
+    let c = one(b"CONNECT\naccept-version:1.2\nlogin:a\\cb\n\n\0").unwrap();
+    assert_eq!(c.get("login"), Some("a\\cb"), "CONNECT headers are taken as they are");
+}
+
+#[test]
+fn heart_beats_between_frames_and_frames_split_across_pushes() {
+    let mut d = Decoder::new(1024);
+    let wire = Frame::new(Command::Send).header("destination", "/pub/chat/send").body("{}").encode();
+    let (a, b) = wire.split_at(10);
+    let mut first = b"\n\r\n".to_vec();
+    first.extend_from_slice(a);
+    assert_eq!(d.push(&first).unwrap(), vec![Item::HeartBeat, Item::HeartBeat]);
+    let items = d.push(b).unwrap();
+    assert!(matches!(items.as_slice(), [Item::Frame(f)] if f.body == b"{}"));
+    let two = [wire.clone(), b"\n".to_vec(), wire].concat();
+    assert_eq!(d.push(&two).unwrap().len(), 3);
+}
+
+#[test]
+fn malformed_frames_are_errors_that_say_why() {
+    assert!(matches!(one(b"HELLO\n\n\0"), Err(StompError::UnknownCommand(_))));
+    assert!(matches!(one(b"send\n\n\0"), Err(StompError::UnknownCommand(_))), "commands are case-sensitive");
+    assert!(matches!(one(b"SEND\nnocolon\n\n\0"), Err(StompError::BadHeader(_))));
+    assert!(matches!(one(b"SEND\na:b\\tc\n\n\0"), Err(StompError::BadEscape(_))));
+    assert!(matches!(one(b"SEND\ncontent-length:x\n\n\0"), Err(StompError::BadContentLength(_))));
+    assert!(matches!(one(b"SEND\ncontent-length:2\n\nabc\0"), Err(StompError::MissingNul)));
+    assert!(matches!(one(b"SEND\na:\xff\n\n\0"), Err(StompError::NotUtf8)));
+}
+
+#[test]
+fn frames_past_the_limit_are_refused_complete_or_not() {
+    let big = Frame::new(Command::Send).body(vec![b'x'; 300]).encode();
+    assert_eq!(Decoder::new(256).push(&big), Err(StompError::TooLarge(256)));
+    // An endless head or body without NUL is refused once it passes the limit, not buffered.
+    let mut d = Decoder::new(256);
+    assert_eq!(d.push(b"SEND\n\n").unwrap(), vec![]);
+    assert_eq!(d.push(&[b'x'; 300]), Err(StompError::TooLarge(256)));
+    let claims = b"SEND\ncontent-length:100000\n\n";
+    assert_eq!(Decoder::new(256).push(claims), Err(StompError::TooLarge(256)));
+}

@@ -1,0 +1,56 @@
+//! `GET /ws-chat`: STOMP 1.2 over WebSocket, so the original stomp.js client works unchanged.
+//! STOMP sessions are one more adapter over the hub: each room subscription is a feed, each SEND
+//! a client frame, with the same seqs, resume, limits and errors as every other transport.
+
+use axum::extract::State;
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::http::HeaderMap;
+use axum::response::Response;
+use dungeontalk_app::wire::{ErrorCode, RoomId};
+use serde::Deserialize;
+
+use super::extract::Params;
+use super::rooms::reader_for;
+use crate::auth::{authenticate_live, token_from};
+use crate::error::AppError;
+use crate::state::AppState;
+
+mod conn;
+mod send;
+mod session;
+mod subs;
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StompQuery {
+    token: Option<String>,
+    /// Optional: the original client names its rooms in SUBSCRIBE and SEND; when given, it is
+    /// checked at the handshake like on `/ws`.
+    room_id: Option<String>,
+}
+
+/// Checks the handshake (400 missing token, 401 bad token, 403/404 for a named room) and upgrades
+/// with the STOMP subprotocol the client offers.
+pub async fn handshake(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Params(q): Params<StompQuery>,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Result<Response, AppError> {
+    let token = token_from(&headers, q.token.as_deref());
+    let (actor, revocation) = authenticate_live(&state.auth, token)?;
+    if let Some(room_id) = q.room_id.filter(|r| !r.is_empty()) {
+        reader_for(&state, &RoomId(room_id), &actor).await?;
+    }
+    let upgrade = upgrade.map_err(|e| AppError::new(ErrorCode::InvalidRequest, e.body_text()))?;
+    let s = &state.settings;
+    let limit = s.ws_max_message_bytes;
+    Ok(upgrade
+        .protocols(["v12.stomp", "v11.stomp", "v10.stomp"])
+        .read_buffer_size(s.ws_read_buffer_bytes)
+        .write_buffer_size(s.ws_write_buffer_bytes)
+        .max_message_size(limit)
+        .max_frame_size(limit)
+        .on_upgrade(move |socket| conn::run(socket, state, actor, revocation)))
+}
