@@ -75,3 +75,54 @@ fn frames_past_the_limit_are_refused_complete_or_not() {
     let claims = b"SEND\ncontent-length:100000\n\n";
     assert_eq!(Decoder::new(256).push(claims), Err(StompError::TooLarge(256)));
 }
+
+mod properties {
+    //! Whatever the bytes, the decoder answers frames or an error, never a panic; what the encoder
+    //! writes decodes to the same frame, however the stream is cut.
+    use proptest::prelude::*;
+
+    use super::super::*;
+
+    fn command() -> impl Strategy<Value = Command> {
+        proptest::sample::select(Command::ALL.iter().map(|(c, _)| *c).collect::<Vec<_>>())
+    }
+
+    fn frame() -> impl Strategy<Value = Frame> {
+        // CONNECT and CONNECTED cannot carry escaped characters; the others carry anything.
+        let text = "[^\\x00]{0,20}";
+        (command(), proptest::collection::vec((text, text), 0..5), proptest::collection::vec(any::<u8>(), 0..200))
+            .prop_map(|(command, headers, body)| {
+                let headers = headers
+                    .into_iter()
+                    .filter(|(n, _)| n != "content-length")
+                    .map(|(n, v)| match command.escapes() {
+                        true => (n, v),
+                        false => (n.replace([':', '\n', '\r', '\\'], ""), v.replace(['\n', '\r'], "")),
+                    })
+                    .collect();
+                Frame { command, headers, body }
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn any_bytes_decode_or_fail_cleanly(bytes in proptest::collection::vec(any::<u8>(), 0..600)) {
+            let _ = Decoder::new(256).push(&bytes);
+        }
+
+        #[test]
+        fn encoded_frames_decode_to_themselves_however_they_are_cut(frames in proptest::collection::vec(frame(), 1..4), cut in any::<proptest::sample::Index>()) {
+            let wire: Vec<u8> = frames.iter().flat_map(|f| [f.encode(), b"\n".to_vec()].concat()).collect();
+            let at = cut.index(wire.len());
+            let mut d = Decoder::new(1 << 16);
+            let mut got = d.push(&wire[..at]).unwrap();
+            got.extend(d.push(&wire[at..]).unwrap());
+            let decoded: Vec<Frame> = got.into_iter().filter_map(|i| match i { Item::Frame(f) => Some(f), Item::HeartBeat => None }).collect();
+            let expected: Vec<Frame> = frames
+                .into_iter()
+                .map(|f| if f.body.is_empty() { f } else { let n = f.body.len(); f.header("content-length", n.to_string()) })
+                .collect();
+            prop_assert_eq!(decoded, expected);
+        }
+    }
+}
