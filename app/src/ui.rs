@@ -62,6 +62,11 @@ impl SessionCtx {
         self.0.try_with_untracked(|s| s.as_ref().map(|s| s.access_token.clone())).flatten().unwrap_or_default()
     }
 
+    /// The signed-in member's id ("" when signed out).
+    pub fn member_id(&self) -> String {
+        self.0.try_with_untracked(|s| s.as_ref().map(|s| s.member_id.0.clone())).flatten().unwrap_or_default()
+    }
+
     /// Trades the refresh cookie for a fresh access token; `None` when that is not possible.
     pub async fn renew(&self) -> Option<String> {
         let session = api::refresh().await.ok()?;

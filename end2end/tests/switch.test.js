@@ -19,6 +19,11 @@ async function switchTo(page, id, label) {
 
 test('switching transports mid-conversation loses and repeats nothing', async () => {
   const aria = await signIn('Aria');
+  // Tokens stay out of URLs wherever the browser lets them: only the WebSocket carries one.
+  const tokenUrls = [];
+  aria.on('request', (r) => {
+    if (r.url().includes('token=') && !new URL(r.url()).pathname.startsWith('/ws')) tokenUrls.push(r.url());
+  });
   await aria.getByTestId('room-name-input').fill('Switchback');
   await aria.getByTestId('create-room-button').click();
   await aria.getByTestId('status').filter({ hasText: 'Connected' }).waitFor();
@@ -64,6 +69,7 @@ test('switching transports mid-conversation loses and repeats nothing', async ()
   const boTexts = await bo.getByTestId('message').locator('.text').allTextContents();
   assert.deepEqual(boTexts, texts);
 
+  assert.deepEqual(tokenUrls, [], 'no token in an HTTP URL (the streams use the cookie)');
   for (const id of ['ws', 'sse', 'poll']) {
     assert.match(await aria.getByTestId(`latency-${id}`).textContent(), /\d+ ms · p99 \d+ ms · n=\d+/, id);
   }

@@ -31,6 +31,7 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/login", post(session::login))
         .route("/auth/refresh", post(session::refresh))
         .route("/auth/logout", post(session::logout))
+        .route("/auth/cookie", post(session::stream_cookie))
         .route("/rooms", get(rooms::list).post(rooms::create))
         .route("/rooms/{room_id}", patch(rooms::update))
         .route("/rooms/{room_id}/messages", get(rooms::history).post(messages::post))

@@ -115,6 +115,13 @@ async fn renew_once() -> Result<Session, ErrorBody> {
     Ok(session)
 }
 
+/// `POST /api/auth/cookie`: the token as this browser's stream cookie, so an `EventSource` URL
+/// never carries it.
+pub async fn stream_cookie(token: &str) -> Result<(), ErrorBody> {
+    let resp = bearer(Request::post("/api/auth/cookie"), token).send().await.map_err(network_error)?;
+    if resp.ok() { Ok(()) } else { Err(error_of(resp).await) }
+}
+
 /// `POST /api/auth/logout`: the token dies on the server, whatever happens to this page.
 pub async fn logout(token: &str) -> Result<(), ErrorBody> {
     let resp = bearer(Request::post("/api/auth/logout"), token).send().await.map_err(network_error)?;

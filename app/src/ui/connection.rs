@@ -69,7 +69,7 @@ pub async fn run(room_id: String, mut inputs: Inputs, state: ChatState, stop: Ar
         let token = state.session.token();
         let transport = state.transport();
         let after = connected_once.then(|| state.last_seq());
-        let mut link = Link::open(transport, &room_id, &token, after);
+        let mut link = Link::open(transport, &room_id, &token, &state.session.member_id(), after);
         let mut opened = false;
         let mut heartbeat = TimeoutFuture::new(HEARTBEAT_MS).fuse();
         // After `chat.rate_limited` (which does not say which message it refused) pending

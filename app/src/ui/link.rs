@@ -3,7 +3,7 @@
 //! Each link turns its transport into one stream of [`Incoming`] and one `send`; the connection
 //! supervisor does not know which it holds. Dropping a link closes it.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use futures::channel::mpsc::{UnboundedReceiver, UnboundedSender, unbounded};
@@ -83,8 +83,9 @@ enum Kind {
         _stop: oneshot::Sender<()>,
     },
     Sse {
-        source: Option<web_sys::EventSource>,
-        _listeners: Vec<Closure<dyn FnMut(web_sys::Event)>>,
+        /// Set once the stream cookie is in place and the `EventSource` is made.
+        source: Rc<RefCell<Option<EventSource>>>,
+        stopped: Rc<Cell<bool>>,
     },
     Poll {
         abort: web_sys::AbortController,
@@ -115,8 +116,9 @@ fn parse(text: &str) -> Option<Incoming> {
 }
 
 impl Link {
-    /// Starts opening a link; `after` resumes after a seq, `None` asks for the recent history.
-    pub fn open(transport: Transport, room_id: &str, token: &str, after: Option<u64>) -> Link {
+    /// Starts opening a link for `member`; `after` resumes after a seq, `None` asks for the
+    /// recent history.
+    pub fn open(transport: Transport, room_id: &str, token: &str, member: &str, after: Option<u64>) -> Link {
         let (tx, incoming) = unbounded();
         let resume = after.map_or(String::new(), |a| format!("&after={a}"));
         let kind = match transport {
@@ -125,8 +127,9 @@ impl Link {
                 open_ws(&url, tx)
             }
             Transport::Sse => {
-                let url = format!("/api/rooms/{}/events?token={}{resume}", enc(room_id), enc(token));
-                open_sse(&url, tx)
+                // The token goes in the cookie, not the URL (URLs end up in logs and histories).
+                let url = format!("/api/rooms/{}/events?as={}{resume}", enc(room_id), enc(member));
+                open_sse(url, token.to_owned(), tx)
             }
             Transport::LongPoll => open_poll(room_id, token, after, tx),
         };
@@ -169,7 +172,12 @@ impl Drop for Link {
     fn drop(&mut self) {
         match &self.kind {
             Kind::Ws { .. } => {} // dropping `_stop` ends the reader, which drops the socket
-            Kind::Sse { source, .. } => source.iter().for_each(web_sys::EventSource::close),
+            Kind::Sse { source, stopped } => {
+                stopped.set(true);
+                if let Some(s) = source.borrow_mut().take() {
+                    s.close();
+                }
+            }
             Kind::Poll { abort, stopped } => {
                 stopped.set(true);
                 abort.abort();
@@ -205,11 +213,43 @@ fn open_ws(url: &str, tx: UnboundedSender<Incoming>) -> Kind {
     Kind::Ws { sink: Some(sink), _stop: stop_tx }
 }
 
-fn open_sse(url: &str, tx: UnboundedSender<Incoming>) -> Kind {
-    let Ok(source) = web_sys::EventSource::new(url) else {
-        let _ = tx.unbounded_send(Incoming::Down(None));
-        return Kind::Sse { source: None, _listeners: Vec::new() };
-    };
+/// An `EventSource` and the listeners that feed `tx`; they live as long as the source.
+struct EventSource {
+    source: web_sys::EventSource,
+    _listeners: Vec<Closure<dyn FnMut(web_sys::Event)>>,
+}
+
+impl EventSource {
+    fn close(&self) {
+        self.source.close();
+    }
+}
+
+fn open_sse(url: String, token: String, tx: UnboundedSender<Incoming>) -> Kind {
+    let source = Rc::new(RefCell::new(None));
+    let stopped = Rc::new(Cell::new(false));
+    let (slot, stop) = (source.clone(), stopped.clone());
+    spawn_local(async move {
+        // The cookie first: the stream's URL names the member, never the token.
+        if super::api::stream_cookie(&token).await.is_err() {
+            let _ = tx.unbounded_send(Incoming::Down(None));
+            return;
+        }
+        if stop.get() {
+            return;
+        }
+        match listen(&url, tx.clone()) {
+            Some(s) => *slot.borrow_mut() = Some(s),
+            None => {
+                let _ = tx.unbounded_send(Incoming::Down(None));
+            }
+        }
+    });
+    Kind::Sse { source, stopped }
+}
+
+fn listen(url: &str, tx: UnboundedSender<Incoming>) -> Option<EventSource> {
+    let source = web_sys::EventSource::new(url).ok()?;
     let mut listeners = Vec::new();
     for name in ["connected", "talk", "join", "leave", "presence", "typing", "resync", "error"] {
         let (tx, source2) = (tx.clone(), source.clone());
@@ -231,7 +271,7 @@ fn open_sse(url: &str, tx: UnboundedSender<Incoming>) -> Kind {
         let _ = source.add_event_listener_with_callback(name, listener.as_ref().unchecked_ref());
         listeners.push(listener);
     }
-    Kind::Sse { source: Some(source), _listeners: listeners }
+    Some(EventSource { source, _listeners: listeners })
 }
 
 /// How long a parked poll may wait on the server (below the server's cap and typical proxies').

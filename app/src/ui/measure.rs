@@ -46,7 +46,7 @@ pub fn MeasurePanel() -> impl IntoView {
             results.set(Vec::new());
             for t in Transport::ALL {
                 running.set(Some(format!("{}: {n} messages…", t.label())));
-                let samples = echo_latencies(t, &room, &token, n).await;
+                let samples = echo_latencies(t, &room, &token, &session.member_id(), n).await;
                 results.update(|r| r.push(Measurement::of(t.id(), &samples)));
             }
             running.set(None);
@@ -95,8 +95,8 @@ pub fn MeasurePanel() -> impl IntoView {
 }
 
 /// Sends `n` messages over a fresh link and returns each one's echo time in ms.
-async fn echo_latencies(t: Transport, room: &str, token: &str, n: u32) -> Vec<f64> {
-    let mut link = Link::open(t, room, token, Some(0));
+async fn echo_latencies(t: Transport, room: &str, token: &str, member: &str, n: u32) -> Vec<f64> {
+    let mut link = Link::open(t, room, token, member, Some(0));
     // Up first: the hello frame, or a long poll's first answer.
     while let Some(item) = link.incoming.next().await {
         match item {

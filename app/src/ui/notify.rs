@@ -21,8 +21,10 @@ impl Drop for Stream {
     }
 }
 
-fn open(token: &str, toasts: Toasts) -> Option<Stream> {
-    let url = format!("/api/notifications/stream?token={}", js_sys::encode_uri_component(token));
+/// Opens the member's stream: the token goes in the stream cookie, the URL names the member.
+async fn open(token: String, member: String, toasts: Toasts) -> Option<Stream> {
+    super::api::stream_cookie(&token).await.ok()?;
+    let url = format!("/api/notifications/stream?as={}", js_sys::encode_uri_component(&member));
     let source = web_sys::EventSource::new(&url).ok()?;
     let mut listeners = Vec::new();
     for name in ["mention", "invitation"] {
@@ -50,8 +52,15 @@ pub fn follow(session: SessionCtx, toasts: Toasts) {
     let member = Memo::new(move |_| session.0.with(|s| s.as_ref().map(|s| s.member_id.clone())));
     Effect::new(move |_| {
         // Only a change of member reopens it: a renewed token keeps the open stream.
-        let signed_in = member.get().is_some();
-        let next = signed_in.then(|| open(&session.token(), toasts)).flatten();
-        stream.set_value(next);
+        stream.set_value(None);
+        let Some(who) = member.get() else { return };
+        let token = session.token();
+        leptos::task::spawn_local(async move {
+            let opened = open(token, who.0.clone(), toasts).await;
+            // Still the same member once the cookie is set: keep it.
+            if member.get_untracked().as_ref() == Some(&who) {
+                stream.set_value(opened);
+            }
+        });
     });
 }

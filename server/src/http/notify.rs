@@ -28,6 +28,9 @@ use crate::state::AppState;
 #[derive(Deserialize)]
 pub struct TokenQuery {
     token: Option<String>,
+    /// The member the stream is for, when the token comes from the cookie.
+    #[serde(rename = "as")]
+    expect: Option<String>,
 }
 
 struct NoticeStream {
@@ -72,7 +75,7 @@ pub async fn stream(
     headers: HeaderMap,
     Params(q): Params<TokenQuery>,
 ) -> Result<Response, AppError> {
-    let (actor, revocation) = stream_caller(&state, &headers, q.token.as_deref())?;
+    let (actor, revocation) = stream_caller(&state, &headers, q.token.as_deref(), q.expect.as_deref())?;
     let hello =
         encode(&Notification::Connected { member_id: actor.member_id.clone(), nickname: actor.nickname.clone() });
     let st = NoticeStream {

@@ -70,6 +70,19 @@ pub async fn refresh(State(state): State<AppState>, headers: HeaderMap) -> Resul
     Ok(signed_in(&state, issued))
 }
 
+/// `POST /api/auth/cookie` (Bearer): 204 and the caller's token as the `dt_access` cookie, living
+/// as long as the token. A page calls it before it opens an `EventSource`, so the stream's URL
+/// never carries the token and its cookie is this page's member.
+pub async fn stream_cookie(
+    State(state): State<AppState>,
+    CallerClaims(claims): CallerClaims,
+    headers: HeaderMap,
+) -> Response {
+    let token = crate::auth::token_from(&headers, None).unwrap_or_default();
+    let ttl = claims.exp.saturating_sub(jsonwebtoken::get_current_timestamp());
+    (StatusCode::NO_CONTENT, AppendHeaders([(header::SET_COOKIE, access_cookie(&state, &token, ttl))])).into_response()
+}
+
 /// `POST /api/auth/logout`: 204; the access token (and the login's refresh tokens) die now.
 pub async fn logout(
     State(state): State<AppState>,

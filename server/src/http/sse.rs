@@ -32,19 +32,36 @@ const CHUNK_BYTES: usize = 64 * 1024;
 #[derive(Deserialize)]
 pub struct StreamQuery {
     token: Option<String>,
+    /// The member the stream is for, when the token comes from the cookie (see [`stream_caller`]).
+    #[serde(rename = "as")]
+    expect: Option<String>,
     /// Resume after this seq (`Last-Event-ID` wins when the browser sends one).
     after: Option<u64>,
 }
 
 /// The caller of a stream (Bearer, then `?token=`, then the `dt_access` cookie), and a watch
 /// that ends the stream when that token is logged out.
+///
+/// The cookie is the browser's, not the tab's: another tab may have signed in as someone else
+/// since. A page that streams with the cookie names its member in `?as=`, and a cookie naming
+/// anyone else is refused, so a stream never shows one member another's view.
 pub fn stream_caller(
     state: &AppState,
     headers: &HeaderMap,
     query_token: Option<&str>,
+    expect: Option<&str>,
 ) -> Result<(crate::model::Actor, Revocation), AppError> {
-    let token = token_from(headers, query_token).or_else(|| cookie_token(headers));
-    authenticate_live(&state.auth, token)
+    if let Some(token) = token_from(headers, query_token) {
+        return authenticate_live(&state.auth, Some(token));
+    }
+    let (actor, revocation) = authenticate_live(&state.auth, cookie_token(headers))?;
+    match expect {
+        Some(member) if member != actor.member_id.0 => {
+            let msg = "This browser's stream cookie is another member's now; renew it and connect again.";
+            Err(AppError::new(ErrorCode::InvalidToken, msg))
+        }
+        _ => Ok((actor, revocation)),
+    }
 }
 
 /// The last event of a stream whose token was logged out or has expired.
@@ -147,7 +164,7 @@ pub async fn room_events(
     Path(room_id): Path<String>,
     Params(q): Params<StreamQuery>,
 ) -> Result<Response, AppError> {
-    let (actor, revocation) = stream_caller(&state, &headers, q.token.as_deref())?;
+    let (actor, revocation) = stream_caller(&state, &headers, q.token.as_deref(), q.expect.as_deref())?;
     let room_id = RoomId(room_id);
     let (_, seated) = reader_for(&state, &room_id, &actor).await?;
     let last_event_id = match headers.get("last-event-id").map(|v| v.to_str().map(str::trim)) {

@@ -85,3 +85,44 @@ fn parse_sse_block(block: &str) -> Option<Value> {
     }
     Some(frame)
 }
+
+/// A page keeps its token out of stream URLs: `POST /api/auth/cookie` puts it in the stream
+/// cookie, and `?as=` names the member the page expects, so a cookie another tab has since
+/// replaced with someone else's is refused instead of showing one member another's stream.
+#[tokio::test]
+async fn streams_take_the_cookie_for_the_member_the_page_names() {
+    let (server, _dir) = crate::support::spawn(&[]).await;
+    let (aria, aria_id) = server.guest("Aria").await;
+    let (bo, bo_id) = server.guest("Bo").await;
+    let room = server.room(&aria, "Hall").await;
+    let cookie_of = |token: &str| {
+        let req = server.http.post(format!("{}/api/auth/cookie", server.base)).bearer_auth(token.to_owned());
+        async move {
+            let resp = req.send().await.unwrap();
+            assert_eq!(resp.status(), 204);
+            let set = resp.headers()["set-cookie"].to_str().unwrap().to_owned();
+            assert!(set.contains("HttpOnly") && set.contains("Path=/api"), "{set}");
+            set.split(';').next().unwrap().to_owned()
+        }
+    };
+    let cookie = cookie_of(&aria).await;
+    assert_eq!(cookie, format!("dt_access={aria}"));
+    // Without a token anywhere but the cookie, for the member it names.
+    let resp = server.sse_with(&room, &format!("as={aria_id}"), &[("Cookie", &cookie)]).await;
+    assert_eq!(resp.status(), 200);
+    let mut reader = SseReader::new(resp);
+    assert_eq!(reader.next().await["memberId"], aria_id.as_str());
+    let url = format!("{}/api/notifications/stream?as={aria_id}", server.base);
+    assert_eq!(server.http.get(&url).header("Cookie", &cookie).send().await.unwrap().status(), 200);
+    // Another tab signed in as Bo since: the cookie is his now, and Aria's page is told so.
+    let cookie = cookie_of(&bo).await;
+    let resp = server.sse_with(&room, &format!("as={aria_id}"), &[("Cookie", &cookie)]).await;
+    assert_eq!(resp.status(), 401);
+    assert_eq!(resp.json::<Value>().await.unwrap()["code"], "auth.invalid_token");
+    assert_eq!(server.http.get(&url).header("Cookie", &cookie).send().await.unwrap().status(), 401);
+    // A token in the request itself is who it says, whatever `as` claims.
+    let resp = server.sse_with(&room, &format!("token={bo}&as={aria_id}"), &[]).await;
+    assert_eq!(SseReader::new(resp).next().await["memberId"], bo_id.as_str());
+    // No token and no cookie: 400.
+    assert_eq!(server.http.post(format!("{}/api/auth/cookie", server.base)).send().await.unwrap().status(), 400);
+}
