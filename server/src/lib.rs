@@ -72,7 +72,8 @@ pub async fn build_state(
 ) -> Result<(AppState, Vec<JoinHandle<()>>), StartError> {
     let metrics = Arc::new(Metrics::new());
     let revoked = Arc::new(Revoked::default());
-    let delivery = Arc::new(Delivery::new(settings.outgoing_queue_len, revoked.clone(), metrics.clone()));
+    let ring = hub::rooms::RingSize::from_settings(&settings);
+    let delivery = Arc::new(Delivery::new(ring, revoked.clone(), metrics.clone()));
     let inbox: Arc<dyn Inbox> = delivery.clone();
     let timeout = std::time::Duration::from_millis(settings.backend_timeout_ms);
     let (store, account_store): (Arc<dyn Store>, Arc<dyn AccountStore>) = match &settings.mongodb_uri {

@@ -135,6 +135,13 @@ pub struct Overrides {
     /// a socket that answers nothing for two of them is closed [default: 25].
     #[arg(long, env = "DUNGEONTALK_WS_PING_SECS", value_name = "SECS")]
     pub ws_ping_secs: Option<u64>,
+    /// Events a room's ring keeps per reader on this node (between `ring_min_events` and
+    /// `outgoing_queue_len`): a small room keeps little [default: 64].
+    #[arg(long, env = "DUNGEONTALK_RING_EVENTS_PER_READER", value_name = "N")]
+    pub ring_events_per_reader: Option<usize>,
+    /// Events a room's ring keeps however few its readers [default: 256].
+    #[arg(long, env = "DUNGEONTALK_RING_MIN_EVENTS", value_name = "N")]
+    pub ring_min_events: Option<usize>,
     /// The heart-beat period a STOMP connection offers (`heart-beat` in CONNECTED, both ways), in
     /// ms; 0 turns STOMP heart-beats off [default: 30000].
     #[arg(long, env = "DUNGEONTALK_STOMP_HEARTBEAT_MS", value_name = "MS")]

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use dungeontalk_app::wire::{MemberId, Notification};
 
 use super::notify::Notifier;
-use super::rooms::Rooms;
+use super::rooms::{RingSize, Rooms};
 use crate::metrics::Metrics;
 use crate::model::{Inbox, Revoked, StoredEvent, now_ms};
 
@@ -20,10 +20,10 @@ pub struct Delivery {
 
 impl Delivery {
     /// Rings of `queue_len` events, notification streams that may fall `queue_len` behind.
-    pub fn new(queue_len: usize, revoked: Arc<Revoked>, metrics: Arc<Metrics>) -> Delivery {
+    pub fn new(ring: RingSize, revoked: Arc<Revoked>, metrics: Arc<Metrics>) -> Delivery {
         Delivery {
-            rooms: Arc::new(Rooms::new(queue_len, metrics.clone())),
-            notifier: Arc::new(Notifier::new(queue_len)),
+            rooms: Arc::new(Rooms::new(ring, metrics.clone())),
+            notifier: Arc::new(Notifier::new(ring.max)),
             revoked,
             metrics,
         }

@@ -21,12 +21,36 @@ use crate::model::StoredEvent;
 
 const SHARDS: usize = 16;
 
+/// How many events a room's ring keeps: `per_reader` for each of its readers here, at least
+/// `min`, at most `max`. A three-player room needs far less than a hall of hundreds.
+#[derive(Clone, Copy, Debug)]
+pub struct RingSize {
+    pub max: usize,
+    pub min: usize,
+    pub per_reader: usize,
+}
+
+impl RingSize {
+    /// The same size whatever the readers.
+    pub fn fixed(n: usize) -> RingSize {
+        RingSize { max: n, min: n, per_reader: 0 }
+    }
+
+    /// From `outgoing_queue_len`, `ring_min_events` and `ring_events_per_reader`.
+    pub fn from_settings(s: &crate::config::Settings) -> RingSize {
+        RingSize { max: s.outgoing_queue_len, min: s.ring_min_events, per_reader: s.ring_events_per_reader }
+    }
+
+    fn for_readers(self, readers: usize) -> usize {
+        readers.saturating_mul(self.per_reader).max(self.min).min(self.max).max(1)
+    }
+}
+
 /// Room → ring, for the rooms with readers on this node.
 pub struct Rooms {
     shards: Vec<RwLock<HashMap<RoomId, Arc<Ring>>>>,
     hasher: std::collections::hash_map::RandomState,
-    /// Most events a ring keeps (`outgoing_queue_len`).
-    capacity: usize,
+    size: RingSize,
     metrics: Arc<Metrics>,
 }
 
@@ -67,12 +91,12 @@ pub enum Read {
 }
 
 impl Rooms {
-    /// Rooms whose rings keep at most `capacity` events each.
-    pub fn new(capacity: usize, metrics: Arc<Metrics>) -> Rooms {
+    /// Rooms whose rings are sized by `size`.
+    pub fn new(size: RingSize, metrics: Arc<Metrics>) -> Rooms {
         Rooms {
             shards: (0..SHARDS).map(|_| RwLock::new(HashMap::new())).collect(),
             hasher: Default::default(),
-            capacity: capacity.max(1),
+            size,
             metrics,
         }
     }
@@ -110,7 +134,8 @@ impl Rooms {
     pub fn push(&self, event: Arc<StoredEvent>) {
         let ring = self.shard(&event.room_id).read().expect("rooms lock").get(&event.room_id).cloned();
         if let Some(ring) = ring {
-            ring.push(event, self.capacity);
+            let capacity = self.size.for_readers(ring.readers.load(Ordering::Relaxed));
+            ring.push(event, capacity);
         }
     }
 
@@ -147,11 +172,15 @@ impl Ring {
         let end = {
             let mut st = self.state.write().expect("ring lock");
             st.buf.push_back(event);
-            if st.buf.len() > capacity
+            // More than one falls out when readers left since the last event.
+            while st.buf.len() > capacity
                 && let Some(old) = st.buf.pop_front()
             {
                 st.start += 1;
                 st.floor = st.floor.max(old.seq);
+            }
+            if st.buf.capacity() > capacity.saturating_mul(2).max(64) {
+                st.buf.shrink_to(capacity);
             }
             st.start + st.buf.len() as u64
         };
@@ -222,5 +251,38 @@ impl Subscription {
 impl Drop for Subscription {
     fn drop(&mut self) {
         self.rooms.release(&self.ring);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use dungeontalk_app::wire::ServerFrame;
+
+    use super::*;
+
+    fn held(sub: &Subscription) -> u64 {
+        let s = sub.snapshot();
+        s.end - s.start
+    }
+
+    #[test]
+    fn a_ring_keeps_what_its_readers_need_and_gives_the_rest_back() {
+        let size = RingSize { max: 100, min: 10, per_reader: 8 };
+        let rooms = Arc::new(Rooms::new(size, Arc::new(Metrics::new())));
+        let room = RoomId("r".into());
+        let event = || Arc::new(StoredEvent::ephemeral(room.clone(), &ServerFrame::Resync { after: 0 }, None));
+        let push = |n: usize| (0..n).for_each(|_| rooms.push(event()));
+        let first = rooms.open(&room, || 0);
+        push(50);
+        assert_eq!(held(&first), 10, "one reader: the minimum");
+        let more: Vec<Subscription> = (0..4).map(|_| rooms.open(&room, || 0)).collect();
+        push(50);
+        assert_eq!(held(&first), 40, "five readers, eight events each");
+        let crowd: Vec<Subscription> = (0..20).map(|_| rooms.open(&room, || 0)).collect();
+        push(200);
+        assert_eq!(held(&first), 100, "never past the maximum");
+        drop((more, crowd));
+        push(1);
+        assert_eq!(held(&first), 10, "the readers left: the ring shrinks at the next event");
     }
 }
