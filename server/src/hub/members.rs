@@ -152,13 +152,17 @@ impl Hub {
     /// Publishes a change of the room's presence about `actor`: a delta, the same size however
     /// many are in the room (a join storm of m members costs O(m) bytes per reader, not O(m²)).
     async fn announce(&self, room_id: &RoomId, event_type: PresenceType, actor: &Actor) {
-        let max_capacity = match self.store.room(room_id).await {
+        let presence = &self.cluster.presence;
+        // Three independent reads at once: one round trip's wait, not three.
+        let (room, counts, seats) = tokio::join!(
+            self.store.room(room_id),
+            presence.connected_counts(std::slice::from_ref(room_id)),
+            presence.seat(room_id, &actor.member_id),
+        );
+        let max_capacity = match room {
             Ok(Some(room)) => room.max_capacity,
             _ => 0,
         };
-        let presence = &self.cluster.presence;
-        let counts = presence.connected_counts(std::slice::from_ref(room_id)).await;
-        let seats = presence.seat(room_id, &actor.member_id).await;
         let (connected_count, joined_count) = match (counts, seats) {
             (Ok(counts), Ok((_, joined))) => (counts.first().copied().unwrap_or(0), joined),
             (Err(e), _) | (_, Err(e)) => return tracing::warn!(error = %e, "presence: no count to announce"),
