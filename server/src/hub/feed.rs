@@ -187,14 +187,21 @@ impl Feed {
     async fn wait_durable(&self, seq: u64) -> Result<(), FeedError> {
         let deadline = tokio::time::Instant::now() + DURABLE_WAIT;
         let mut pause = Duration::from_millis(5);
-        while self.log.durable_through(&self.room_id).await? < seq {
+        loop {
+            // A store that does not answer is waited for like one that is behind: a short outage
+            // must not end every reader that is catching up.
+            let failed = match self.log.durable_through(&self.room_id).await {
+                Ok(through) if through >= seq => return Ok(()),
+                Ok(_) => None,
+                Err(e) => Some(e),
+            };
             if tokio::time::Instant::now() >= deadline {
-                return Err(LogError::Unavailable("the store is behind the log".into()).into());
+                let e = failed.unwrap_or_else(|| LogError::Unavailable("the store is behind the log".into()));
+                return Err(e.into());
             }
             tokio::time::sleep(pause).await;
             pause = (pause * 2).min(Duration::from_millis(100));
         }
-        Ok(())
     }
 
     /// The next event after `last`, waiting for one if need be.
