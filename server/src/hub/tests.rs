@@ -211,6 +211,7 @@ async fn join_and_leave_are_idempotent_and_the_last_disconnect_leaves() {
 }
 
 mod broken;
+mod tables;
 
 #[tokio::test]
 async fn a_join_that_could_not_be_stored_can_be_retried() {
@@ -376,44 +377,4 @@ async fn a_reader_waits_for_the_store_to_hold_what_its_ring_lacks() {
     delivery.event(sealed(11));
     assert_eq!(next_event(&mut feed).await.seq, 11, "then live");
     persister.await.unwrap();
-}
-
-/// Every per-key table of the hub (rings, notification channels, connection counts, presence,
-/// rate buckets) gives its entries back once the keys' connections are gone.
-#[tokio::test]
-async fn every_per_key_table_empties_when_its_keys_go() {
-    let refill_at_once = Settings {
-        membership_rate_per_sec: 1e6,
-        membership_burst: 1.0,
-        typing_rate_per_sec: 1e6,
-        typing_burst: 1.0,
-        ..Settings::default()
-    };
-    let f = hub_with(64, refill_at_once).await;
-    let stop = tokio_util::sync::CancellationToken::new();
-    let mut held = Vec::new();
-    for n in 0..50 {
-        let (room, who) = (RoomId(format!("room-{n}")), actor(n));
-        let attendance = f.hub.attend(&room, &who, Duration::ZERO, &stop).await.unwrap();
-        let feed = Feed::open(&f.hub, &room, &who.member_id, 500, OnLag::Report);
-        let notifications = f.hub.notifications(&who).await;
-        f.hub.admit(&who, crate::cluster::Kind::Membership).await.unwrap();
-        f.hub.admit(&who, crate::cluster::Kind::Typing).await.unwrap();
-        held.push((attendance, feed, notifications));
-    }
-    for (table, n) in f.hub.tables() {
-        assert!(n >= 50, "{table} holds every key: {n}");
-    }
-    drop(held);
-    let mut tables = f.hub.tables();
-    for _ in 0..100 {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-        // The regular tick: sweeps full buckets and closed notification channels.
-        f.hub.expire_idle().await;
-        tables = f.hub.tables();
-        if tables.iter().all(|(_, n)| *n == 0) {
-            return;
-        }
-    }
-    panic!("tables kept entries: {tables:?}");
 }
