@@ -35,6 +35,16 @@ async fn whispers_reach_only_their_two_members(t: Transport) {
     for link in [&mut a, &mut b, &mut c] {
         link.join().await;
     }
+    // A WebSocket JOIN is answered by nothing: wait until the room counts all three in, or a
+    // whisper to Bo could overtake his JOIN.
+    crate::support::eventually(|| async {
+        let (_, presence) = server.get(&format!("/api/rooms/{room}/presence"), &ta).await;
+        match presence["members"].as_array().map_or(0, Vec::len) {
+            3 => Ok(()),
+            _ => Err(format!("{presence}")),
+        }
+    })
+    .await;
     let whisper = |to: &str, content: &str| json!({"type": "TALK", "content": content, "receiverId": to});
     assert_eq!(a.send(whisper(&b_id, SECRET)).await, Outcome::Accepted(Some(4)));
     // To someone who is not in this room (Dax is in another), or to oneself: refused, nothing stored.
