@@ -7,7 +7,7 @@ use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::http::HeaderMap;
 use axum::response::Response;
-use dungeontalk_app::wire::{ErrorCode, RoomId};
+use dungeontalk_app::wire::RoomId;
 use serde::Deserialize;
 
 use super::extract::Params;
@@ -43,14 +43,7 @@ pub async fn handshake(
     if let Some(room_id) = q.room_id.filter(|r| !r.is_empty()) {
         reader_for(&state, &RoomId(room_id), &actor).await?;
     }
-    let upgrade = upgrade.map_err(|e| AppError::new(ErrorCode::InvalidRequest, e.body_text()))?;
-    let s = &state.settings;
-    let limit = s.ws_max_message_bytes;
-    Ok(upgrade
+    Ok(super::ws::sized(upgrade, &state.settings)?
         .protocols(["v12.stomp", "v11.stomp", "v10.stomp"])
-        .read_buffer_size(s.ws_read_buffer_bytes)
-        .write_buffer_size(s.ws_write_buffer_bytes)
-        .max_message_size(limit)
-        .max_frame_size(limit)
         .on_upgrade(move |socket| conn::run(socket, state, actor, revocation)))
 }

@@ -29,6 +29,22 @@ pub struct WsQuery {
     after: Option<u64>,
 }
 
+/// The upgrade with the configured buffers and message limits (`/ws` and `/ws-chat` alike); a
+/// request that is no WebSocket handshake is `request.invalid`.
+pub fn sized(
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+    s: &crate::config::Settings,
+) -> Result<WebSocketUpgrade, AppError> {
+    let upgrade = upgrade.map_err(|e| AppError::new(ErrorCode::InvalidRequest, e.body_text()))?;
+    let limit = s.ws_max_message_bytes;
+    // Chat frames are small: a small read buffer keeps idle sockets cheap and reads fast.
+    Ok(upgrade
+        .read_buffer_size(s.ws_read_buffer_bytes)
+        .write_buffer_size(s.ws_write_buffer_bytes)
+        .max_message_size(limit)
+        .max_frame_size(limit))
+}
+
 /// Checks the handshake (400 missing, 401 bad token, 404 no room) before upgrading.
 pub async fn handshake(
     State(state): State<AppState>,
@@ -43,21 +59,13 @@ pub async fn handshake(
     };
     let (actor, revocation) = authenticate_live(&state.auth, token)?;
     let (room, seated) = reader_for(&state, &room_id, &actor).await?;
-    let upgrade = upgrade.map_err(|e| AppError::new(ErrorCode::InvalidRequest, e.body_text()))?;
+    let upgrade = sized(upgrade, &state.settings)?;
     // Counted (and capped) before the upgrade, so a refusal is a real 429. The member stays
     // counted `ws_linger_ms` after the socket closes: a quick reconnect is no LEAVE and JOIN.
     let linger = std::time::Duration::from_millis(state.settings.ws_linger_ms);
     let attendance = state.hub.attend(&room.room_id, &actor, linger, &state.shutdown).await?;
-    let s = &state.settings;
-    let limit = s.ws_max_message_bytes;
-    Ok(upgrade
-        // Chat frames are small: a small read buffer keeps idle sockets cheap and reads fast.
-        .read_buffer_size(s.ws_read_buffer_bytes)
-        .write_buffer_size(s.ws_write_buffer_bytes)
-        .max_message_size(limit)
-        .max_frame_size(limit)
-        .on_upgrade(move |socket| {
-            let start = conn::Start { after: q.after, seated };
-            conn::run(socket, state, actor, room, start, revocation, attendance)
-        }))
+    Ok(upgrade.on_upgrade(move |socket| {
+        let start = conn::Start { after: q.after, seated };
+        conn::run(socket, state, actor, room, start, revocation, attendance)
+    }))
 }

@@ -1,8 +1,6 @@
 //! A STOMP subscription: its destination, and for a room the task that reads the room's feed and
 //! sends each event as a MESSAGE (the same JSON as `/ws`, the same seq, the same RESYNC).
 
-use std::sync::Arc;
-
 use dungeontalk_app::wire::stomp::{Command, Frame};
 use dungeontalk_app::wire::{ErrorCode, RoomId, ServerFrame};
 use tokio::sync::mpsc;
@@ -125,12 +123,12 @@ async fn pump(state: AppState, actor: Actor, dest: Destination, start: RoomStart
     let delivered = state.hub.metrics().deliveries.with_label_values(&["stomp"]);
     let mut n = 0u64;
     loop {
-        let body: Arc<str> = match feed.next().await {
+        let body: Vec<u8> = match feed.next().await {
             Ok(Item::Event(event)) if is_game(&event) != game => continue,
-            Ok(Item::Event(event)) => Arc::from(event.json.as_str()),
+            Ok(Item::Event(event)) => event.json.as_bytes().to_vec(),
             Ok(Item::Lagged { after }) => {
                 state.hub.metrics().resyncs.inc();
-                Arc::from(serde_json::to_string(&ServerFrame::Resync { after }).expect("frames serialize"))
+                serde_json::to_vec(&ServerFrame::Resync { after }).expect("frames serialize")
             }
             Err(FeedError::Closed) => return,
             Err(e) => {
@@ -148,7 +146,7 @@ async fn pump(state: AppState, actor: Actor, dest: Destination, start: RoomStart
         if start.acks {
             frame = frame.header("ack", message_id);
         }
-        if out.send(Out::Message(frame.body(body.as_bytes()).encode())).await.is_err() {
+        if out.send(Out::Message(frame.body(body).encode())).await.is_err() {
             return;
         }
         delivered.inc();

@@ -77,6 +77,15 @@ fn frame() -> impl Strategy<Value = ClientFrame> {
     ]
 }
 
+/// A runtime, the app on it, a guest's token and a room of theirs.
+fn signed_in() -> (tokio::runtime::Runtime, App, String, String) {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let app = rt.block_on(app());
+    let token = rt.block_on(super::login(&app));
+    let room = rt.block_on(super::room(&app, &token));
+    (rt, app, token, room)
+}
+
 fn runner() -> TestRunner {
     TestRunner::new(ProptestConfig { failure_persistence: None, ..ProptestConfig::default() })
 }
@@ -108,10 +117,7 @@ fn client_frames_parse_or_say_bad_frame() {
 
 #[test]
 fn post_bodies_get_a_success_or_a_coded_4xx() {
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let app = rt.block_on(app());
-    let token = rt.block_on(super::login(&app));
-    let room = rt.block_on(super::room(&app, &token));
+    let (rt, app, token, room) = signed_in();
     let paths = [
         "/api/auth/guest".to_owned(),
         "/api/auth/register".to_owned(),
@@ -143,10 +149,7 @@ fn post_bodies_get_a_success_or_a_coded_4xx() {
 
 #[test]
 fn query_parameters_last_event_ids_and_tokens_get_a_success_or_a_coded_4xx() {
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let app = rt.block_on(app());
-    let token = rt.block_on(super::login(&app));
-    let room = rt.block_on(super::room(&app, &token));
+    let (rt, app, token, room) = signed_in();
     let enc = |s: &str| s.bytes().map(|b| format!("%{b:02X}")).collect::<String>();
     let paths = [
         format!("/api/rooms/{room}/messages"),
