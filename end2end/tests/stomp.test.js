@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { Client } from '@stomp/stompjs';
 import WebSocket from 'ws';
 import { startServer } from './support.js';
+import { inbox, post as postTo } from './stomp-client.js';
 
 let server;
 before(async () => {
@@ -13,13 +14,7 @@ before(async () => {
 });
 after(async () => server?.stop());
 
-async function post(path, body, token) {
-  const headers = { 'content-type': 'application/json' };
-  if (token) headers.authorization = `Bearer ${token}`;
-  const resp = await fetch(`${server.base}${path}`, { method: 'POST', headers, body: JSON.stringify(body) });
-  return resp.json();
-}
-
+const post = (path, body, token) => postTo(server.base, path, body, token);
 const guest = (nickname) => post('/api/auth/guest', { nickname });
 
 /** A connected stompjs client (heart-beats every 300 ms both ways) and a log of its debug lines. */
@@ -39,29 +34,6 @@ function connect(token) {
     });
     client.activate();
   });
-}
-
-/** Messages of a subscription, parsed, and a way to wait for the next that matches. */
-function inbox(client, destination) {
-  const got = [];
-  const waiting = [];
-  client.subscribe(destination, (m) => {
-    got.push(JSON.parse(m.body));
-    for (const w of waiting.splice(0)) w();
-  });
-  const next = async (match, ms = 10_000) => {
-    const deadline = Date.now() + ms;
-    for (;;) {
-      const i = got.findIndex(match);
-      if (i >= 0) return got.splice(i, 1)[0];
-      if (Date.now() > deadline) throw new Error(`nothing matched on ${destination}: ${JSON.stringify(got)}`);
-      await new Promise((r) => {
-        waiting.push(r);
-        setTimeout(r, 200);
-      });
-    }
-  };
-  return { next };
 }
 
 test("the seed's client flow: connect, subscribe, JOIN, TALK, receive, LEAVE, disconnect", async () => {

@@ -19,6 +19,7 @@ mod notify;
 mod poll;
 mod rooms;
 mod session;
+mod sockjs;
 mod sse;
 mod stomp;
 mod ws;
@@ -50,6 +51,9 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(health::metrics))
         .route("/ws", get(ws::handshake))
         .route("/ws-chat", get(stomp::handshake))
+        // SockJS's raw WebSocket is plain STOMP over WebSocket.
+        .route("/ws-chat/websocket", get(stomp::handshake))
+        .merge(sockjs::router(state.clone()))
         .nest("/api", api)
         .fallback(assets::serve)
         // Spans name the path only: a query string may carry an access token (`?token=`).

@@ -7,12 +7,12 @@ use prometheus::{
 };
 
 /// The transports, as metric labels.
-pub const TRANSPORTS: [&str; 4] = ["ws", "sse", "poll", "stomp"];
+pub const TRANSPORTS: [&str; 5] = ["ws", "sse", "poll", "stomp", "sockjs"];
 
 /// Every metric the server exports.
 pub struct Metrics {
     registry: Registry,
-    /// Open connections per transport (`ws`, `sse`, `poll` for parked polls).
+    /// Open connections per transport (`ws`, `sse`, `poll` for parked polls, `stomp`, `sockjs`).
     pub connections: IntGaugeVec,
     /// Members with an open connection anywhere, per room with readers on this node (set when
     /// scraped, so rooms without readers here drop out).

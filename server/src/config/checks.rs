@@ -25,7 +25,7 @@ impl Settings {
             (self.invite_rate_per_sec, self.invite_burst),
             (self.room_rate_per_sec, self.room_burst),
         ];
-        let checks: [(bool, &'static str); 25] = [
+        let checks: [(bool, &'static str); 26] = [
             (self.max_frame_bytes > 0, "max_frame_bytes must be > 0"),
             (self.ws_max_message_bytes >= self.max_frame_bytes, "ws_max_message_bytes must be >= max_frame_bytes"),
             (self.outgoing_queue_len > 0, "outgoing_queue_len must be > 0"),
@@ -62,6 +62,14 @@ impl Settings {
                 "every *_rate_per_sec must be > 0 and every *_burst >= 1",
             ),
             (self.max_connections_per_member > 0 && self.max_connections_per_room > 0, "connection caps must be > 0"),
+            (
+                self.sockjs_heartbeat_secs > 0
+                    && self.sockjs_disconnect_delay_ms > 0
+                    && self.sockjs_response_limit_bytes > 0
+                    && self.sockjs_max_send_bytes > 0
+                    && self.sockjs_max_sessions > 0,
+                "sockjs_* settings must be > 0",
+            ),
             (
                 self.http_header_timeout_secs > 0 && self.ws_ping_secs > 0,
                 "http_header_timeout_secs and ws_ping_secs must be > 0",

@@ -149,6 +149,21 @@ pub struct Overrides {
     /// Subscriptions one STOMP connection may hold [default: 32].
     #[arg(long, env = "DUNGEONTALK_STOMP_MAX_SUBSCRIPTIONS", value_name = "N")]
     pub stomp_max_subscriptions: Option<usize>,
+    /// How often a SockJS receiver gets an `h` frame when nothing else goes out, in s [default: 30].
+    #[arg(long, env = "DUNGEONTALK_SOCKJS_HEARTBEAT_SECS", value_name = "SECS")]
+    pub sockjs_heartbeat_secs: Option<u64>,
+    /// How long a SockJS session lives with no receiver attached, in ms [default: 5000].
+    #[arg(long, env = "DUNGEONTALK_SOCKJS_DISCONNECT_DELAY_MS", value_name = "MS")]
+    pub sockjs_disconnect_delay_ms: Option<u64>,
+    /// Bytes one streaming SockJS response carries before the client opens the next [default: 131072].
+    #[arg(long, env = "DUNGEONTALK_SOCKJS_RESPONSE_LIMIT_BYTES", value_name = "BYTES")]
+    pub sockjs_response_limit_bytes: Option<usize>,
+    /// Largest SockJS `xhr_send` body [default: 262144].
+    #[arg(long, env = "DUNGEONTALK_SOCKJS_MAX_SEND_BYTES", value_name = "BYTES")]
+    pub sockjs_max_send_bytes: Option<usize>,
+    /// SockJS sessions one node holds at once [default: 10000].
+    #[arg(long, env = "DUNGEONTALK_SOCKJS_MAX_SESSIONS", value_name = "N")]
+    pub sockjs_max_sessions: Option<usize>,
     /// A closed WebSocket's member stays "connected" this long, so a quick reconnect is no
     /// LEAVE and JOIN [default: 5000].
     #[arg(long, env = "DUNGEONTALK_WS_LINGER_MS", value_name = "MS")]

@@ -16,9 +16,10 @@ use crate::auth::{authenticate_live, token_from};
 use crate::error::AppError;
 use crate::state::AppState;
 
-mod conn;
+pub(super) mod conn;
 mod send;
 mod session;
+mod socket;
 mod subs;
 
 #[derive(Deserialize)]
@@ -45,5 +46,5 @@ pub async fn handshake(
     }
     Ok(super::ws::sized(upgrade, &state.settings)?
         .protocols(["v12.stomp", "v11.stomp", "v10.stomp"])
-        .on_upgrade(move |socket| conn::run(socket, state, actor, revocation)))
+        .on_upgrade(move |socket| conn::run(socket::Socket(socket), "stomp", state, actor, revocation)))
 }

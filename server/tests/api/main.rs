@@ -19,6 +19,7 @@ mod restart;
 mod seats;
 mod services;
 mod soak;
+mod sockjs;
 mod sse;
 mod stomp;
 mod store_suite;

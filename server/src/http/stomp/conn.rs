@@ -1,13 +1,14 @@
-//! One STOMP connection over a WebSocket: reads frames into the session, writes what it and the
-//! subscriptions queue, keeps heart-beats and pings, and ends with the handshake's token.
+//! One STOMP connection over any pipe (a WebSocket, a SockJS session): reads frames into the
+//! session, writes what it and the subscriptions queue, keeps heart-beats, and ends with the
+//! handshake's token.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::time::{Duration, Instant};
 
-use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, close_code};
 use dungeontalk_app::wire::stomp::Decoder;
+use futures_util::StreamExt;
 use futures_util::stream::FuturesOrdered;
-use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
 
 use super::session::{Next, Session};
@@ -15,10 +16,35 @@ use crate::auth::Revocation;
 use crate::model::Actor;
 use crate::state::AppState;
 
-/// Serves one upgraded `/ws-chat` connection until either side ends it.
-pub async fn run(socket: WebSocket, state: AppState, actor: Actor, mut revocation: Revocation) {
-    let _counted = state.hub.metrics().connection("stomp");
-    let (mut sink, mut stream) = socket.split();
+/// What the client sent, as far as the connection cares.
+pub enum Incoming {
+    /// Bytes of STOMP frames.
+    Bytes(Vec<u8>),
+    /// A sign of life with no frames in it (a pong).
+    Alive,
+}
+
+/// The carrier of STOMP frames both ways. `recv` must be cancel-safe.
+pub trait Pipe: Send {
+    /// What the client sent next; `None` once it is gone.
+    fn recv(&mut self) -> impl Future<Output = Option<Incoming>> + Send;
+    /// Sends the encoded frames; an error means the client does not take them.
+    fn write(&mut self, frames: &mut Vec<Vec<u8>>) -> impl Future<Output = Result<(), ()>> + Send;
+    /// Keeps the carrier alive; true when the client is known to be there right now.
+    fn ping(&mut self) -> impl Future<Output = bool> + Send;
+    /// Closes the carrier; `normal` is false when the client went silent.
+    fn close(&mut self, normal: bool) -> impl Future<Output = ()> + Send;
+}
+
+/// Serves one STOMP connection until either side ends it.
+pub async fn run<P: Pipe>(
+    mut pipe: P,
+    transport: &'static str,
+    state: AppState,
+    actor: Actor,
+    mut revocation: Revocation,
+) {
+    let _counted = state.hub.metrics().connection(transport);
     let (out_tx, mut out_rx) = mpsc::channel(state.settings.outgoing_queue_len.max(1));
     let ping_every = Duration::from_secs(state.settings.ws_ping_secs);
     let mut s = Session {
@@ -43,13 +69,12 @@ pub async fn run(socket: WebSocket, state: AppState, actor: Actor, mut revocatio
     let mut last_ping = Instant::now();
     loop {
         let next = tokio::select! {
-            msg = stream.next() => {
+            msg = pipe.recv() => {
                 heard = Instant::now();
                 match msg {
-                    Some(Ok(Message::Text(t))) => s.bytes(t.as_bytes()).await,
-                    Some(Ok(Message::Binary(b))) => s.bytes(&b).await,
-                    Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
-                    Some(Ok(_)) => Next::Go,
+                    Some(Incoming::Bytes(b)) => s.bytes(&b).await,
+                    Some(Incoming::Alive) => Next::Go,
+                    None => return,
                 }
             }
             Some(out) = out_rx.recv() => s.out(out),
@@ -61,7 +86,7 @@ pub async fn run(socket: WebSocket, state: AppState, actor: Actor, mut revocatio
                     s.fatal("no CONNECT", "Send CONNECT first.", None)
                 } else if heard.elapsed() > s.silence {
                     // Gone without a word (its network, not its code): nothing to tell it.
-                    let _ = sink.send(close(close_code::AWAY, "no heart-beat")).await;
+                    pipe.close(false).await;
                     return;
                 } else {
                     if s.beat.is_some_and(|b| sent.elapsed() >= b) {
@@ -69,7 +94,9 @@ pub async fn run(socket: WebSocket, state: AppState, actor: Actor, mut revocatio
                     }
                     if last_ping.elapsed() >= ping_every {
                         last_ping = Instant::now();
-                        let _ = sink.feed(Message::Ping(axum::body::Bytes::from_static(b"dt"))).await;
+                        if pipe.ping().await {
+                            heard = Instant::now();
+                        }
                     }
                     Next::Go
                 }
@@ -91,42 +118,16 @@ pub async fn run(socket: WebSocket, state: AppState, actor: Actor, mut revocatio
         }
         if !s.queue.is_empty() {
             sent = Instant::now();
-            if write(&mut sink, &mut s.queue, &state).await.is_err() {
-                return;
+            let limit = Duration::from_millis(state.settings.send_timeout_ms);
+            // A client that does not take its frames within `send_timeout_ms` is dropped.
+            match tokio::time::timeout(limit, pipe.write(&mut s.queue)).await {
+                Ok(Ok(())) => s.queue.clear(),
+                _ => return,
             }
         }
         if let Next::End = next {
-            let _ = sink.send(close(close_code::NORMAL, "")).await;
+            pipe.close(true).await;
             return;
         }
-    }
-}
-
-fn close(code: u16, reason: &'static str) -> Message {
-    Message::Close(Some(CloseFrame { code, reason: Utf8Bytes::from_static(reason) }))
-}
-
-/// Writes the queued frames with one flush; a client that does not take them within
-/// `send_timeout_ms` is dropped.
-async fn write(
-    sink: &mut futures_util::stream::SplitSink<WebSocket, Message>,
-    queue: &mut Vec<Vec<u8>>,
-    state: &AppState,
-) -> Result<(), ()> {
-    let limit = Duration::from_millis(state.settings.send_timeout_ms);
-    let all = async {
-        for bytes in queue.drain(..) {
-            // Frames are JSON bodies and text headers: text messages, as stomp.js expects.
-            let msg = match String::from_utf8(bytes) {
-                Ok(text) => Message::Text(text.into()),
-                Err(e) => Message::Binary(e.into_bytes().into()),
-            };
-            sink.feed(msg).await?;
-        }
-        sink.flush().await
-    };
-    match tokio::time::timeout(limit, all).await {
-        Ok(Ok(())) => Ok(()),
-        _ => Err(()),
     }
 }
