@@ -79,12 +79,14 @@ pub async fn last_comparison() -> Result<Option<Comparison>, FnError> {
 /// newest runs.
 #[server(prefix = "/api/fn", endpoint = "measurements", input = Json)]
 pub async fn save_measurement(token: String, report: MeasureReport) -> Result<Vec<MeasureReport>, FnError> {
-    use crate::wire::MAX_CDF_POINTS;
+    use crate::wire::{MAX_CDF_POINTS, MAX_RUN_TRANSPORTS};
     let data = expect_context::<ServerData>();
     let nickname = (data.verify)(&token).map_err(FnError)?;
-    let valid = report.results.len() <= 3 && report.results.iter().all(|m| m.cdf.len() <= MAX_CDF_POINTS);
+    let valid =
+        report.results.len() <= MAX_RUN_TRANSPORTS && report.results.iter().all(|m| m.cdf.len() <= MAX_CDF_POINTS);
     if !valid {
-        let msg = "A run has at most 3 transports of at most 64 CDF points each.";
+        let msg =
+            format!("A run has at most {MAX_RUN_TRANSPORTS} transports of at most {MAX_CDF_POINTS} CDF points each.");
         return Err(FnError::new(ErrorCode::InvalidRequest, msg));
     }
     let at = time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default();

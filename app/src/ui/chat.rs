@@ -67,7 +67,7 @@ pub struct ChatState {
     pub notice: RwSignal<Option<String>>,
     pub transport: RwSignal<Transport>,
     /// Milliseconds from send to echo, per transport (index: `Transport::index`).
-    pub latency: RwSignal<[Vec<f64>; 3]>,
+    pub latency: RwSignal<[Vec<f64>; Transport::COUNT]>,
     /// The joined members, as the latest presence says.
     pub members: RwSignal<Vec<PresenceMember>>,
     pub typing: RwSignal<Vec<Typist>>,
@@ -110,7 +110,7 @@ impl ChatState {
             status: RwSignal::new(Status::Connecting),
             notice: RwSignal::new(None),
             transport: RwSignal::new(Transport::WebSocket),
-            latency: RwSignal::new([Vec::new(), Vec::new(), Vec::new()]),
+            latency: RwSignal::new(Default::default()),
             members: RwSignal::new(Vec::new()),
             typing: RwSignal::new(Vec::new()),
             whisper_to: RwSignal::new(None),

@@ -1,4 +1,5 @@
-//! The three ways the chat view reaches a room: WebSocket, SSE + POST, long polling + POST.
+//! The ways the chat view reaches a room: WebSocket, SSE + POST, long polling + POST, and the
+//! original client's STOMP over a WebSocket or over SockJS.
 //!
 //! Each link turns its transport into one stream of [`Incoming`] and one `send`; the connection
 //! supervisor does not know which it holds. Dropping a link closes it.
@@ -19,6 +20,10 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
 
 use crate::wire::{Accepted, ClientFrame, ErrorBody, ErrorCode, PollBatch, ServerFrame};
+use stomp::{Carrier, Stomp};
+
+mod sockjs;
+mod stomp;
 
 /// Which transport a link uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -26,11 +31,16 @@ pub enum Transport {
     WebSocket,
     Sse,
     LongPoll,
+    Stomp,
+    SockJs,
 }
 
 impl Transport {
     /// Every transport, in the switcher's order.
-    pub const ALL: [Transport; 3] = [Transport::WebSocket, Transport::Sse, Transport::LongPoll];
+    pub const ALL: [Transport; Transport::COUNT] =
+        [Transport::WebSocket, Transport::Sse, Transport::LongPoll, Transport::Stomp, Transport::SockJs];
+    /// How many there are.
+    pub const COUNT: usize = 5;
 
     /// The name the switcher shows.
     pub fn label(self) -> &'static str {
@@ -38,6 +48,8 @@ impl Transport {
             Transport::WebSocket => "WebSocket",
             Transport::Sse => "SSE",
             Transport::LongPoll => "Long polling",
+            Transport::Stomp => "STOMP",
+            Transport::SockJs => "SockJS",
         }
     }
 
@@ -47,6 +59,8 @@ impl Transport {
             Transport::WebSocket => "ws",
             Transport::Sse => "sse",
             Transport::LongPoll => "poll",
+            Transport::Stomp => "stomp",
+            Transport::SockJs => "sockjs",
         }
     }
 
@@ -91,6 +105,7 @@ enum Kind {
         abort: web_sys::AbortController,
         stopped: Rc<Cell<bool>>,
     },
+    Stomp(Stomp),
 }
 
 /// One open (or opening) link to a room.
@@ -132,12 +147,18 @@ impl Link {
                 open_sse(url, token.to_owned(), tx)
             }
             Transport::LongPoll => open_poll(room_id, token, after, tx),
+            Transport::Stomp => Kind::Stomp(Stomp::open(Carrier::WebSocket, room_id, token, after, tx)),
+            Transport::SockJs => Kind::Stomp(Stomp::open(Carrier::SockJs, room_id, token, after, tx)),
         };
         Link { incoming, kind, room_id: room_id.into(), token: token.into() }
     }
 
-    /// Sends a frame: on the socket for WebSocket, as `POST …/messages` otherwise.
+    /// Sends a frame: on the socket for WebSocket, a STOMP SEND for STOMP and SockJS, as
+    /// `POST …/messages` otherwise.
     pub async fn send(&mut self, frame: &ClientFrame) -> Sent {
+        if let Kind::Stomp(stomp) = &self.kind {
+            return stomp.send(frame);
+        }
         let text = serde_json::to_string(frame).expect("client frames serialize");
         if let Kind::Ws { sink, .. } = &mut self.kind {
             let Some(sink) = sink else { return Sent::Failed };
@@ -171,7 +192,8 @@ impl Link {
 impl Drop for Link {
     fn drop(&mut self) {
         match &self.kind {
-            Kind::Ws { .. } => {} // dropping `_stop` ends the reader, which drops the socket
+            // Dropping the stop sender ends the reader, which drops the socket (or the session).
+            Kind::Ws { .. } | Kind::Stomp(_) => {}
             Kind::Sse { source, stopped } => {
                 stopped.set(true);
                 if let Some(s) = source.borrow_mut().take() {

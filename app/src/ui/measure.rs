@@ -13,7 +13,7 @@ use super::link::{Incoming, Link, Sent, Transport};
 use crate::fns::{last_comparison, recent_measurements, save_measurement};
 use crate::wire::{ClientFrame, Comparison, ErrorCode, MeasureReport, Measurement, ServerFrame};
 
-const COLORS: [&str; 3] = ["#1f77b4", "#ff7f0e", "#2ca02c"];
+const COLORS: [&str; Transport::COUNT] = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd"];
 
 /// The panel.
 #[component]

@@ -53,6 +53,8 @@ pub struct Measurement {
 
 /// Most CDF points a measurement may carry.
 pub const MAX_CDF_POINTS: usize = 64;
+/// Transports one browser run may report (the UI has five).
+pub const MAX_RUN_TRANSPORTS: usize = 8;
 
 /// A live run from one browser.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
