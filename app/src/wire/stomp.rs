@@ -100,7 +100,10 @@ impl Frame {
         out.push(b'\n');
         let escape = self.command.escapes();
         for (name, value) in &self.headers {
-            if name == "content-length" {
+            // An unescaped header with CR or LF cannot be written as it is, and writing it without
+            // them would make another header (even a `content-length`): leave it out.
+            let unwritable = |s: &str| !escape && s.contains(['\r', '\n']);
+            if name == "content-length" || unwritable(name) || unwritable(value) {
                 continue;
             }
             push_escaped(&mut out, name, escape);
@@ -125,8 +128,6 @@ fn push_escaped(out: &mut Vec<u8>, s: &str, escape: bool) {
             (true, b'\n') => out.extend_from_slice(b"\\n"),
             (true, b'\r') => out.extend_from_slice(b"\\r"),
             (true, b':') => out.extend_from_slice(b"\\c"),
-            // Unescaped frames cannot carry these at all: drop rather than break the frame.
-            (false, b'\n' | b'\r') => {}
             _ => out.push(b),
         }
     }

@@ -126,3 +126,14 @@ mod properties {
         }
     }
 }
+
+/// Found by the fuzzer: an unescaped header that cannot be written (CR or LF in it) is left out,
+/// not written without them, which would have made it a `content-length`.
+#[test]
+fn unwritable_unescaped_headers_are_left_out() {
+    let f = Frame::new(Command::Connect).header("content-lengt\rh", "8x").header("host", "a\nb").header("ok", "yes");
+    let bytes = f.encode();
+    assert_eq!(bytes, b"CONNECT\nok:yes\n\n\0");
+    let escaped = Frame::new(Command::Send).header("a\rb", "c\nd").encode();
+    assert_eq!(escaped, b"SEND\na\\rb:c\\nd\n\n\0");
+}
