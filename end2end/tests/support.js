@@ -60,14 +60,14 @@ export async function startServer({ env = {}, port = 0, dataDir = freshDataDir()
  * `pids` maps each process's name (redis, kafka, mongo, node1, node2, lb) to its pid; `stop`
  * interrupts the script as Ctrl-C would, which stops all of them.
  */
-export async function startCluster() {
+export async function startCluster({ env = {} } = {}) {
   const bin = process.env.DUNGEONTALK_BIN;
   if (!bin) throw new Error('DUNGEONTALK_BIN must point at the built dungeontalk binary');
   const port = await freePort();
   const dir = freshDataDir();
   const script = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'deploy', 'cluster.sh');
   const child = spawn('bash', [script, '--port', String(port)], {
-    env: { ...process.env, DUNGEONTALK_BIN: bin, DUNGEONTALK_CLUSTER_DIR: dir },
+    env: { ...process.env, ...env, DUNGEONTALK_BIN: bin, DUNGEONTALK_CLUSTER_DIR: dir },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   let exited = null;

@@ -57,8 +57,11 @@ pub enum FeedError {
 
 /// Events taken from the ring per read.
 const RING_BATCH: usize = 64;
-/// The longest a reader waits for the store to catch up with the log before giving up.
+/// The longest a reader waits for a store that answers but makes no progress towards the log
+/// (a store that does not answer at all is waited for as long as it takes).
 const DURABLE_WAIT: Duration = Duration::from_secs(10);
+/// The longest pause between two tries of a store the reader waits for.
+const RETRY_MAX: Duration = Duration::from_millis(500);
 
 /// A room's events for one reader; `last` is the highest seq it has been given.
 pub struct Feed {
@@ -167,7 +170,9 @@ impl Feed {
         }
         self.live = false;
         self.wait_durable(snap.floor).await?;
-        let older = self.store.before(&self.room_id, snap.floor.saturating_add(1), n - held.len()).await?;
+        let older =
+            patiently(&self.room_id, || self.store.before(&self.room_id, snap.floor.saturating_add(1), n - held.len()))
+                .await;
         self.last = older.last().map_or(snap.floor, |oldest| oldest.seq - 1);
         self.pending.extend(older.into_iter().rev().map(Arc::new));
         Ok(())
@@ -183,24 +188,34 @@ impl Feed {
         !self.pending.is_empty() || (!self.catching_up && self.sub.ready(self.pos))
     }
 
-    /// Waits until the store holds the room's events through `seq`.
+    /// Waits until the store holds the room's events through `seq`. An outage pauses the reader
+    /// (it keeps its connection, like a live reader); only a store that answers and stays behind
+    /// for `DURABLE_WAIT` without progress ends it.
     async fn wait_durable(&self, seq: u64) -> Result<(), FeedError> {
-        let deadline = tokio::time::Instant::now() + DURABLE_WAIT;
+        let mut deadline = tokio::time::Instant::now() + DURABLE_WAIT;
+        let mut seen = None;
         let mut pause = Duration::from_millis(5);
+        let mut warned = false;
         loop {
-            // A store that does not answer is waited for like one that is behind: a short outage
-            // must not end every reader that is catching up.
-            let failed = match self.log.durable_through(&self.room_id).await {
+            match self.log.durable_through(&self.room_id).await {
                 Ok(through) if through >= seq => return Ok(()),
-                Ok(_) => None,
-                Err(e) => Some(e),
-            };
-            if tokio::time::Instant::now() >= deadline {
-                let e = failed.unwrap_or_else(|| LogError::Unavailable("the store is behind the log".into()));
-                return Err(e.into());
+                Ok(through) if seen != Some(through) => {
+                    seen = Some(through);
+                    deadline = tokio::time::Instant::now() + DURABLE_WAIT;
+                }
+                Ok(_) if tokio::time::Instant::now() >= deadline => {
+                    return Err(LogError::Unavailable("the store is behind the log".into()).into());
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    if !std::mem::replace(&mut warned, true) {
+                        tracing::warn!(room = %self.room_id, error = %e, "a reader waits for the store");
+                    }
+                    deadline = tokio::time::Instant::now() + DURABLE_WAIT;
+                }
             }
             tokio::time::sleep(pause).await;
-            pause = (pause * 2).min(Duration::from_millis(100));
+            pause = (pause * 2).min(RETRY_MAX);
         }
     }
 
@@ -232,7 +247,7 @@ impl Feed {
                     continue;
                 }
                 self.wait_durable(snap.floor).await?;
-                let page = self.store.after(&self.room_id, self.last, self.page).await?;
+                let page = patiently(&self.room_id, || self.store.after(&self.room_id, self.last, self.page)).await;
                 // The ring holds everything above its floor from `start` on; a short page means
                 // the store had nothing more up to there.
                 self.pos = self.pos.max(snap.start);
@@ -255,5 +270,26 @@ impl Feed {
                 }
             }
         }
+    }
+}
+
+/// A store read a reader needs, tried until the store answers: an outage pauses the reader
+/// instead of ending it (the transport still ends it on shutdown or when its client goes).
+async fn patiently<T, F>(room: &RoomId, mut read: impl FnMut() -> F) -> T
+where
+    F: std::future::Future<Output = Result<T, StoreError>>,
+{
+    let mut pause = Duration::from_millis(5);
+    let mut warned = false;
+    loop {
+        match read().await {
+            Ok(v) => return v,
+            Err(e) if !std::mem::replace(&mut warned, true) => {
+                tracing::warn!(%room, error = %e, "a reader waits for the store");
+            }
+            Err(_) => {}
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(RETRY_MAX);
     }
 }

@@ -45,6 +45,8 @@ pub struct Link {
     token: String,
     room: String,
     http: reqwest::Client,
+    /// The member the server greeted (streams only).
+    member: Option<String>,
 }
 
 /// What the server said to a sent frame: accepted (with the seq it made) or an error code (with
@@ -92,10 +94,12 @@ impl TestServer {
             token: token.into(),
             room: room.into(),
             http: self.http.clone(),
+            member: None,
         };
         if transport != Transport::Poll {
             let hello = link.read().await;
             assert_eq!((hello["type"].as_str(), hello["roomId"].as_str()), (Some("CONNECTED"), Some(room)));
+            link.member = hello["memberId"].as_str().map(str::to_owned);
         }
         link
     }
@@ -139,9 +143,22 @@ impl Link {
         }
     }
 
-    /// Joins the room.
+    /// Joins the room, and returns once the room counts the member in (a WebSocket answers a
+    /// JOIN with nothing, so its link asks the room's presence).
     pub async fn join(&mut self) {
         assert!(matches!(self.send(json!({"type": "JOIN"})).await, Outcome::Accepted(_)));
+        let (Inner::Ws(_), Some(me)) = (&self.inner, self.member.clone()) else { return };
+        let url = format!("{}/api/rooms/{}/presence", self.base, self.room);
+        crate::support::eventually(|| async {
+            let presence: Value =
+                self.http.get(&url).bearer_auth(&self.token).send().await.unwrap().json().await.unwrap();
+            let members = presence["members"].as_array().cloned().unwrap_or_default();
+            match members.iter().any(|m| m["memberId"] == me.as_str()) {
+                true => Ok(()),
+                false => Err(format!("not joined yet: {presence}")),
+            }
+        })
+        .await;
     }
 
     /// Says something with a fresh messageId; returns the seq it got.
