@@ -21,6 +21,8 @@ pub struct Sock {
     ready: Notify,
     /// A receiver took frames: a waiting writer may go on.
     room: Notify,
+    /// A receiver left or the session closed: the STOMP side checks whether the client is gone.
+    left: Notify,
     inbound: mpsc::Sender<Vec<u8>>,
     /// Frames the outbox holds before the STOMP connection must wait (and then drop the client).
     capacity: usize,
@@ -41,8 +43,14 @@ impl Sock {
         let (inbound, rx) = mpsc::channel(64);
         let outbox =
             Outbox { frames: VecDeque::new(), closed: None, opened: false, attached: false, left_at: Instant::now() };
-        let sock =
-            Arc::new(Sock { outbox: Mutex::new(outbox), ready: Notify::new(), room: Notify::new(), inbound, capacity });
+        let sock = Arc::new(Sock {
+            outbox: Mutex::new(outbox),
+            ready: Notify::new(),
+            room: Notify::new(),
+            left: Notify::new(),
+            inbound,
+            capacity,
+        });
         let pipe = SockPipe { sock: sock.clone(), rx, linger };
         (sock, pipe)
     }
@@ -63,6 +71,7 @@ impl Sock {
         o.closed.get_or_insert(why);
         drop(o);
         self.ready.notify_one();
+        self.left.notify_one();
     }
 
     /// Attaches a receiver, or says with which frame to answer instead (another receiver is
@@ -125,6 +134,8 @@ impl Drop for Receiver {
         let mut o = self.sock.outbox.lock().expect("outbox lock");
         o.attached = false;
         o.left_at = Instant::now();
+        drop(o);
+        self.sock.left.notify_one();
     }
 }
 
@@ -136,19 +147,30 @@ pub struct SockPipe {
 }
 
 impl SockPipe {
-    fn present(&self) -> bool {
+    /// How long the client surely stays present (`None`: it is gone). While a receiver is
+    /// attached that is until it leaves, which `left` announces.
+    fn present_for(&self) -> Option<Duration> {
         let o = self.sock.outbox.lock().expect("outbox lock");
-        o.closed.is_none() && (o.attached || o.left_at.elapsed() < self.linger)
+        if o.closed.is_some() {
+            return None;
+        }
+        if o.attached {
+            return Some(Duration::MAX);
+        }
+        self.linger.checked_sub(o.left_at.elapsed()).filter(|d| !d.is_zero())
     }
 }
 
 impl Pipe for SockPipe {
     async fn recv(&mut self) -> Option<Incoming> {
-        // Sends alone do not keep a session: SockJS clients always keep a receiver open.
-        while self.present() {
+        // Sends alone do not keep a session: SockJS clients always keep a receiver open. No
+        // timer runs while a receiver is attached; its leaving wakes this.
+        while let Some(wait) = self.present_for() {
+            let wait = wait.min(Duration::from_secs(3600));
             tokio::select! {
                 bytes = self.rx.recv() => return bytes.map(Incoming::Bytes),
-                _ = tokio::time::sleep(Duration::from_millis(250)) => {}
+                _ = self.sock.left.notified() => {}
+                _ = tokio::time::sleep(wait) => {}
             }
         }
         None
@@ -175,7 +197,7 @@ impl Pipe for SockPipe {
     }
 
     async fn ping(&mut self) -> bool {
-        self.present()
+        self.present_for().is_some()
     }
 
     async fn close(&mut self, normal: bool) {
