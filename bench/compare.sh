@@ -92,7 +92,7 @@ storm() {
   stop
 }
 
-for t in ws sse poll; do fanout dungeontalk $t $ROOMS $SUBS $RATES; done
+for t in ws sse poll stomp; do fanout dungeontalk $t $ROOMS $SUBS $RATES; done
 for t in ws poll; do fanout socketio $t $ROOMS $SUBS $RATES; done
 for t in ws poll; do fanout socketioxide $t $ROOMS $SUBS $RATES; done
 fanout bare ws $ROOMS $SUBS $RATES
@@ -102,6 +102,7 @@ if [ -n "$BIG" ]; then
 fi
 for s in dungeontalk socketio socketioxide bare; do idle $s ws; done
 idle dungeontalk sse
+idle dungeontalk stomp
 for s in dungeontalk socketio socketioxide bare; do storm $s ws; done
 "$BIN/dtbench" plot --results "$OUT/results.json" --dir "$OUT"
 python3 bench/check.py "$OUT"

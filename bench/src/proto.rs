@@ -2,6 +2,7 @@
 //! open a subscriber (it feeds a [`Probe`]), open a publisher (it sends bodies into its room).
 //!
 //! - `dt`: DungeonTalk's own (`/ws` JSON frames, SSE + POST, long polling + POST);
+//! - `stomp`: DungeonTalk's STOMP 1.2 at `/ws-chat` (the original client's protocol);
 //! - `sio`: Socket.IO 4 (Engine.IO v4 over WebSocket or HTTP long polling), spoken by the Node
 //!   `socket.io` peer and the socketioxide peer alike;
 //! - `bare`: the bare broadcast peer (`/ws?room=`: every text goes to everyone in the room).
@@ -17,6 +18,7 @@ use crate::probe::Probe;
 pub mod bare;
 pub mod dt;
 pub mod sio;
+pub mod stomp;
 
 /// Which server protocol.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
@@ -34,6 +36,8 @@ pub enum Transport {
     Ws,
     Sse,
     Poll,
+    /// STOMP 1.2 over a WebSocket (DungeonTalk only).
+    Stomp,
 }
 
 /// A server to measure.
@@ -109,6 +113,7 @@ impl Drop for Sub {
 pub async fn subscribe(ep: &Endpoint, world: &World, room: usize, probe: Arc<Probe>) -> Result<Sub> {
     let name = world.name(room).to_owned();
     match (ep.kind, world) {
+        (Kind::Dt, World::Dt(_)) if ep.transport == Transport::Stomp => stomp::subscribe(ep, &name, probe).await,
         (Kind::Dt, World::Dt(w)) => dt::subscribe(ep, w, &name, probe).await,
         (Kind::Sio, _) => sio::subscribe(ep, &name, probe).await,
         (Kind::Bare, _) => bare::subscribe(ep, &name, probe).await,
@@ -119,6 +124,7 @@ pub async fn subscribe(ep: &Endpoint, world: &World, room: usize, probe: Arc<Pro
 /// A connection that sends into one room.
 pub enum Publisher {
     Dt(dt::Publisher),
+    Stomp(stomp::Publisher),
     Sio(sio::Publisher),
     Bare(bare::Publisher),
 }
@@ -128,6 +134,9 @@ impl Publisher {
     pub async fn open(ep: &Endpoint, world: &World, room: usize) -> Result<Publisher> {
         let name = world.name(room).to_owned();
         Ok(match (ep.kind, world) {
+            (Kind::Dt, World::Dt(_)) if ep.transport == Transport::Stomp => {
+                Publisher::Stomp(stomp::Publisher::open(ep, &name).await?)
+            }
             (Kind::Dt, World::Dt(w)) => Publisher::Dt(dt::Publisher::open(ep, w, &name).await?),
             (Kind::Sio, _) => Publisher::Sio(sio::Publisher::open(ep, &name).await?),
             (Kind::Bare, _) => Publisher::Bare(bare::Publisher::open(ep, &name).await?),
@@ -139,6 +148,7 @@ impl Publisher {
     pub async fn send(&mut self, body: String) -> Result<()> {
         match self {
             Publisher::Dt(p) => p.send(body).await,
+            Publisher::Stomp(p) => p.send(body).await,
             Publisher::Sio(p) => p.send(body).await,
             Publisher::Bare(p) => p.send(body).await,
         }

@@ -12,10 +12,10 @@ use tokio_tungstenite::tungstenite::Message;
 use super::{Endpoint, Sub, Transport, between, ws_config, ws_frame_bytes};
 use crate::probe::Probe;
 
-type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+pub(super) type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// Whether subscribers JOIN their room (they do, unless `DTBENCH_NO_JOIN` is set: readers only).
-fn joins() -> bool {
+pub(super) fn joins() -> bool {
     std::env::var_os("DTBENCH_NO_JOIN").is_none()
 }
 
@@ -85,7 +85,7 @@ async fn open_ws(ep: &Endpoint, token: &str, room: &str, join: bool) -> Result<W
 }
 
 /// The body of a TALK frame (or a poll batch element), if the text is one.
-fn talk_body(text: &str) -> Option<&str> {
+pub(super) fn talk_body(text: &str) -> Option<&str> {
     if !text.contains("\"TALK\"") {
         return None;
     }
@@ -142,6 +142,7 @@ pub async fn subscribe(ep: &Endpoint, _world: &World, room: &str, probe: Arc<Pro
             });
             Ok(Sub { task, handshake_bytes: handshake })
         }
+        Transport::Stomp => bail!("STOMP is the stomp module's"),
         Transport::Poll => {
             if joins() {
                 post(ep, &token, room, &json!({"type": "JOIN"})).await?;
@@ -192,6 +193,7 @@ impl Publisher {
                 let task = tokio::spawn(async move { while let Some(Ok(_)) = stream.next().await {} });
                 Publisher::Ws { sink, _drain: Sub { task, handshake_bytes: 0 } }
             }
+            Transport::Stomp => bail!("STOMP is the stomp module's"),
             Transport::Sse | Transport::Poll => {
                 post(ep, &token, room, &json!({"type": "JOIN"})).await?;
                 let slots = Arc::new(Semaphore::new(16));

@@ -135,7 +135,7 @@ pub async fn subscribe(ep: &Endpoint, room: &str, probe: Arc<Probe>) -> Result<S
                 }
             }))
         }
-        Transport::Sse => bail!("Socket.IO has no SSE transport"),
+        Transport::Sse | Transport::Stomp => bail!("Socket.IO has no {:?} transport", ep.transport),
     };
     Ok(Sub { task, handshake_bytes: 0 })
 }
@@ -185,7 +185,7 @@ impl Publisher {
                     drain.abort();
                 })
             }
-            Transport::Sse => bail!("Socket.IO has no SSE transport"),
+            Transport::Sse | Transport::Stomp => bail!("Socket.IO has no {:?} transport", ep.transport),
         };
         Ok(Publisher { tx, _task: Sub { task, handshake_bytes: 0 } })
     }
