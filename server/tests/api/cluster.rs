@@ -1,13 +1,17 @@
 //! The local cluster command (`deploy/cluster.sh`, what `bash .ci/setup cluster` runs), started as
 //! a user would: two members chat through its load balancer on every transport, whichever node
-//! each request lands on, and Ctrl-C (SIGINT) leaves no process behind.
+//! each request lands on (a SockJS session's XHR requests stay on its node), and Ctrl-C (SIGINT)
+//! leaves no process behind.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use dungeontalk_app::wire::stomp::Command as Stomp;
+
 use crate::link::Transport;
 use crate::services::free_port;
+use crate::sockjs::{Session, Sj, chat, connect, subscribe, talk_of};
 use crate::support::{TestServer, eventually};
 
 /// The running script; dropping it (a failed test too) interrupts it as Ctrl-C would.
@@ -108,11 +112,29 @@ async fn the_cluster_command_serves_every_transport_and_ctrl_c_stops_it_all() {
         b.talk(&reply).await;
         while a.read_of(&["TALK"]).await["content"] != reply.as_str() {}
     }
+    // SockJS over XHR polling: every poll and every send is a request of its own, and the session
+    // lives on one node: the balancer keeps a session's requests together without a sticky cookie.
+    let mut s = Session::new(&lb, &aria, "through-the-balancer");
+    assert_eq!(s.xhr().await, Sj::Open);
+    s.send(&[connect()]).await;
+    s.poll_until(|f| f.command == Stomp::Connected).await;
+    s.send(&[subscribe("r", &format!("/sub/chat/room/{room}"))]).await;
+    let mut heard = Vec::new();
+    for i in 0..4 {
+        let said = format!("over SockJS {i}");
+        s.send(&[chat(&room, "TALK", &said, "t")]).await;
+        while !heard.contains(&said) {
+            heard.extend(s.poll_until(|f| talk_of(f).is_some()).await.iter().filter_map(talk_of));
+        }
+    }
+    // (A subscription first gets the room's recent history: what came before is skipped.)
+    heard.retain(|t| t.starts_with("over SockJS"));
+    assert_eq!(heard, (0..4).map(|i| format!("over SockJS {i}")).collect::<Vec<_>>(), "each once, in order");
     // Delivery does not wait for the store's consumer group: the last one may be stored a moment later.
     eventually(|| async {
         let stored: Vec<_> = lb.history(&aria, &room).await.into_iter().filter(|e| e["type"] == "TALK").collect();
         match stored.len() {
-            6 => Ok(()),
+            10 => Ok(()),
             _ => Err(format!("each message stored once: {stored:?}")),
         }
     })

@@ -13,7 +13,7 @@ use tokio_tungstenite::tungstenite::Message;
 use crate::support::{TestServer, spawn};
 
 /// A SockJS session as sockjs-client makes one: `/ws-chat/{server}/{session}/…?token=`.
-struct Session<'a> {
+pub(crate) struct Session<'a> {
     server: &'a TestServer,
     url: String,
     token: String,
@@ -22,7 +22,7 @@ struct Session<'a> {
 
 /// A SockJS frame: `o`, `h`, `a[...]` (the messages) or `c[code, reason]`.
 #[derive(Debug, PartialEq)]
-enum Sj {
+pub(crate) enum Sj {
     Open,
     Beat,
     Array(Vec<String>),
@@ -43,12 +43,12 @@ fn parse(frame: &str) -> Sj {
 }
 
 impl<'a> Session<'a> {
-    fn new(server: &'a TestServer, token: &str, id: &str) -> Self {
+    pub(crate) fn new(server: &'a TestServer, token: &str, id: &str) -> Self {
         let url = format!("{}/ws-chat/000/{id}", server.base);
         Session { server, url, token: token.to_owned(), decoder: Decoder::new(1 << 20) }
     }
 
-    async fn xhr(&self) -> Sj {
+    pub(crate) async fn xhr(&self) -> Sj {
         let resp = self.server.http.post(format!("{}/xhr?token={}", self.url, self.token)).send().await.unwrap();
         assert_eq!(resp.status(), 200);
         assert_eq!(resp.headers()["content-type"], "application/javascript; charset=UTF-8");
@@ -62,7 +62,7 @@ impl<'a> Session<'a> {
         self.server.http.post(url).body(body.to_owned()).send().await.unwrap().status().as_u16()
     }
 
-    async fn send(&self, frames: &[Frame]) {
+    pub(crate) async fn send(&self, frames: &[Frame]) {
         let data: Vec<String> = frames.iter().map(|f| String::from_utf8(f.encode()).unwrap()).collect();
         assert_eq!(self.send_raw(&serde_json::to_string(&data).unwrap()).await, 204);
     }
@@ -81,7 +81,7 @@ impl<'a> Session<'a> {
     }
 
     /// Polls until a STOMP frame satisfies `want`; returns every frame up to it.
-    async fn poll_until(&mut self, want: impl Fn(&Frame) -> bool) -> Vec<Frame> {
+    pub(crate) async fn poll_until(&mut self, want: impl Fn(&Frame) -> bool) -> Vec<Frame> {
         let mut seen = Vec::new();
         for _ in 0..50 {
             if let Sj::Array(m) = self.xhr().await {
@@ -95,20 +95,20 @@ impl<'a> Session<'a> {
     }
 }
 
-fn connect() -> Frame {
+pub(crate) fn connect() -> Frame {
     Frame::new(Command::Connect).header("accept-version", "1.1,1.2").header("heart-beat", "0,0")
 }
 
-fn chat(room: &str, kind: &str, content: &str, receipt: &str) -> Frame {
+pub(crate) fn chat(room: &str, kind: &str, content: &str, receipt: &str) -> Frame {
     let body = json!({"type": kind, "roomId": room, "senderId": "forged", "content": content}).to_string();
     Frame::new(Command::Send).header("destination", "/pub/chat/send").header("receipt", receipt).body(body)
 }
 
-fn subscribe(id: &str, destination: &str) -> Frame {
+pub(crate) fn subscribe(id: &str, destination: &str) -> Frame {
     Frame::new(Command::Subscribe).header("id", id).header("destination", destination)
 }
 
-fn talk_of(f: &Frame) -> Option<String> {
+pub(crate) fn talk_of(f: &Frame) -> Option<String> {
     let v: Value = serde_json::from_slice(&f.body).ok()?;
     (f.command == Command::Message && v["type"] == "TALK").then(|| v["content"].as_str().unwrap().to_owned())
 }
