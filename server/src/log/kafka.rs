@@ -40,6 +40,8 @@ use dedupe::Dedupe;
 /// Headers that let a node recognise its own appends when it reads them back.
 const NODE_HEADER: &str = "dt-node";
 const REQUEST_HEADER: &str = "dt-req";
+/// The longest pause between two attempts to reach a broker that is down (librdkafka: 10 s).
+const RECONNECT_BACKOFF_MAX_MS: u64 = 1000;
 
 /// What this node's reader found for one of its own appends.
 type Outcome = oneshot::Sender<Appended>;
@@ -86,6 +88,10 @@ fn unavailable(e: impl std::fmt::Display) -> LogError {
 fn client(settings: &Settings, brokers: &str) -> ClientConfig {
     let mut c = ClientConfig::new();
     c.set("bootstrap.servers", brokers).set("client.id", &settings.node_id).set("socket.timeout.ms", "10000");
+    // librdkafka backs off up to 10 s between attempts to reach a broker that went away, so a
+    // restarted broker stayed unused (sends refused) for up to that long after it was back. At
+    // most a second apart, the cost is one connection attempt a second per broker while it is down.
+    c.set("reconnect.backoff.max.ms", RECONNECT_BACKOFF_MAX_MS.to_string());
     c
 }
 

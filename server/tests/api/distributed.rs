@@ -219,7 +219,7 @@ async fn a_logout_on_one_node_ends_streams_on_another() {
     assert_eq!(frame["code"], "auth.logged_out");
     assert_eq!(ws.close_code().await, Some(1008));
     let (status, body) = c.get("/api/rooms", &token).await;
-    assert_eq!((status, body["code"].as_str()), (401, Some("auth.logged_out")), "node B refuses it too");
+    assert_eq!((status, body["code"].as_str()), (401, Some("auth.logged_out")), "node B refuses it too: {body}");
 }
 
 /// A member's rate limit is one bucket over all nodes: talking through two nodes does not double it.

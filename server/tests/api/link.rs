@@ -256,6 +256,22 @@ impl Link {
         }
     }
 
+    /// The next server frame, waiting as long as it takes (a WebSocket's pings are answered
+    /// meanwhile); None once the server ended the link.
+    pub async fn read_untimed(&mut self) -> Option<Value> {
+        if let Some(frame) = self.queued.pop_front() {
+            return Some(frame);
+        }
+        let Inner::Ws(ws) = &mut self.inner else { return Some(self.read().await) };
+        loop {
+            match ws.next().await {
+                Some(Ok(Message::Text(t))) => return Some(serde_json::from_str(&t).unwrap()),
+                Some(Ok(Message::Close(_))) | Some(Err(_)) | None => return None,
+                Some(Ok(_)) => {}
+            }
+        }
+    }
+
     /// Ends the link (a forced disconnect: the socket or stream is dropped).
     pub fn drop_link(self) {}
 

@@ -1,10 +1,14 @@
 //! The real services the distributed tests run: Redis, a Kafka-API broker (nisshi) and a
-//! MongoDB-wire server (SecantusDB). Each starts on a free port with its own data, answers before
-//! a test uses it, and is killed by PID when dropped (also when the test fails).
+//! MongoDB-wire server (SecantusDB), and for a broker that must survive a restart, the PostgreSQL
+//! it keeps its topics in. Each starts on a free port with its own data, answers before a test
+//! uses it, and is killed by PID when dropped (also when the test fails).
+
+mod postgres;
 
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::Stdio;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use tokio::net::TcpStream;
@@ -17,6 +21,8 @@ pub struct Service {
     kind: Kind,
     /// Keeps its data on disk, so it can be stopped and started again (slower: outage tests only).
     durable: bool,
+    /// The PostgreSQL a durable broker keeps its topics in (stopped after the broker, when dropped).
+    backing: Option<Box<Service>>,
     _dir: tempfile::TempDir,
 }
 
@@ -25,11 +31,25 @@ enum Kind {
     Redis,
     Mongo,
     Kafka,
+    Postgres,
 }
 
-/// A port nobody listens on right now.
+/// A port nobody listens on right now, unique in this test run, and below the kernel's ephemeral
+/// range: a port from that range (what binding port 0 gives) can be handed to another test's
+/// server, or to an outgoing connection, between this check and the service binding it.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let range = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range").unwrap_or_default();
+    let low: u32 = range.split_whitespace().next().and_then(|p| p.parse().ok()).unwrap_or(32768);
+    let (first, span) = (low.saturating_sub(12_000).max(1024), low.saturating_sub(1024).min(12_000));
+    // Test runs in parallel processes start far apart.
+    let start = std::process::id().wrapping_mul(7919);
+    loop {
+        let port = (first + start.wrapping_add(NEXT.fetch_add(1, Ordering::Relaxed)) % span) as u16;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
 }
 
 fn tool(env: &str, default: &str) -> PathBuf {
@@ -57,20 +77,29 @@ impl Service {
         Service::start_with(Kind::Kafka, false).await
     }
 
-    /// Redis and SecantusDB keeping their data in their folders (Redis: an fsynced append-only
-    /// file), so each can be stopped and started again; nisshi in memory (a broker restart needs
-    /// its sqlite:// engine, which CI does not build yet).
+    /// Each keeping its data, so it can be stopped and started again: Redis in an fsynced
+    /// append-only file, SecantusDB in its folder, nisshi in a PostgreSQL of its own.
     pub async fn durable() -> (Service, Service, Service) {
-        tokio::join!(
-            Service::start_with(Kind::Redis, true),
-            Service::start_with(Kind::Kafka, false),
-            Service::start_with(Kind::Mongo, true)
-        )
+        let kafka = async {
+            let postgres = Service::start_with(Kind::Postgres, true).await;
+            let mut kafka = Service::unstarted(Kind::Kafka, true);
+            kafka.backing = Some(Box::new(postgres));
+            kafka.spawn().await;
+            kafka
+        };
+        tokio::join!(Service::start_with(Kind::Redis, true), kafka, Service::start_with(Kind::Mongo, true))
+    }
+
+    fn unstarted(kind: Kind, durable: bool) -> Service {
+        let dir = tempfile::tempdir().unwrap();
+        Service { child: None, port: free_port(), kind, durable, backing: None, _dir: dir }
     }
 
     async fn start_with(kind: Kind, durable: bool) -> Service {
-        let dir = tempfile::tempdir().unwrap();
-        let mut service = Service { child: None, port: free_port(), kind, durable, _dir: dir };
+        let mut service = Service::unstarted(kind, durable);
+        if let Kind::Postgres = kind {
+            postgres::init(service._dir.path());
+        }
         service.spawn().await;
         service
     }
@@ -133,24 +162,42 @@ impl Service {
                 let url = format!("tcp://127.0.0.1:{port}");
                 let mut c = Command::new(tool("DUNGEONTALK_NISSHI", "~/.cache/dungeontalk-tools/nisshi/bin/nisshi"));
                 c.args(["broker", "--listener-url", &url, "--advertised-listener-url", &url]);
-                // A sqlite:// path is relative to the broker's working directory: its folder.
-                let storage = if self.durable { "sqlite://nisshi.db" } else { "memory://nisshi/" };
+                let storage = match &self.backing {
+                    Some(pg) => format!("postgres://postgres@127.0.0.1:{}/postgres", pg.port),
+                    None => "memory://nisshi/".to_owned(),
+                };
                 c.current_dir(self._dir.path());
-                c.args(["--storage-engine", storage, "--group-initial-rebalance-delay", "0s"]);
+                c.args(["--storage-engine", &storage, "--group-initial-rebalance-delay", "0s"]);
                 c
             }
+            Kind::Postgres => postgres::server(self._dir.path(), self.port),
         };
         cmd.stdout(Stdio::null()).stderr(Stdio::null()).kill_on_drop(true);
         cmd
     }
 
     async fn spawn(&mut self) {
-        let child = self.command().spawn().unwrap_or_else(|e| panic!("cannot start {:?}: {e}", self.kind));
-        self.child = Some(child);
+        let mut child = self.command().spawn().unwrap_or_else(|e| panic!("cannot start {:?}: {e}", self.kind));
         let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-        while TcpStream::connect(("127.0.0.1", self.port)).await.is_err() {
-            assert!(tokio::time::Instant::now() < deadline, "{:?} did not listen on {} in 30 s", self.kind, self.port);
+        loop {
+            // One that exited (say, its port was taken meanwhile) must not pass for one that answers.
+            if let Some(exit) = child.try_wait().unwrap() {
+                panic!("{:?} ended before it answered on {}: {exit}", self.kind, self.port);
+            }
+            if TcpStream::connect(("127.0.0.1", self.port)).await.is_ok() && self.answers().await {
+                break;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "{:?} did not answer on {} in 30 s", self.kind, self.port);
             tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        self.child = Some(child);
+    }
+
+    /// Whether it serves requests yet (PostgreSQL listens before it accepts sessions).
+    async fn answers(&self) -> bool {
+        match self.kind {
+            Kind::Postgres => postgres::ready(self.port).await,
+            _ => true,
         }
     }
 
@@ -160,6 +207,7 @@ impl Service {
             Kind::Redis => format!("redis://127.0.0.1:{}", self.port),
             Kind::Mongo => format!("mongodb://127.0.0.1:{}/dungeontalk", self.port),
             Kind::Kafka => format!("127.0.0.1:{}", self.port),
+            Kind::Postgres => format!("postgres://postgres@127.0.0.1:{}/postgres", self.port),
         }
     }
 }
