@@ -116,7 +116,9 @@ impl Reader<'_> {
                     self.heard.mark();
                     match msg {
                     Some(Ok(Message::Text(t))) => {
-                        let started = self.start(t).await;
+                        // Boxed: an idle connection's task holds only its waiting state, not
+                        // room for this one (idle sockets are most sockets).
+                        let started = Box::pin(self.start(t)).await;
                         inflight.push_back(started);
                     }
                     Some(Ok(Message::Binary(_))) => {
@@ -207,7 +209,7 @@ impl Writer<'_> {
         match start.after {
             Some(after) => feed.resume(after),
             None => {
-                if let Err(e) = feed.recent(settings.history_on_join).await {
+                if let Err(e) = Box::pin(feed.recent(settings.history_on_join)).await {
                     batch.push(text(&AppError::from(e).to_frame()));
                     let _ = self.write(&mut batch).await;
                     return;
@@ -284,7 +286,7 @@ impl Writer<'_> {
                 }
             }
             let events = batch.iter().filter(|m| matches!(m, Message::Text(_))).count() as u64;
-            if self.write(&mut batch).await.is_err() || ending {
+            if Box::pin(self.write(&mut batch)).await.is_err() || ending {
                 return;
             }
             delivered.inc_by(events);
