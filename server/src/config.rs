@@ -96,7 +96,7 @@ impl Default for Settings {
             guest_token_ttl_secs: 86_400,
             max_frame_bytes: 128 * 1024,
             ws_max_message_bytes: 1024 * 1024,
-            ws_read_buffer_bytes: 4096,
+            ws_read_buffer_bytes: 1024,
             ws_write_buffer_bytes: 4096,
             ws_pipeline: 32,
             http_header_timeout_secs: 10,

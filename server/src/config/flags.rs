@@ -72,7 +72,7 @@ pub struct Overrides {
     /// Largest WebSocket message read at all; bigger ones close the socket (1009) [default: 1048576].
     #[arg(long, env = "DUNGEONTALK_WS_MAX_MESSAGE_BYTES", value_name = "BYTES")]
     pub ws_max_message_bytes: Option<usize>,
-    /// Bytes a WebSocket reads from its socket at a time (chat frames are small) [default: 4096].
+    /// Bytes a WebSocket reads from its socket at a time (chat frames are small) [default: 1024].
     #[arg(long, env = "DUNGEONTALK_WS_READ_BUFFER_BYTES", value_name = "BYTES")]
     pub ws_read_buffer_bytes: Option<usize>,
     /// Bytes of frames a WebSocket gathers before it writes them out (a flush writes at once);
