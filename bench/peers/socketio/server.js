@@ -8,7 +8,11 @@ const port = Number(process.argv[process.argv.indexOf("--port") + 1] || 9002);
 const http = createServer();
 const io = new Server(http, { cors: { origin: "*" } });
 io.on("connection", (socket) => {
-  socket.on("join", (room) => socket.join(room));
+  // Acknowledged once joined, so a subscriber knows it hears the room from then on.
+  socket.on("join", (room, ack) => {
+    socket.join(room);
+    if (typeof ack === "function") ack();
+  });
   socket.on("talk", (msg) => io.to(msg.room).emit("talk", msg.text));
 });
 http.listen(port, "127.0.0.1", () => console.log(`socket.io listening on http://127.0.0.1:${port}`));

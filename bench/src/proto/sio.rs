@@ -17,8 +17,10 @@ type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<t
 
 const TALK: &str = "[\"talk\",\"";
 
+/// A `join` with ack id 1: the server answers `431…` once the socket is in the room, so no
+/// message sent after the subscriber is counted ready can beat its join.
 fn join_packet(room: &str) -> String {
-    format!("42{}", json!(["join", room]))
+    format!("421{}", json!(["join", room]))
 }
 
 fn talk_packet(room: &str, body: &str) -> String {
@@ -32,6 +34,7 @@ async fn open_ws(ep: &Endpoint, room: &str) -> Result<Ws> {
     ws.send(Message::text("40")).await?;
     expect(&mut ws, "40").await?;
     ws.send(Message::text(join_packet(room))).await?;
+    expect(&mut ws, "431").await?;
     Ok(ws)
 }
 
@@ -73,7 +76,16 @@ impl Polling {
             bail!("no namespace connect: {connected:?}");
         }
         p.post(&join_packet(room)).await?;
-        Ok(p)
+        for _ in 0..5 {
+            let (packets, _) = p.get().await?;
+            if packets.iter().any(|packet| packet.starts_with("431")) {
+                return Ok(p);
+            }
+            if packets.iter().any(|packet| packet == "2") {
+                p.post("3").await?;
+            }
+        }
+        bail!("the join was not acknowledged")
     }
 
     async fn post(&self, body: &str) -> Result<()> {

@@ -1,10 +1,10 @@
 //! `bench-peer-socketioxide --bind ADDR`: the Rust Socket.IO server (socketioxide on axum) with
-//! the room broadcast the other servers have: `join` a room by name, `talk` {room, text}, and
+//! the room broadcast the other servers have: `join` a room by name (acknowledged), `talk` {room, text}, and
 //! the text goes to everyone in the room, the sender included. Nothing is stored.
 
 use serde::Deserialize;
 use socketioxide::SocketIo;
-use socketioxide::extract::{Data, SocketRef};
+use socketioxide::extract::{AckSender, Data, SocketRef};
 
 #[derive(Deserialize)]
 struct Talk {
@@ -17,7 +17,11 @@ async fn main() {
     let bind = std::env::args().skip_while(|a| a != "--bind").nth(1).unwrap_or_else(|| "127.0.0.1:9003".into());
     let (layer, io) = SocketIo::new_layer();
     io.ns("/", async |s: SocketRef| {
-        s.on("join", async |s: SocketRef, Data(room): Data<String>| s.join(room));
+        // Acknowledged once joined, so a subscriber knows it hears the room from then on.
+        s.on("join", async |s: SocketRef, Data(room): Data<String>, ack: AckSender| {
+            s.join(room);
+            let _ = ack.send(&());
+        });
         s.on("talk", async |s: SocketRef, Data(msg): Data<Talk>| {
             let _ = s.within(msg.room).emit("talk", &msg.text).await;
         });
