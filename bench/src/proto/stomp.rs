@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use anyhow::{Result, bail};
+use dungeontalk_app::wire::stomp::{Command, Frame};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::json;
 use tokio_tungstenite::tungstenite::Message;
@@ -13,21 +14,14 @@ use super::dt::{Ws, guest, joins, talk_body};
 use super::{Endpoint, Sub, ws_config, ws_frame_bytes};
 use crate::probe::Probe;
 
-/// One STOMP frame (headers need no escaping here: none holds `:` or a newline).
-fn frame(command: &str, headers: &[(&str, &str)], body: &str) -> Message {
-    let mut text = format!("{command}\n");
-    for (k, v) in headers {
-        text.push_str(&format!("{k}:{v}\n"));
-    }
-    text.push('\n');
-    text.push_str(body);
-    text.push('\0');
-    Message::text(text)
+/// A frame as one WebSocket text message (the codec the server and the browser share).
+fn message(frame: Frame) -> Message {
+    Message::text(String::from_utf8(frame.encode()).expect("the frames sent here are UTF-8"))
 }
 
 fn chat(room: &str, kind: &str, content: &str) -> Message {
     let body = json!({"type": kind, "roomId": room, "content": content}).to_string();
-    frame("SEND", &[("destination", "/pub/chat/send"), ("content-type", "application/json")], &body)
+    message(Frame::new(Command::Send).header("destination", "/pub/chat/send").body(body))
 }
 
 /// Connects (no heart-beats: the run is short and the probe reads all the time) and subscribes
@@ -35,13 +29,13 @@ fn chat(room: &str, kind: &str, content: &str) -> Message {
 async fn open(ep: &Endpoint, token: &str, room: &str, join: bool) -> Result<Ws> {
     let url = format!("{}/ws-chat?token={token}&roomId={room}", ep.ws_base());
     let (mut ws, _) = tokio_tungstenite::connect_async_with_config(url, Some(ws_config()), true).await?;
-    ws.send(frame("CONNECT", &[("accept-version", "1.2"), ("heart-beat", "0,0")], "")).await?;
+    ws.send(message(Frame::new(Command::Connect).header("accept-version", "1.2").header("heart-beat", "0,0"))).await?;
     match ws.next().await {
         Some(Ok(Message::Text(t))) if t.starts_with("CONNECTED\n") => {}
         other => bail!("no CONNECTED frame: {other:?}"),
     }
     let destination = format!("/sub/chat/room/{room}");
-    ws.send(frame("SUBSCRIBE", &[("id", "r"), ("destination", &destination)], "")).await?;
+    ws.send(message(Frame::new(Command::Subscribe).header("id", "r").header("destination", destination))).await?;
     if join {
         ws.send(chat(room, "JOIN", "")).await?;
     }

@@ -194,8 +194,7 @@ impl Feed {
     async fn wait_durable(&self, seq: u64) -> Result<(), FeedError> {
         let mut deadline = tokio::time::Instant::now() + DURABLE_WAIT;
         let mut seen = None;
-        let mut pause = Duration::from_millis(5);
-        let mut warned = false;
+        let mut retry = Retry::new(&self.room_id);
         loop {
             match self.log.durable_through(&self.room_id).await {
                 Ok(through) if through >= seq => return Ok(()),
@@ -208,14 +207,11 @@ impl Feed {
                 }
                 Ok(_) => {}
                 Err(e) => {
-                    if !std::mem::replace(&mut warned, true) {
-                        tracing::warn!(room = %self.room_id, error = %e, "a reader waits for the store");
-                    }
+                    retry.failed(&e);
                     deadline = tokio::time::Instant::now() + DURABLE_WAIT;
                 }
             }
-            tokio::time::sleep(pause).await;
-            pause = (pause * 2).min(RETRY_MAX);
+            retry.pause().await;
         }
     }
 
@@ -279,17 +275,37 @@ async fn patiently<T, F>(room: &RoomId, mut read: impl FnMut() -> F) -> T
 where
     F: std::future::Future<Output = Result<T, StoreError>>,
 {
-    let mut pause = Duration::from_millis(5);
-    let mut warned = false;
+    let mut retry = Retry::new(room);
     loop {
         match read().await {
             Ok(v) => return v,
-            Err(e) if !std::mem::replace(&mut warned, true) => {
-                tracing::warn!(%room, error = %e, "a reader waits for the store");
-            }
-            Err(_) => {}
+            Err(e) => retry.failed(&e),
         }
-        tokio::time::sleep(pause).await;
-        pause = (pause * 2).min(RETRY_MAX);
+        retry.pause().await;
+    }
+}
+
+/// Growing pauses (at most `RETRY_MAX`) between tries of a store a reader waits for; the first
+/// failure is logged, the rest would only repeat it.
+struct Retry<'a> {
+    room: &'a RoomId,
+    pause: Duration,
+    warned: bool,
+}
+
+impl<'a> Retry<'a> {
+    fn new(room: &'a RoomId) -> Self {
+        Retry { room, pause: Duration::from_millis(5), warned: false }
+    }
+
+    fn failed(&mut self, e: &dyn std::fmt::Display) {
+        if !std::mem::replace(&mut self.warned, true) {
+            tracing::warn!(room = %self.room, error = %e, "a reader waits for the store");
+        }
+    }
+
+    async fn pause(&mut self) {
+        tokio::time::sleep(self.pause).await;
+        self.pause = (self.pause * 2).min(RETRY_MAX);
     }
 }

@@ -162,10 +162,7 @@ impl Service {
                 let url = format!("tcp://127.0.0.1:{port}");
                 let mut c = Command::new(tool("DUNGEONTALK_NISSHI", "~/.cache/dungeontalk-tools/nisshi/bin/nisshi"));
                 c.args(["broker", "--listener-url", &url, "--advertised-listener-url", &url]);
-                let storage = match &self.backing {
-                    Some(pg) => format!("postgres://postgres@127.0.0.1:{}/postgres", pg.port),
-                    None => "memory://nisshi/".to_owned(),
-                };
+                let storage = self.backing.as_ref().map_or_else(|| "memory://nisshi/".to_owned(), |pg| pg.url());
                 c.current_dir(self._dir.path());
                 c.args(["--storage-engine", &storage, "--group-initial-rebalance-delay", "0s"]);
                 c
