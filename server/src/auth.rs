@@ -2,14 +2,17 @@
 //!
 //! HS256 only: a token signed with any other algorithm, `none` included, is refused.
 
+use std::future::Future;
 use std::path::Path;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use axum::http::{HeaderMap, header};
 use dungeontalk_app::wire::{ErrorCode, MemberId, Session};
+use futures_util::FutureExt;
+use futures_util::future::Fuse;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, errors::ErrorKind};
 use serde::{Deserialize, Serialize};
-use tokio::sync::watch;
 use uuid::Uuid;
 
 use crate::config::Settings;
@@ -147,12 +150,25 @@ impl Auth {
         let leeway = self.validation.leeway;
         let expires =
             std::time::Duration::from_secs((claims.exp + leeway).saturating_sub(jsonwebtoken::get_current_timestamp()));
-        Revocation {
-            changes: self.revoked.changes(),
-            auth: self.clone(),
-            claims: Claims { sub: String::new(), nick: String::new(), ..claims.clone() },
-            expires: tokio::time::Instant::now() + expires,
-        }
+        let (auth, mut changes) = (self.clone(), self.revoked.changes());
+        let claims = Claims { sub: String::new(), nick: String::new(), ..claims.clone() };
+        let expires = tokio::time::Instant::now() + expires;
+        let waiting = async move {
+            loop {
+                if auth.is_revoked(&claims) {
+                    return Ended::LoggedOut;
+                }
+                tokio::select! {
+                    changed = changes.changed() => if changed.is_err() {
+                        tokio::time::sleep_until(expires).await;
+                        return Ended::Expired;
+                    },
+                    _ = tokio::time::sleep_until(expires) => return Ended::Expired,
+                }
+            }
+        };
+        let waiting: Pin<Box<dyn Future<Output = Ended> + Send>> = Box::pin(waiting);
+        Revocation { waiting: waiting.fuse() }
     }
 }
 
@@ -178,28 +194,20 @@ impl Ended {
 /// Resolves once its token is revoked or expired; the handshake checked the token, this keeps
 /// checking.
 pub struct Revocation {
-    changes: watch::Receiver<u64>,
-    auth: Arc<Auth>,
-    claims: Claims,
-    expires: tokio::time::Instant,
+    /// Made once per connection and polled where it waits: a connection's loop wakes for every
+    /// event it sends, and re-making this wait each time would re-arm its timer, re-register on
+    /// the revocation signal and re-check the revocation list (shared locks) per delivery.
+    waiting: Waiting,
 }
+
+/// A connection's wait for the end of its token.
+pub type Waiting = Fuse<Pin<Box<dyn Future<Output = Ended> + Send>>>;
 
 impl Revocation {
     /// Waits until the token's login is logged out or the token expires (cancel-safe, so it can
-    /// sit in a `select!`).
-    pub async fn ended(&mut self) -> Ended {
-        loop {
-            if self.auth.is_revoked(&self.claims) {
-                return Ended::LoggedOut;
-            }
-            tokio::select! {
-                changed = self.changes.changed() => if changed.is_err() {
-                    tokio::time::sleep_until(self.expires).await;
-                    return Ended::Expired;
-                },
-                _ = tokio::time::sleep_until(self.expires) => return Ended::Expired,
-            }
-        }
+    /// sit in a `select!`; once it has said so it stays pending).
+    pub fn ended(&mut self) -> &mut Waiting {
+        &mut self.waiting
     }
 
     /// The error a connection sends when its login was logged out.

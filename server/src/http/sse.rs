@@ -4,6 +4,7 @@
 //! holds no queue of its own: it falls behind in the shared ring, then catches up from the store.
 
 use std::convert::Infallible;
+use std::pin::Pin;
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
@@ -15,7 +16,7 @@ use futures_util::FutureExt;
 use futures_util::stream::{self, Stream};
 use serde::Deserialize;
 use tokio::time::{Instant, Interval, MissedTickBehavior};
-use tokio_util::sync::CancellationToken;
+use tokio_util::sync::WaitForCancellationFutureOwned;
 
 use super::extract::Params;
 use super::rooms::reader_for;
@@ -100,7 +101,8 @@ pub fn event(name: &str, frame: &impl serde::Serialize) -> Bytes {
 struct RoomStream {
     feed: Feed,
     heartbeat: Interval,
-    shutdown: CancellationToken,
+    /// Made once: a stream wakes for every event, and a new wait would register anew each time.
+    shutdown: Pin<Box<WaitForCancellationFutureOwned>>,
     hello: Option<Bytes>,
     done: bool,
     revocation: Revocation,
@@ -119,7 +121,7 @@ impl RoomStream {
             return None;
         }
         let first = tokio::select! {
-            _ = self.shutdown.cancelled() => return None,
+            _ = &mut self.shutdown => return None,
             _ = self.heartbeat.tick() => return Some(Bytes::from_static(HEARTBEAT)),
             why = self.revocation.ended() => {
                 self.done = true;
@@ -193,7 +195,7 @@ pub async fn room_events(
     let st = RoomStream {
         feed,
         heartbeat: heartbeat(&state),
-        shutdown: state.shutdown.clone(),
+        shutdown: Box::pin(state.shutdown.clone().cancelled_owned()),
         hello: Some(Bytes::from(hello)),
         done: false,
         revocation,

@@ -7,8 +7,8 @@ use std::future::Future;
 use std::time::{Duration, Instant};
 
 use dungeontalk_app::wire::stomp::Decoder;
-use futures_util::StreamExt;
 use futures_util::stream::FuturesOrdered;
+use futures_util::{FutureExt, StreamExt};
 use tokio::sync::mpsc;
 
 use super::session::{Next, Session};
@@ -67,6 +67,8 @@ pub async fn run<P: Pipe>(
     let mut sent = Instant::now();
     let mut tick = tokio::time::interval(Duration::from_millis(500));
     let mut last_ping = Instant::now();
+    // Made once: this loop wakes for every event, and a new wait would register anew each time.
+    let mut stopping = std::pin::pin!(state.shutdown.cancelled());
     loop {
         let next = tokio::select! {
             msg = pipe.recv() => {
@@ -105,7 +107,7 @@ pub async fn run<P: Pipe>(
                 let e = why.error();
                 s.fatal(e.code.as_str(), &e.message, None)
             }
-            _ = state.shutdown.cancelled() => s.fatal("unavailable", "The server is shutting down; connect again.", None),
+            _ = &mut stopping => s.fatal("unavailable", "The server is shutting down; connect again.", None),
         };
         // Everything a subscription has ready goes out in the same write.
         while s.queue.len() < 256 {
@@ -120,7 +122,15 @@ pub async fn run<P: Pipe>(
             sent = Instant::now();
             let limit = Duration::from_millis(state.settings.send_timeout_ms);
             // A client that does not take its frames within `send_timeout_ms` is dropped.
-            match tokio::time::timeout(limit, pipe.write(&mut s.queue)).await {
+            // The timer is armed only for a socket that cannot take the queue at once.
+            let written = {
+                let mut write = std::pin::pin!(pipe.write(&mut s.queue));
+                match (&mut write).now_or_never() {
+                    Some(done) => Ok(done),
+                    None => tokio::time::timeout(limit, write).await,
+                }
+            };
+            match written {
                 Ok(Ok(())) => s.queue.clear(),
                 _ => return,
             }

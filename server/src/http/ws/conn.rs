@@ -220,6 +220,8 @@ impl Writer<'_> {
             return;
         }
         let shutdown = self.state.shutdown.clone();
+        // Made once: this loop wakes for every event, and a new wait would register anew each time.
+        let mut stopping = std::pin::pin!(shutdown.cancelled());
         let delivered = hub.metrics().deliveries.with_label_values(&["ws"]);
         // Pings keep proxies from closing a quiet socket and tell a live client from a vanished one.
         let every = Duration::from_secs(settings.ws_ping_secs);
@@ -236,7 +238,7 @@ impl Writer<'_> {
                         batch.push(Message::Ping(axum::body::Bytes::from_static(b"dt")));
                     }
                 }
-                _ = shutdown.cancelled() => {
+                _ = &mut stopping => {
                     batch.push(close(close_code::AWAY, "server shutting down"));
                     ending = true;
                 }
@@ -315,7 +317,15 @@ impl Writer<'_> {
             }
             sink.flush().await
         };
-        let written = tokio::time::timeout(limit, all).await;
+        // A socket that can take the batch takes it at once: the timer is armed only when it cannot
+        // (arming and cancelling one per wake-up is a cost every delivery would pay).
+        let written = {
+            let mut all = std::pin::pin!(all);
+            match (&mut all).now_or_never() {
+                Some(done) => Ok(done),
+                None => tokio::time::timeout(limit, all).await,
+            }
+        };
         // A burst grew the batch: give the memory back, idle sockets are most sockets.
         if batch.capacity() > 16 {
             batch.shrink_to(16);
