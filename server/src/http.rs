@@ -10,6 +10,7 @@ use crate::error::AppError;
 use crate::state::AppState;
 
 pub(crate) mod assets;
+mod deadline;
 mod extract;
 pub mod fns;
 mod frames;

@@ -7,10 +7,11 @@ use std::future::Future;
 use std::time::{Duration, Instant};
 
 use dungeontalk_app::wire::stomp::Decoder;
+use futures_util::StreamExt;
 use futures_util::stream::FuturesOrdered;
-use futures_util::{FutureExt, StreamExt};
 use tokio::sync::mpsc;
 
+use super::super::deadline::within;
 use super::session::{Next, Session};
 use crate::auth::Revocation;
 use crate::model::Actor;
@@ -122,15 +123,7 @@ pub async fn run<P: Pipe>(
             sent = Instant::now();
             let limit = Duration::from_millis(state.settings.send_timeout_ms);
             // A client that does not take its frames within `send_timeout_ms` is dropped.
-            // The timer is armed only for a socket that cannot take the queue at once.
-            let written = {
-                let mut write = std::pin::pin!(pipe.write(&mut s.queue));
-                match (&mut write).now_or_never() {
-                    Some(done) => Ok(done),
-                    None => tokio::time::timeout(limit, write).await,
-                }
-            };
-            match written {
+            match within(limit, pipe.write(&mut s.queue)).await {
                 Ok(Ok(())) => s.queue.clear(),
                 _ => return,
             }

@@ -14,6 +14,7 @@ use futures_util::stream::{FuturesOrdered, SplitSink, SplitStream};
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use tokio::sync::mpsc;
 
+use super::super::deadline::within;
 use super::super::frames::{Acted, PendingActed, Started, parse, start};
 use crate::auth::{Ended, Revocation};
 use crate::error::AppError;
@@ -317,15 +318,7 @@ impl Writer<'_> {
             }
             sink.flush().await
         };
-        // A socket that can take the batch takes it at once: the timer is armed only when it cannot
-        // (arming and cancelling one per wake-up is a cost every delivery would pay).
-        let written = {
-            let mut all = std::pin::pin!(all);
-            match (&mut all).now_or_never() {
-                Some(done) => Ok(done),
-                None => tokio::time::timeout(limit, all).await,
-            }
-        };
+        let written = within(limit, all).await;
         // A burst grew the batch: give the memory back, idle sockets are most sockets.
         if batch.capacity() > 16 {
             batch.shrink_to(16);
