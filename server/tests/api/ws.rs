@@ -147,8 +147,14 @@ async fn handshake_refusals_over_a_real_socket() {
 #[tokio::test]
 async fn a_client_that_falls_behind_is_told_to_resync_and_can_resume_everything() {
     let dir = tempfile::tempdir().unwrap();
-    // A long send timeout: `slow` must stay connected while the writer takes its time.
-    let env = [("DUNGEONTALK_OUTGOING_QUEUE_LEN", "4"), ("DUNGEONTALK_SEND_TIMEOUT_MS", "300000")];
+    // A long send timeout and rare pings: `slow` must stay connected while the writer takes its
+    // time. It reads nothing, so it answers no ping; on a slow machine the 3000 POSTs outlast two
+    // default pings and the server would rightly drop it as silent.
+    let env = [
+        ("DUNGEONTALK_OUTGOING_QUEUE_LEN", "4"),
+        ("DUNGEONTALK_SEND_TIMEOUT_MS", "300000"),
+        ("DUNGEONTALK_WS_PING_SECS", "3600"),
+    ];
     let server = TestServer::spawn(dir.path(), &env).await;
     let (t, _) = server.guest("Aria").await;
     let room = server.room(&t, "Hall").await;
