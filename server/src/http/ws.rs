@@ -19,6 +19,7 @@ use crate::error::AppError;
 use crate::state::AppState;
 
 mod conn;
+mod replies;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -254,7 +254,14 @@ impl Feed {
             }
             match self.sub.read(&mut self.pos, self.live_from, RING_BATCH, &mut self.pending) {
                 Read::Got => self.live = true,
-                Read::Empty => self.sub.wait(self.pos).await,
+                Read::Empty => {
+                    // Store pages (up to `replay_page`) grew it past what ring reads need: give
+                    // that back before idling, idle readers are most readers.
+                    if self.pending.capacity() > RING_BATCH {
+                        self.pending = VecDeque::new();
+                    }
+                    self.sub.wait(self.pos).await
+                }
                 Read::Lagged => {
                     tracing::debug!(room = %self.room_id, "reader lagged");
                     self.pos = self.sub.snapshot().start;

@@ -12,10 +12,10 @@ use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, close_code};
 use dungeontalk_app::wire::{ErrorCode, RoomId, ServerFrame};
 use futures_util::stream::{FuturesOrdered, SplitSink, SplitStream};
 use futures_util::{FutureExt, SinkExt, StreamExt};
-use tokio::sync::mpsc;
 
 use super::super::deadline::within;
 use super::super::frames::{Acted, PendingActed, Started, parse, start};
+use super::replies::Replies;
 use crate::auth::{Ended, Revocation};
 use crate::error::AppError;
 use crate::hub::Attendance;
@@ -87,10 +87,11 @@ pub async fn run(
     let room_id = room.room_id.clone();
     let _counted = state.hub.metrics().connection("ws");
     let (sink, stream) = socket.split();
-    let (replies, replies_rx) = mpsc::channel(state.settings.ws_pipeline.max(1) * 2);
+    let replies = Replies::new(state.settings.ws_pipeline.max(1) * 2);
     let heard = Heard::new();
-    let mut writer = Writer { sink, state: state.clone(), replies: replies_rx, revocation, heard: &heard };
-    let mut reader = Reader { stream, state: state.clone(), actor: actor.clone(), room, replies, heard: &heard };
+    let mut writer = Writer { sink, state: state.clone(), replies: &replies, revocation, heard: &heard };
+    let mut reader =
+        Reader { stream, state: state.clone(), actor: actor.clone(), room, replies: &replies, heard: &heard };
     tokio::select! {
         _ = writer.run(&actor, &room_id, start) => {}
         _ = reader.run() => {}
@@ -102,7 +103,7 @@ struct Reader<'a> {
     state: AppState,
     actor: Actor,
     room: RoomRecord,
-    replies: mpsc::Sender<Message>,
+    replies: &'a Replies,
     /// When the client was last heard from (any frame, pongs included).
     heard: &'a Heard,
 }
@@ -130,16 +131,14 @@ impl Reader<'_> {
                     Some(Ok(_)) => {}
                     Some(Err(e)) => {
                         // Tell the client why, then let the writer end the connection.
-                        let _ = self.replies.send(close_for(&e)).await;
+                        self.replies.send(close_for(&e)).await;
                         return std::future::pending().await;
                     }
                     }
                 },
                 Some(done) = inflight.next() => {
                     for reply in replies_for(done) {
-                        if self.replies.send(reply).await.is_err() {
-                            return;
-                        }
+                        self.replies.send(reply).await;
                     }
                 }
             }
@@ -188,7 +187,7 @@ struct Closed;
 struct Writer<'a> {
     sink: SplitSink<WebSocket, Message>,
     state: AppState,
-    replies: mpsc::Receiver<Message>,
+    replies: &'a Replies,
     /// Fires when the handshake's token is logged out or expires: the connection ends then.
     revocation: Revocation,
     /// When the client was last heard from.
@@ -264,12 +263,9 @@ impl Writer<'_> {
                         ending = true;
                     }
                 },
-                reply = self.replies.recv() => match reply {
-                    Some(m) => {
-                        ending = matches!(m, Message::Close(_));
-                        batch.push(m);
-                    }
-                    None => return,
+                reply = self.replies.recv() => {
+                    ending = matches!(reply, Message::Close(_));
+                    batch.push(reply);
                 },
             }
             // Everything else that is ready goes out with it, in one write.
@@ -281,11 +277,11 @@ impl Writer<'_> {
             }
             while !ending && batch.len() < BATCH {
                 match self.replies.try_recv() {
-                    Ok(m) => {
+                    Some(m) => {
                         ending = matches!(m, Message::Close(_));
                         batch.push(m);
                     }
-                    Err(_) => break,
+                    None => break,
                 }
             }
             let events = batch.iter().filter(|m| matches!(m, Message::Text(_))).count() as u64;
@@ -320,8 +316,8 @@ impl Writer<'_> {
         };
         let written = within(limit, all).await;
         // A burst grew the batch: give the memory back, idle sockets are most sockets.
-        if batch.capacity() > 16 {
-            batch.shrink_to(16);
+        if batch.capacity() > 4 {
+            batch.shrink_to(4);
         }
         match written {
             Ok(Ok(())) => Ok(()),

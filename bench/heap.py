@@ -1,0 +1,84 @@
+#!/usr/bin/env python3
+"""The server's live heap per idle WebSocket, split by what each step adds.
+
+    python3 bench/heap.py [BIN_DIR] [N] [-- extra dungeontalk flags]
+
+Starts a release `dungeontalk` on a free port, then in N/100 rooms of 100: makes N guests, opens
+N `/ws` sockets (raw handshakes, nothing read after CONNECTED), sends each socket's JOIN (every
+socket then receives its room's JOINs and presence). After each step it reads jemalloc's live
+bytes from /metrics (`dungeontalk_heap_bytes{kind="allocated"}`). Live bytes do not move with
+the allocator's page reuse or this machine's noise the way RSS does (`dtbench idle` measures
+RSS, beside the peers): use this one to see what a change to per-connection state saves.
+"""
+import base64, json, os, re, socket, subprocess, sys, tempfile, time, urllib.request
+
+args = sys.argv[1:]
+extra = args[args.index("--") + 1:] if "--" in args else []
+args = args[:args.index("--")] if "--" in args else args
+cache = os.environ.get("CARGO_TARGET_DIR") or os.path.join(
+    os.environ.get("DUNGEONTALK_CACHE", os.path.expanduser("~/.cache/dungeontalk-target")), "native")
+bin_dir = args[0] if args and args[0] else os.path.join(cache, "release")
+n = int(args[1]) if len(args) > 1 else 2000
+
+def free_port():
+    s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close(); return p
+
+port = free_port(); base = f"http://127.0.0.1:{port}"
+unlimited = ["--rate-per-sec", "1000000000", "--rate-burst", "1000000000", "--membership-rate-per-sec", "1000000",
+             "--membership-burst", "1000000", "--room-rate-per-sec", "1000000", "--room-burst", "1000000",
+             "--max-rooms-per-member", "1000000"]
+server = subprocess.Popen([os.path.join(bin_dir, "dungeontalk"), "--bind", f"127.0.0.1:{port}", "--data-dir",
+                           tempfile.mkdtemp(), "--log", "warn", *unlimited, *extra],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+def call(method, path, body=None, token=None):
+    headers = {"content-type": "application/json"}
+    if token: headers["authorization"] = "Bearer " + token
+    data = json.dumps(body).encode() if body is not None else None
+    with urllib.request.urlopen(urllib.request.Request(base + path, data, headers, method=method)) as r:
+        return json.loads(r.read() or b"null")
+
+def heap():
+    time.sleep(3)  # jemalloc's decay and the joins' fan-out settle
+    text = urllib.request.urlopen(base + "/metrics").read().decode()
+    return int(float(re.search(r'dungeontalk_heap_bytes\{kind="allocated"\} (\S+)', text).group(1)))
+
+def masked(text):
+    payload, mask = text.encode(), os.urandom(4)
+    return bytes([0x81, 0x80 | len(payload)]) + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+
+try:
+    for _ in range(200):
+        try: urllib.request.urlopen(base + "/healthz"); break
+        except OSError: time.sleep(0.1)
+    owner = call("POST", "/api/auth/guest", {"nickname": "owner"})["accessToken"]
+    rooms = [call("POST", "/api/rooms", {"name": f"heap-{i}", "maxCapacity": 0}, owner)["roomId"]
+             for i in range((n + 99) // 100)]
+    start = heap()
+    tokens = [call("POST", "/api/auth/guest", {"nickname": "idle"})["accessToken"] for _ in range(n)]
+    guests = heap()
+    sockets = []
+    for i, token in enumerate(tokens):
+        s = socket.create_connection(("127.0.0.1", port))
+        key = base64.b64encode(os.urandom(16)).decode()
+        s.sendall(f"GET /ws?token={token}&roomId={rooms[i // 100]} HTTP/1.1\r\nHost: bench\r\nUpgrade: websocket\r\n"
+                  f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n".encode())
+        got = b""
+        while b"CONNECTED" not in got:
+            got += s.recv(65536)
+        sockets.append(s)
+    opened = heap()
+    for s in sockets:
+        s.sendall(masked('{"type":"JOIN"}'))
+    time.sleep(2)
+    for s in sockets:  # take what they were sent, so no socket holds a backlog
+        s.setblocking(False)
+        try:
+            while s.recv(1 << 20): pass
+        except BlockingIOError: pass
+    joined = heap()
+    kib = lambda a, b: (b - a) / n / 1024
+    print(f"{n} idle /ws, live heap KiB each:  guest {kib(start, guests):.2f}  socket {kib(guests, opened):.2f}  "
+          f"join {kib(opened, joined):.2f}  total {kib(start, joined):.2f}")
+finally:
+    server.terminate(); server.wait()
