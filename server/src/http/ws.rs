@@ -65,8 +65,12 @@ pub async fn handshake(
     // counted `ws_linger_ms` after the socket closes: a quick reconnect is no LEAVE and JOIN.
     let linger = std::time::Duration::from_millis(state.settings.ws_linger_ms);
     let attendance = state.hub.attend(&room.room_id, &actor, linger, &state.shutdown).await?;
+    // One box for what the socket's task starts from: axum's task keeps its callback's captures
+    // for the socket's whole life, so they are one pointer there.
+    let start = conn::Start { after: q.after, seated };
+    let setup = Box::new((state, actor, room, start, revocation, attendance));
     Ok(upgrade.on_upgrade(move |socket| {
-        let start = conn::Start { after: q.after, seated };
+        let (state, actor, room, start, revocation, attendance) = *setup;
         conn::run(socket, state, actor, room, start, revocation, attendance)
     }))
 }
