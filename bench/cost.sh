@@ -14,10 +14,8 @@ ROOMS=${2:-100}; SUBS=${3:-10}; RATE=${4:-2000}; SECS=${5:-10}
 GRACE_MS=1500
 WORK=$(mktemp -d)
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$BIN/dungeontalk" --bind "127.0.0.1:$PORT" --data-dir "$WORK/data" --log warn \
-  --rate-per-sec 1000000000 --rate-burst 1000000000 --membership-rate-per-sec 1000000 \
-  --membership-burst 1000000 --room-rate-per-sec 1000000 --room-burst 1000000 \
-  --max-rooms-per-member 1000000 >/dev/null 2>&1 &
+mapfile -t DT_ARGS < bench/dungeontalk.args
+"$BIN/dungeontalk" --bind "127.0.0.1:$PORT" --data-dir "$WORK/data" --log warn "${DT_ARGS[@]}" >/dev/null 2>&1 &
 PID=$!
 MON=
 trap 'kill $PID ${MON:-} 2>/dev/null || true' EXIT

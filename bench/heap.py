@@ -24,9 +24,8 @@ def free_port():
     s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close(); return p
 
 port = free_port(); base = f"http://127.0.0.1:{port}"
-unlimited = ["--rate-per-sec", "1000000000", "--rate-burst", "1000000000", "--membership-rate-per-sec", "1000000",
-             "--membership-burst", "1000000", "--room-rate-per-sec", "1000000", "--room-burst", "1000000",
-             "--max-rooms-per-member", "1000000"]
+with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "dungeontalk.args")) as f:
+    unlimited = f.read().split()
 server = subprocess.Popen([os.path.join(bin_dir, "dungeontalk"), "--bind", f"127.0.0.1:{port}", "--data-dir",
                            tempfile.mkdtemp(), "--log", "warn", *unlimited, *extra],
                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
