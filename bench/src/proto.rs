@@ -8,8 +8,9 @@
 //! - `bare`: the bare broadcast peer (`/ws?room=`: every text goes to everyone in the room).
 
 use std::sync::Arc;
+use std::time::Duration;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
@@ -109,9 +110,25 @@ impl Drop for Sub {
     }
 }
 
+/// How long opening one subscriber or publisher may take (connect, handshake, join) before the run
+/// fails with a clear error, so a server that never answers a join cannot hang the generator.
+pub const HANDSHAKE_LIMIT: Duration = Duration::from_secs(30);
+
+async fn within<T>(what: &str, room: &str, open: impl Future<Output = Result<T>>) -> Result<T> {
+    match tokio::time::timeout(HANDSHAKE_LIMIT, open).await {
+        Ok(r) => r.with_context(|| format!("opening a {what} of room {room}")),
+        Err(_) => anyhow::bail!("opening a {what} of room {room}: no answer within {HANDSHAKE_LIMIT:?}"),
+    }
+}
+
 /// Opens a subscriber of `room` that feeds `probe`; returns once it is in the room.
 pub async fn subscribe(ep: &Endpoint, world: &World, room: usize, probe: Arc<Probe>) -> Result<Sub> {
     let name = world.name(room).to_owned();
+    within("subscriber", &name, open_sub(ep, world, &name, probe)).await
+}
+
+async fn open_sub(ep: &Endpoint, world: &World, name: &str, probe: Arc<Probe>) -> Result<Sub> {
+    let name = name.to_owned();
     match (ep.kind, world) {
         (Kind::Dt, World::Dt(_)) if ep.transport == Transport::Stomp => stomp::subscribe(ep, &name, probe).await,
         (Kind::Dt, World::Dt(w)) => dt::subscribe(ep, w, &name, probe).await,
@@ -133,6 +150,10 @@ impl Publisher {
     /// Opens a publisher into `room`.
     pub async fn open(ep: &Endpoint, world: &World, room: usize) -> Result<Publisher> {
         let name = world.name(room).to_owned();
+        within("publisher", &name, Self::open_in(ep, world, name.clone())).await
+    }
+
+    async fn open_in(ep: &Endpoint, world: &World, name: String) -> Result<Publisher> {
         Ok(match (ep.kind, world) {
             (Kind::Dt, World::Dt(_)) if ep.transport == Transport::Stomp => {
                 Publisher::Stomp(stomp::Publisher::open(ep, &name).await?)
