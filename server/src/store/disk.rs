@@ -6,7 +6,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use axum::extract::ws::Utf8Bytes;
 use dungeontalk_app::wire::RoomId;
-use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition, TableHandle};
 
 use super::{Inserted, Store, StoreError};
 use crate::model::{RoomRecord, StoredEvent};
@@ -17,8 +17,12 @@ const ROOMS: TableDefinition<&str, &[u8]> = TableDefinition::new("rooms");
 const EVENTS: TableDefinition<(&str, u64), &str> = TableDefinition::new("events");
 /// room id → the last seq given out.
 const HEADS: TableDefinition<&str, u64> = TableDefinition::new("heads");
-/// (room id, messageId) → seq: makes a retried TALK land once.
-const MESSAGE_IDS: TableDefinition<(&str, u128), u64> = TableDefinition::new("message_ids");
+/// (messageId, room id) → seq: makes a retried TALK land once. The id leads because message ids
+/// are UUIDv7 (time first: the server's and the UI's), so a commit's new ids land together at the
+/// tree's right edge; keyed by room first, each message of a batch dirtied another room's leaf.
+const MESSAGE_IDS: TableDefinition<(u128, &str), u64> = TableDefinition::new("message_ids_by_time");
+/// The same, keyed by room first: files written before 2026-11-29; moved over once at open.
+const MESSAGE_IDS_BY_ROOM: TableDefinition<(&str, u128), u64> = TableDefinition::new("message_ids");
 /// log partition → the seq through which its persister has stored it.
 const WATERMARKS: TableDefinition<&str, u64> = TableDefinition::new("watermarks");
 
@@ -52,7 +56,7 @@ impl DiskStore {
             txn.open_table(ROOMS).map_err(fail)?;
             txn.open_table(EVENTS).map_err(fail)?;
             txn.open_table(HEADS).map_err(fail)?;
-            txn.open_table(MESSAGE_IDS).map_err(fail)?;
+            migrate_message_ids(&txn).map_err(fail)?;
             txn.open_table(WATERMARKS).map_err(fail)?;
             txn.open_table(super::disk_accounts::ACCOUNTS).map_err(fail)?;
             txn.open_table(super::disk_accounts::REFRESH).map_err(fail)?;
@@ -76,6 +80,26 @@ impl DiskStore {
     }
 }
 
+/// Moves a file's room-first message ids into the id-first table (once: the old table is gone
+/// after the commit), and makes sure the id-first table exists.
+fn migrate_message_ids(txn: &redb::WriteTransaction) -> Result<(), redb::Error> {
+    let mut ids = txn.open_table(MESSAGE_IDS)?;
+    if !txn.list_tables()?.any(|t| t.name() == MESSAGE_IDS_BY_ROOM.name()) {
+        return Ok(());
+    }
+    {
+        let old = txn.open_table(MESSAGE_IDS_BY_ROOM)?;
+        for entry in old.iter()? {
+            let (key, seq) = entry?;
+            let (room, mid) = key.value();
+            ids.insert((mid, room), seq.value())?;
+        }
+    }
+    drop(ids);
+    txn.delete_table(MESSAGE_IDS_BY_ROOM)?;
+    Ok(())
+}
+
 fn stored(room_id: &RoomId, seq: u64, json: &str) -> StoredEvent {
     StoredEvent::new(room_id.clone(), seq, Utf8Bytes::from(json))
 }
@@ -90,7 +114,7 @@ fn insert_all(db: &Database, events: &[Arc<StoredEvent>]) -> Result<Vec<Inserted
         for event in events {
             let room = event.room_id.0.as_str();
             if let Some(mid) = event.message_id {
-                let earlier = ids.get((room, mid.as_u128()))?.map(|seq| seq.value());
+                let earlier = ids.get((mid.as_u128(), room))?.map(|seq| seq.value());
                 if let Some(seq) = earlier {
                     out.push(if seq == event.seq { Inserted::Stored } else { Inserted::Duplicate(seq) });
                     continue;
@@ -104,7 +128,7 @@ fn insert_all(db: &Database, events: &[Arc<StoredEvent>]) -> Result<Vec<Inserted
                 heads.insert(room, event.seq)?;
             }
             if let Some(mid) = event.message_id {
-                ids.insert((room, mid.as_u128()), event.seq)?;
+                ids.insert((mid.as_u128(), room), event.seq)?;
             }
             out.push(Inserted::Stored);
         }
@@ -117,7 +141,7 @@ fn message_seqs(db: &Database, keys: &[(RoomId, uuid::Uuid)]) -> Result<Vec<Opti
     let ids = db.begin_read()?.open_table(MESSAGE_IDS)?;
     let mut out = Vec::with_capacity(keys.len());
     for (room, mid) in keys {
-        out.push(ids.get((room.0.as_str(), mid.as_u128()))?.map(|seq| seq.value()));
+        out.push(ids.get((mid.as_u128(), room.0.as_str()))?.map(|seq| seq.value()));
     }
     Ok(out)
 }

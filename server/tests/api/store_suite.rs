@@ -149,6 +149,37 @@ async fn a_repeated_message_id_is_refused_with_the_first_seq(s: Under) {
     assert_eq!(s.store.message_seq(&room(1), id).await.unwrap(), Some(1));
 }
 
+/// A data dir written before message ids were keyed id first keeps answering retries.
+#[tokio::test]
+async fn a_redb_file_with_room_first_message_ids_keeps_them() {
+    use redb::TableHandle;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("dungeontalk.redb");
+    let old: redb::TableDefinition<(&str, u128), u64> = redb::TableDefinition::new("message_ids");
+    let (id, other) = (Uuid::now_v7(), Uuid::now_v7());
+    {
+        let db = redb::Database::create(&file).unwrap();
+        let txn = db.begin_write().unwrap();
+        {
+            let mut t = txn.open_table(old).unwrap();
+            t.insert(("room-1", id.as_u128()), 7).unwrap();
+            t.insert(("room-2", other.as_u128()), 9).unwrap();
+        }
+        txn.commit().unwrap();
+    }
+    for _ in 0..2 {
+        // Twice: the second open finds nothing left to move and keeps what the first moved.
+        let disk = dungeontalk::store::disk::DiskStore::open(dir.path()).unwrap();
+        let keys = vec![(room(1), id), (room(2), other), (room(2), id)];
+        assert_eq!(disk.message_seqs(keys).await.unwrap(), vec![Some(7), Some(9), None]);
+        let out = disk.insert(vec![talk(room(1), 8, "again", id)]).await.unwrap();
+        assert_eq!(out, vec![Inserted::Duplicate(7)], "a retry of a message stored before the move");
+    }
+    let db = redb::Database::create(&file).unwrap();
+    let txn = db.begin_write().unwrap();
+    assert!(!txn.list_tables().unwrap().any(|t| t.name() == "message_ids"), "the old table is gone");
+}
+
 async fn watermarks_never_move_back(s: Under) {
     assert_eq!(s.store.watermark("chat-messages/0").await.unwrap(), 0);
     s.store.set_watermark("chat-messages/0", 40).await.unwrap();
