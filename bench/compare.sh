@@ -68,9 +68,9 @@ else
   BIG=100; BIG_RATES=100,250,500,750,1000,1500,2000
 fi
 
-# One dtbench run, at most RUN_LIMIT seconds: a run that hangs (on 2026-11-29 the socketioxide
-# peer let 10k clients connect but the run never ended) must not stall the comparison. The full
-# comparison goes on without that result and says so; the CI smoke run fails.
+# One dtbench run, at most RUN_LIMIT seconds: a run that hangs (a server that stops answering)
+# must not stall the comparison. The full comparison goes on without that result and says so;
+# the CI smoke run fails.
 RUN_LIMIT=${DTBENCH_RUN_LIMIT:-480}
 dtbench() {
   timeout "$RUN_LIMIT" "$BIN/dtbench" "$@" && return 0

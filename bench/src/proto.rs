@@ -123,17 +123,16 @@ async fn within<T>(what: &str, room: &str, open: impl Future<Output = Result<T>>
 
 /// Opens a subscriber of `room` that feeds `probe`; returns once it is in the room.
 pub async fn subscribe(ep: &Endpoint, world: &World, room: usize, probe: Arc<Probe>) -> Result<Sub> {
-    let name = world.name(room).to_owned();
-    within("subscriber", &name, open_sub(ep, world, &name, probe)).await
+    let name = world.name(room);
+    within("subscriber", name, open_sub(ep, world, name, probe)).await
 }
 
 async fn open_sub(ep: &Endpoint, world: &World, name: &str, probe: Arc<Probe>) -> Result<Sub> {
-    let name = name.to_owned();
     match (ep.kind, world) {
-        (Kind::Dt, World::Dt(_)) if ep.transport == Transport::Stomp => stomp::subscribe(ep, &name, probe).await,
-        (Kind::Dt, World::Dt(w)) => dt::subscribe(ep, w, &name, probe).await,
-        (Kind::Sio, _) => sio::subscribe(ep, &name, probe).await,
-        (Kind::Bare, _) => bare::subscribe(ep, &name, probe).await,
+        (Kind::Dt, World::Dt(_)) if ep.transport == Transport::Stomp => stomp::subscribe(ep, name, probe).await,
+        (Kind::Dt, World::Dt(w)) => dt::subscribe(ep, w, name, probe).await,
+        (Kind::Sio, _) => sio::subscribe(ep, name, probe).await,
+        (Kind::Bare, _) => bare::subscribe(ep, name, probe).await,
         _ => anyhow::bail!("the world does not match the endpoint"),
     }
 }
@@ -149,18 +148,18 @@ pub enum Publisher {
 impl Publisher {
     /// Opens a publisher into `room`.
     pub async fn open(ep: &Endpoint, world: &World, room: usize) -> Result<Publisher> {
-        let name = world.name(room).to_owned();
-        within("publisher", &name, Self::open_in(ep, world, name.clone())).await
+        let name = world.name(room);
+        within("publisher", name, Self::open_in(ep, world, name)).await
     }
 
-    async fn open_in(ep: &Endpoint, world: &World, name: String) -> Result<Publisher> {
+    async fn open_in(ep: &Endpoint, world: &World, name: &str) -> Result<Publisher> {
         Ok(match (ep.kind, world) {
             (Kind::Dt, World::Dt(_)) if ep.transport == Transport::Stomp => {
-                Publisher::Stomp(stomp::Publisher::open(ep, &name).await?)
+                Publisher::Stomp(stomp::Publisher::open(ep, name).await?)
             }
-            (Kind::Dt, World::Dt(w)) => Publisher::Dt(dt::Publisher::open(ep, w, &name).await?),
-            (Kind::Sio, _) => Publisher::Sio(sio::Publisher::open(ep, &name).await?),
-            (Kind::Bare, _) => Publisher::Bare(bare::Publisher::open(ep, &name).await?),
+            (Kind::Dt, World::Dt(w)) => Publisher::Dt(dt::Publisher::open(ep, w, name).await?),
+            (Kind::Sio, _) => Publisher::Sio(sio::Publisher::open(ep, name).await?),
+            (Kind::Bare, _) => Publisher::Bare(bare::Publisher::open(ep, name).await?),
             _ => anyhow::bail!("the world does not match the endpoint"),
         })
     }

@@ -92,12 +92,16 @@ fn migrate_message_ids(txn: &redb::WriteTransaction) -> Result<(), redb::Error> 
         for entry in old.iter()? {
             let (key, seq) = entry?;
             let (room, mid) = key.value();
-            ids.insert((mid, room), seq.value())?;
+            ids.insert(id_key(room, mid), seq.value())?;
         }
     }
-    drop(ids);
     txn.delete_table(MESSAGE_IDS_BY_ROOM)?;
     Ok(())
+}
+
+/// A message id's key in [`MESSAGE_IDS`].
+fn id_key(room: &str, mid: u128) -> (u128, &str) {
+    (mid, room)
 }
 
 fn stored(room_id: &RoomId, seq: u64, json: &str) -> StoredEvent {
@@ -114,7 +118,7 @@ fn insert_all(db: &Database, events: &[Arc<StoredEvent>]) -> Result<Vec<Inserted
         for event in events {
             let room = event.room_id.0.as_str();
             if let Some(mid) = event.message_id {
-                let earlier = ids.get((mid.as_u128(), room))?.map(|seq| seq.value());
+                let earlier = ids.get(id_key(room, mid.as_u128()))?.map(|seq| seq.value());
                 if let Some(seq) = earlier {
                     out.push(if seq == event.seq { Inserted::Stored } else { Inserted::Duplicate(seq) });
                     continue;
@@ -128,7 +132,7 @@ fn insert_all(db: &Database, events: &[Arc<StoredEvent>]) -> Result<Vec<Inserted
                 heads.insert(room, event.seq)?;
             }
             if let Some(mid) = event.message_id {
-                ids.insert((mid.as_u128(), room), event.seq)?;
+                ids.insert(id_key(room, mid.as_u128()), event.seq)?;
             }
             out.push(Inserted::Stored);
         }
@@ -141,7 +145,7 @@ fn message_seqs(db: &Database, keys: &[(RoomId, uuid::Uuid)]) -> Result<Vec<Opti
     let ids = db.begin_read()?.open_table(MESSAGE_IDS)?;
     let mut out = Vec::with_capacity(keys.len());
     for (room, mid) in keys {
-        out.push(ids.get((mid.as_u128(), room.0.as_str()))?.map(|seq| seq.value()));
+        out.push(ids.get(id_key(&room.0, mid.as_u128()))?.map(|seq| seq.value()));
     }
     Ok(out)
 }
