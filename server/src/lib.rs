@@ -82,8 +82,11 @@ pub async fn build_state(
             (mongo.clone(), mongo)
         }
         None => {
-            let disk =
-                Arc::new(store::disk::DiskStore::open_with_cache(&settings.data_dir, settings.store_cache_bytes)?);
+            let disk = Arc::new(store::disk::DiskStore::open_with(
+                &settings.data_dir,
+                settings.store_cache_bytes,
+                settings.store_journal_bytes,
+            )?);
             (disk.clone(), disk)
         }
     };

@@ -1,5 +1,5 @@
 //! Where rooms, room events and accounts are kept for good: a small trait with two backends, the
-//! embedded redb file (`disk.rs`) and MongoDB (`mongo.rs`). The same suite tests both.
+//! embedded redb file (`disk.rs`, with its write-ahead journal `journal.rs`) and MongoDB (`mongo.rs`). The same suite tests both.
 
 use std::sync::Arc;
 
@@ -12,6 +12,7 @@ use crate::model::{RoomRecord, StoredEvent};
 pub mod accounts;
 pub mod disk;
 mod disk_accounts;
+mod journal;
 pub mod mongo;
 mod mongo_accounts;
 

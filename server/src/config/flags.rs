@@ -60,6 +60,11 @@ pub struct Overrides {
     /// Most memory the embedded store keeps for cached pages, in bytes [default: 67108864].
     #[arg(long, env = "DUNGEONTALK_STORE_CACHE_BYTES", value_name = "BYTES")]
     pub store_cache_bytes: Option<usize>,
+    /// The embedded store's write-ahead journal: room events are made durable there, and the
+    /// store itself every this many journaled bytes (0: every commit durable, no journal)
+    /// [default: 4194304].
+    #[arg(long, env = "DUNGEONTALK_STORE_JOURNAL_BYTES", value_name = "BYTES")]
+    pub store_journal_bytes: Option<u64>,
     /// HS256 secret for access tokens [default: random, kept in DATA_DIR/jwt-secret].
     #[arg(long, env = "DUNGEONTALK_JWT_SECRET", value_name = "SECRET", hide_env_values = true)]
     pub jwt_secret: Option<Secret>,

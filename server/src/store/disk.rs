@@ -1,13 +1,15 @@
-//! The embedded on-disk store: one redb file in the data dir (why redb: docs/ARCHITECTURE.md).
+//! The embedded on-disk store: one redb file in the data dir (why redb: docs/ARCHITECTURE.md),
+//! with a write-ahead journal for room events (`journal.rs`).
 
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use axum::extract::ws::Utf8Bytes;
 use dungeontalk_app::wire::RoomId;
-use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition, TableHandle};
+use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition, TableHandle};
 
+use super::journal::{self, Journal};
 use super::{Inserted, Store, StoreError};
 use crate::model::{RoomRecord, StoredEvent};
 
@@ -30,6 +32,8 @@ const WATERMARKS: TableDefinition<&str, u64> = TableDefinition::new("watermarks"
 #[derive(Clone)]
 pub struct DiskStore {
     db: Arc<Database>,
+    /// Where event batches are made durable between checkpoints; `None`: every commit is.
+    journal: Option<Arc<Mutex<Journal>>>,
 }
 
 pub(super) fn fail(e: impl std::fmt::Display) -> StoreError {
@@ -37,14 +41,17 @@ pub(super) fn fail(e: impl std::fmt::Display) -> StoreError {
 }
 
 impl DiskStore {
-    /// Opens (or creates) `dungeontalk.redb` in `dir` with the default page cache.
+    /// Opens (or creates) `dungeontalk.redb` in `dir` with the default settings.
     pub fn open(dir: &Path) -> Result<DiskStore, StoreError> {
-        Self::open_with_cache(dir, crate::config::Settings::default().store_cache_bytes)
+        let s = crate::config::Settings::default();
+        Self::open_with(dir, s.store_cache_bytes, s.store_journal_bytes)
     }
 
     /// Opens (or creates) `dungeontalk.redb` in `dir`, caching at most `cache_bytes` of its pages
-    /// (redb's own default, 1 GiB, would keep most of a growing store resident for good).
-    pub fn open_with_cache(dir: &Path, cache_bytes: usize) -> Result<DiskStore, StoreError> {
+    /// (redb's own default, 1 GiB, would keep most of a growing store resident for good), and
+    /// re-applies what its journal holds; events are then journaled with a checkpoint every
+    /// `journal_bytes` (0: no journal, every commit durable by itself).
+    pub fn open_with(dir: &Path, cache_bytes: usize, journal_bytes: u64) -> Result<DiskStore, StoreError> {
         std::fs::create_dir_all(dir).map_err(|e| fail(format!("cannot create {}: {e}", dir.display())))?;
         let path = dir.join("dungeontalk.redb");
         let db = redb::Builder::new()
@@ -64,7 +71,25 @@ impl DiskStore {
             txn.open_table(super::disk_accounts::REVOKED_ACCESS).map_err(fail)?;
         }
         txn.commit().map_err(fail)?;
-        Ok(DiskStore { db: Arc::new(db) })
+        let path = dir.join("dungeontalk.journal");
+        let replay = journal::read(&path).map_err(|e| fail(format!("cannot read {}: {e}", path.display())))?;
+        if !replay.is_empty() {
+            tracing::info!(events = replay.len(), "re-applying the store's journal");
+            let replay: Vec<Arc<StoredEvent>> = replay.into_iter().map(Arc::new).collect();
+            insert_all(&db, None, &replay)?;
+        }
+        let journal = match journal_bytes {
+            0 => {
+                std::fs::remove_file(&path)
+                    .or_else(|e| if e.kind() == std::io::ErrorKind::NotFound { Ok(()) } else { Err(e) })
+                    .map_err(|e| fail(format!("cannot remove {}: {e}", path.display())))?;
+                None
+            }
+            limit => Some(Arc::new(Mutex::new(
+                Journal::start(&path, limit).map_err(|e| fail(format!("cannot start {}: {e}", path.display())))?,
+            ))),
+        };
+        Ok(DiskStore { db: Arc::new(db), journal })
     }
 
     pub(super) fn db(&self) -> &Database {
@@ -108,36 +133,61 @@ fn stored(room_id: &RoomId, seq: u64, json: &str) -> StoredEvent {
     StoredEvent::new(room_id.clone(), seq, Utf8Bytes::from(json))
 }
 
-fn insert_all(db: &Database, events: &[Arc<StoredEvent>]) -> Result<Vec<Inserted>, redb::Error> {
-    let txn = db.begin_write()?;
+/// Stores a batch in one transaction. With a journal, the batch's new events are journaled first
+/// and the commit stays in memory, unless the journal is full: then the commit is durable (a
+/// checkpoint) and the journal starts over.
+fn insert_all(
+    db: &Database,
+    journal: Option<&Mutex<Journal>>,
+    events: &[Arc<StoredEvent>],
+) -> Result<Vec<Inserted>, StoreError> {
+    let mut txn = db.begin_write().map_err(fail)?;
     let mut out = Vec::with_capacity(events.len());
+    let mut fresh: Vec<&StoredEvent> = Vec::with_capacity(events.len());
     {
-        let mut table = txn.open_table(EVENTS)?;
-        let mut heads = txn.open_table(HEADS)?;
-        let mut ids = txn.open_table(MESSAGE_IDS)?;
+        let mut table = txn.open_table(EVENTS).map_err(fail)?;
+        let mut heads = txn.open_table(HEADS).map_err(fail)?;
+        let mut ids = txn.open_table(MESSAGE_IDS).map_err(fail)?;
         for event in events {
             let room = event.room_id.0.as_str();
             if let Some(mid) = event.message_id {
-                let earlier = ids.get(id_key(room, mid.as_u128()))?.map(|seq| seq.value());
+                let earlier = ids.get(id_key(room, mid.as_u128())).map_err(fail)?.map(|seq| seq.value());
                 if let Some(seq) = earlier {
                     out.push(if seq == event.seq { Inserted::Stored } else { Inserted::Duplicate(seq) });
                     continue;
                 }
             }
-            if table.get((room, event.seq))?.is_none() {
-                table.insert((room, event.seq), event.json.as_str())?;
+            if table.get((room, event.seq)).map_err(fail)?.is_none() {
+                table.insert((room, event.seq), event.json.as_str()).map_err(fail)?;
+                fresh.push(event);
             }
-            let head = heads.get(room)?.map_or(0, |s| s.value());
+            let head = heads.get(room).map_err(fail)?.map_or(0, |s| s.value());
             if event.seq > head {
-                heads.insert(room, event.seq)?;
+                heads.insert(room, event.seq).map_err(fail)?;
             }
             if let Some(mid) = event.message_id {
-                ids.insert(id_key(room, mid.as_u128()), event.seq)?;
+                ids.insert(id_key(room, mid.as_u128()), event.seq).map_err(fail)?;
             }
             out.push(Inserted::Stored);
         }
     }
-    txn.commit()?;
+    let Some(journal) = journal.filter(|_| !fresh.is_empty()) else {
+        txn.commit().map_err(fail)?;
+        return Ok(out);
+    };
+    // Held through the commit: the journal's order is the commits' order.
+    let mut journal = journal.lock().expect("journal lock");
+    let full = journal.append(&fresh).map_err(|e| fail(format!("journal: {e}")))?;
+    if !full {
+        txn.set_durability(Durability::None).map_err(fail)?;
+    }
+    if let Err(e) = txn.commit() {
+        journal.fail();
+        return Err(fail(e));
+    }
+    if full {
+        journal.checkpointed();
+    }
     Ok(out)
 }
 
@@ -193,7 +243,8 @@ impl Store for DiskStore {
     }
 
     async fn insert(&self, events: Vec<Arc<StoredEvent>>) -> Result<Vec<Inserted>, StoreError> {
-        self.blocking(move |db| insert_all(db, &events)).await
+        let (db, journal) = (self.db.clone(), self.journal.clone());
+        tokio::task::spawn_blocking(move || insert_all(&db, journal.as_deref(), &events)).await.map_err(fail)?
     }
 
     async fn message_seqs(&self, keys: Vec<(RoomId, uuid::Uuid)>) -> Result<Vec<Option<u64>>, StoreError> {
@@ -201,7 +252,7 @@ impl Store for DiskStore {
     }
 
     fn insert_now(&self, events: &[Arc<StoredEvent>]) -> Option<Result<Vec<Inserted>, StoreError>> {
-        Some(insert_all(&self.db, events).map_err(fail))
+        Some(insert_all(&self.db, self.journal.as_deref(), events))
     }
 
     fn message_seqs_now(&self, keys: &[(RoomId, uuid::Uuid)]) -> Option<Result<Vec<Option<u64>>, StoreError>> {

@@ -1,5 +1,5 @@
-//! One suite for every `Store` + `AccountStore`: the embedded redb file and MongoDB run the same
-//! cases (a macro makes one test per case and backend).
+//! One suite for every `Store` + `AccountStore`: the embedded redb file (with and without its
+//! journal) and MongoDB run the same cases (a macro makes one test per case and backend).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,9 +19,20 @@ struct Under {
     _keep: Box<dyn std::any::Any + Send>,
 }
 
+/// The redb file with its journal, so small that most batches end in a checkpoint.
 async fn redb() -> Under {
+    redb_with_journal(300)
+}
+
+/// The redb file with every commit durable by itself.
+async fn redb_unjournaled() -> Under {
+    redb_with_journal(0)
+}
+
+fn redb_with_journal(bytes: u64) -> Under {
     let dir = tempfile::tempdir().unwrap();
-    let disk = Arc::new(dungeontalk::store::disk::DiskStore::open(dir.path()).unwrap());
+    let cache = dungeontalk::config::Settings::default().store_cache_bytes;
+    let disk = Arc::new(dungeontalk::store::disk::DiskStore::open_with(dir.path(), cache, bytes).unwrap());
     Under { store: disk.clone(), accounts: disk, _keep: Box::new(dir) }
 }
 
@@ -36,6 +47,9 @@ macro_rules! on_both_stores {
     ($($case:ident),* $(,)?) => {
         mod redb_store {
             $(#[tokio::test] async fn $case() { super::$case(super::redb().await).await })*
+        }
+        mod redb_unjournaled {
+            $(#[tokio::test] async fn $case() { super::$case(super::redb_unjournaled().await).await })*
         }
         mod mongodb_store {
             $(#[tokio::test] async fn $case() { super::$case(super::mongodb().await).await })*
