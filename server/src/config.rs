@@ -307,6 +307,8 @@ mod tests {
         assert!(bad.validate().is_err());
         let short = Settings { jwt_secret: Some(Secret("short".into())), ..Settings::default() };
         assert!(short.validate().is_err());
+        let huge = Settings { store_journal_bytes: 2 << 30, ..Settings::default() };
+        assert!(huge.validate().is_err(), "a journal written out at every start stays reasonable");
     }
 
     #[test]

@@ -25,7 +25,7 @@ impl Settings {
             (self.invite_rate_per_sec, self.invite_burst),
             (self.room_rate_per_sec, self.room_burst),
         ];
-        let checks: [(bool, &'static str); 26] = [
+        let checks: [(bool, &'static str); 27] = [
             (self.max_frame_bytes > 0, "max_frame_bytes must be > 0"),
             (self.ws_max_message_bytes >= self.max_frame_bytes, "ws_max_message_bytes must be >= max_frame_bytes"),
             (self.outgoing_queue_len > 0, "outgoing_queue_len must be > 0"),
@@ -33,6 +33,10 @@ impl Settings {
             (self.replay_page > 0 && self.max_page > 0, "replay_page and max_page must be > 0"),
             (self.write_batch_max > 0 && self.write_queue_len > 0, "write queue sizes must be > 0"),
             (self.guest_token_ttl_secs > 0, "guest_token_ttl_secs must be > 0"),
+            (
+                self.store_journal_bytes <= 1 << 30,
+                "store_journal_bytes must be <= 1073741824: it is written out at start",
+            ),
             (self.sse_heartbeat_secs > 0, "sse_heartbeat_secs must be > 0"),
             (self.poll_batch_max > 0, "poll_batch_max must be > 0"),
             (self.access_token_ttl_secs > 0 && self.refresh_token_ttl_secs > 0, "token lifetimes must be > 0"),
