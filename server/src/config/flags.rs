@@ -115,6 +115,10 @@ pub struct Overrides {
     /// microseconds: fewer fsyncs per message, at most this much more latency [default: 1000].
     #[arg(long, env = "DUNGEONTALK_WRITE_GROUP_US", value_name = "US")]
     pub write_group_us: Option<u64>,
+    /// How many appends must be waiting when a commit starts for it to wait `write_group_us`
+    /// (below 2 counts as 2): at lighter load a commit goes at once [default: 16].
+    #[arg(long, env = "DUNGEONTALK_WRITE_GROUP_MIN", value_name = "EVENTS")]
+    pub write_group_min: Option<usize>,
     /// Appends waiting for the store before senders wait too [default: 4096].
     #[arg(long, env = "DUNGEONTALK_WRITE_QUEUE_LEN", value_name = "EVENTS")]
     pub write_queue_len: Option<usize>,

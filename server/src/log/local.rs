@@ -39,12 +39,13 @@ impl Heads {
 }
 
 /// How the writer batches: at most `max` appends per commit, `queue_len` waiting, and a wait of
-/// `group` for more when several are already waiting.
+/// `group` for more when at least `group_min` are already waiting.
 #[derive(Clone, Copy, Debug)]
 pub struct BatchLimits {
     pub max: usize,
     pub queue_len: usize,
     pub group: std::time::Duration,
+    pub group_min: usize,
 }
 
 impl BatchLimits {
@@ -54,6 +55,7 @@ impl BatchLimits {
             max: s.write_batch_max,
             queue_len: s.write_queue_len,
             group: std::time::Duration::from_micros(s.write_group_us),
+            group_min: s.write_group_min.max(2),
         }
     }
 }
@@ -73,11 +75,11 @@ impl LocalLog {
         metrics: Arc<Metrics>,
         batch: BatchLimits,
     ) -> Result<(LocalLog, JoinHandle<()>), LogError> {
-        let BatchLimits { max: batch_max, queue_len, group } = batch;
+        let BatchLimits { max: batch_max, queue_len, group, group_min } = batch;
         let heads = Arc::new(Heads(RwLock::new(store.heads().await?.into_iter().collect())));
         let (tx, rx) = mpsc::channel(queue_len);
         let runtime = tokio::runtime::Handle::current();
-        let writer = Writer { store, inbox, metrics, heads: heads.clone(), batch_max, group, runtime };
+        let writer = Writer { store, inbox, metrics, heads: heads.clone(), batch_max, group, group_min, runtime };
         let (done, finished) = oneshot::channel::<()>();
         std::thread::Builder::new()
             .name("dt-log-writer".into())
@@ -123,6 +125,9 @@ struct Writer {
     batch_max: usize,
     /// How long a batch under load waits for more before its commit.
     group: std::time::Duration,
+    /// How many appends must be waiting for that wait: fewer is a moderate load, where the
+    /// commit (one journal sync) is cheap and the wait would be most of the latency.
+    group_min: usize,
     /// For stores that only work async (MongoDB): their calls are run to completion from here.
     runtime: tokio::runtime::Handle,
 }
@@ -141,9 +146,10 @@ impl Writer {
         while let Some(first) = rx.blocking_recv() {
             jobs.push(first);
             self.drain(&mut rx, &mut jobs);
-            // Several were waiting: others are on their way. A moment's wait makes one commit
-            // (one fsync) of them too; a lone message at light load goes at once.
-            if jobs.len() > 1 && jobs.len() < self.batch_max && !self.group.is_zero() {
+            // Many were waiting: the writer is near its limit and others are on their way. A
+            // moment's wait makes one commit (one fsync) of them too; at lighter load the batch
+            // goes at once.
+            if jobs.len() >= self.group_min && jobs.len() < self.batch_max && !self.group.is_zero() {
                 std::thread::sleep(self.group);
                 self.drain(&mut rx, &mut jobs);
             }
