@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use axum::extract::ws::Utf8Bytes;
 use dungeontalk_app::wire::RoomId;
-use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition, TableHandle};
+use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition, TableHandle, WriteTransaction};
 
 use super::journal::{self, Journal};
 use super::{Inserted, Store, StoreError};
@@ -71,24 +71,7 @@ impl DiskStore {
             txn.open_table(super::disk_accounts::REVOKED_ACCESS).map_err(fail)?;
         }
         txn.commit().map_err(fail)?;
-        let path = dir.join("dungeontalk.journal");
-        let replay = journal::read(&path).map_err(|e| fail(format!("cannot read {}: {e}", path.display())))?;
-        if !replay.is_empty() {
-            tracing::info!(events = replay.len(), "re-applying the store's journal");
-            let replay: Vec<Arc<StoredEvent>> = replay.into_iter().map(Arc::new).collect();
-            insert_all(&db, None, &replay)?;
-        }
-        let journal = match journal_bytes {
-            0 => {
-                std::fs::remove_file(&path)
-                    .or_else(|e| if e.kind() == std::io::ErrorKind::NotFound { Ok(()) } else { Err(e) })
-                    .map_err(|e| fail(format!("cannot remove {}: {e}", path.display())))?;
-                None
-            }
-            limit => Some(Arc::new(Mutex::new(
-                Journal::start(&path, limit).map_err(|e| fail(format!("cannot start {}: {e}", path.display())))?,
-            ))),
-        };
+        let journal = recover_journal(&db, &dir.join("dungeontalk.journal"), journal_bytes)?;
         Ok(DiskStore { db: Arc::new(db), journal })
     }
 
@@ -105,9 +88,30 @@ impl DiskStore {
     }
 }
 
+/// Re-applies what the journal at `path` holds (durably), then starts it afresh with `limit`, or
+/// removes it when `limit` is 0.
+fn recover_journal(db: &Database, path: &Path, limit: u64) -> Result<Option<Arc<Mutex<Journal>>>, StoreError> {
+    let replay = journal::read(path).map_err(|e| fail(format!("cannot read {}: {e}", path.display())))?;
+    if !replay.is_empty() {
+        tracing::info!(events = replay.len(), "re-applying the store's journal");
+        insert_all(db, None, &replay)?;
+    }
+    if limit == 0 {
+        match std::fs::remove_file(path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                Err(fail(format!("cannot remove {}: {e}", path.display())))
+            }
+            _ => Ok(None),
+        }
+    } else {
+        let journal = Journal::start(path, limit).map_err(|e| fail(format!("cannot start {}: {e}", path.display())))?;
+        Ok(Some(Arc::new(Mutex::new(journal))))
+    }
+}
+
 /// Moves a file's room-first message ids into the id-first table (once: the old table is gone
 /// after the commit), and makes sure the id-first table exists.
-fn migrate_message_ids(txn: &redb::WriteTransaction) -> Result<(), redb::Error> {
+fn migrate_message_ids(txn: &WriteTransaction) -> Result<(), redb::Error> {
     let mut ids = txn.open_table(MESSAGE_IDS)?;
     if !txn.list_tables()?.any(|t| t.name() == MESSAGE_IDS_BY_ROOM.name()) {
         return Ok(());
@@ -142,35 +146,7 @@ fn insert_all(
     events: &[Arc<StoredEvent>],
 ) -> Result<Vec<Inserted>, StoreError> {
     let mut txn = db.begin_write().map_err(fail)?;
-    let mut out = Vec::with_capacity(events.len());
-    let mut fresh: Vec<&StoredEvent> = Vec::with_capacity(events.len());
-    {
-        let mut table = txn.open_table(EVENTS).map_err(fail)?;
-        let mut heads = txn.open_table(HEADS).map_err(fail)?;
-        let mut ids = txn.open_table(MESSAGE_IDS).map_err(fail)?;
-        for event in events {
-            let room = event.room_id.0.as_str();
-            if let Some(mid) = event.message_id {
-                let earlier = ids.get(id_key(room, mid.as_u128())).map_err(fail)?.map(|seq| seq.value());
-                if let Some(seq) = earlier {
-                    out.push(if seq == event.seq { Inserted::Stored } else { Inserted::Duplicate(seq) });
-                    continue;
-                }
-            }
-            if table.get((room, event.seq)).map_err(fail)?.is_none() {
-                table.insert((room, event.seq), event.json.as_str()).map_err(fail)?;
-                fresh.push(event);
-            }
-            let head = heads.get(room).map_err(fail)?.map_or(0, |s| s.value());
-            if event.seq > head {
-                heads.insert(room, event.seq).map_err(fail)?;
-            }
-            if let Some(mid) = event.message_id {
-                ids.insert(id_key(room, mid.as_u128()), event.seq).map_err(fail)?;
-            }
-            out.push(Inserted::Stored);
-        }
-    }
+    let (out, fresh) = stage(&txn, events).map_err(fail)?;
     let Some(journal) = journal.filter(|_| !fresh.is_empty()) else {
         txn.commit().map_err(fail)?;
         return Ok(out);
@@ -189,6 +165,42 @@ fn insert_all(
         journal.checkpointed();
     }
     Ok(out)
+}
+
+/// Writes a batch into `txn`: what each event did, and the events it stored now (not found
+/// stored already).
+fn stage<'e>(
+    txn: &WriteTransaction,
+    events: &'e [Arc<StoredEvent>],
+) -> Result<(Vec<Inserted>, Vec<&'e StoredEvent>), redb::Error> {
+    let mut out = Vec::with_capacity(events.len());
+    let mut fresh = Vec::with_capacity(events.len());
+    let mut table = txn.open_table(EVENTS)?;
+    let mut heads = txn.open_table(HEADS)?;
+    let mut ids = txn.open_table(MESSAGE_IDS)?;
+    for event in events {
+        let room = event.room_id.0.as_str();
+        if let Some(mid) = event.message_id {
+            let earlier = ids.get(id_key(room, mid.as_u128()))?.map(|seq| seq.value());
+            if let Some(seq) = earlier {
+                out.push(if seq == event.seq { Inserted::Stored } else { Inserted::Duplicate(seq) });
+                continue;
+            }
+        }
+        if table.get((room, event.seq))?.is_none() {
+            table.insert((room, event.seq), event.json.as_str())?;
+            fresh.push(&**event);
+        }
+        let head = heads.get(room)?.map_or(0, |s| s.value());
+        if event.seq > head {
+            heads.insert(room, event.seq)?;
+        }
+        if let Some(mid) = event.message_id {
+            ids.insert(id_key(room, mid.as_u128()), event.seq)?;
+        }
+        out.push(Inserted::Stored);
+    }
+    Ok((out, fresh))
 }
 
 fn message_seqs(db: &Database, keys: &[(RoomId, uuid::Uuid)]) -> Result<Vec<Option<u64>>, redb::Error> {

@@ -19,6 +19,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, Read};
 use std::os::unix::fs::FileExt;
 use std::path::Path;
+use std::sync::Arc;
 
 use axum::extract::ws::Utf8Bytes;
 use dungeontalk_app::wire::RoomId;
@@ -103,7 +104,7 @@ impl Journal {
 }
 
 /// The events of the journal's current generation, in the order they were appended.
-pub(super) fn read(path: &Path) -> io::Result<Vec<StoredEvent>> {
+pub(super) fn read(path: &Path) -> io::Result<Vec<Arc<StoredEvent>>> {
     let mut bytes = Vec::new();
     match File::open(path) {
         Ok(mut f) => f.read_to_end(&mut bytes)?,
@@ -150,7 +151,7 @@ fn encode(buf: &mut Vec<u8>, event: &StoredEvent) -> io::Result<()> {
     Ok(())
 }
 
-fn decode(mut payload: &[u8], out: &mut Vec<StoredEvent>) -> io::Result<()> {
+fn decode(mut payload: &[u8], out: &mut Vec<Arc<StoredEvent>>) -> io::Result<()> {
     fn take<'a>(p: &mut &'a [u8], n: usize) -> io::Result<&'a [u8]> {
         if p.len() < n {
             return Err(io::Error::other("a journal record's checksum matched but its events do not parse"));
@@ -168,7 +169,7 @@ fn decode(mut payload: &[u8], out: &mut Vec<StoredEvent>) -> io::Result<()> {
         let seq = u64::from_le_bytes(take(&mut payload, 8)?.try_into().expect("8 bytes"));
         let json_len = u32::from_le_bytes(take(&mut payload, 4)?.try_into().expect("4 bytes")) as usize;
         let json = text(take(&mut payload, json_len)?)?;
-        out.push(StoredEvent::new(RoomId(room), seq, Utf8Bytes::from(json)));
+        out.push(Arc::new(StoredEvent::new(RoomId(room), seq, Utf8Bytes::from(json))));
     }
     Ok(())
 }
@@ -182,7 +183,7 @@ mod tests {
         StoredEvent::new(RoomId(room.into()), seq, Utf8Bytes::from(json))
     }
 
-    fn seqs(events: &[StoredEvent]) -> Vec<(String, u64)> {
+    fn seqs(events: &[Arc<StoredEvent>]) -> Vec<(String, u64)> {
         events.iter().map(|e| (e.room_id.0.clone(), e.seq)).collect()
     }
 

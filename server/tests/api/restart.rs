@@ -1,19 +1,37 @@
 //! History and sign-ins survive a restart of the binary (embedded store on disk), and a crash.
 
-use crate::support::{TestServer, seqs};
+use serde_json::Value;
+
+use crate::support::{Client, TestServer, seqs};
+
+/// A guest's new room where `n` TALKs were delivered: the token, the room, the guest's socket and
+/// the room's events as it received them.
+async fn talked(server: &TestServer, n: usize) -> (String, String, Client, Vec<Value>) {
+    let (t, _) = server.guest("Aria").await;
+    let room = server.room(&t, "Keep").await;
+    let mut a = server.ws(&t, &room, None).await;
+    a.join().await;
+    for i in 0..n {
+        a.talk(&format!("m{i}")).await;
+    }
+    let before = a.events_until_talks(n).await;
+    (t, room, a, before)
+}
+
+/// The seq of a TALK sent on a new socket resuming after `before` (which JOINs again first).
+async fn talk_again(server: &TestServer, t: &str, room: &str, before: &[Value]) -> u64 {
+    let mut a = server.ws(t, room, Some(*seqs(before).last().unwrap())).await;
+    // Seats live in memory in the embedded mode: a client JOINs on every new link anyway.
+    a.join().await;
+    a.talk("again").await;
+    a.next_of(&["TALK"]).await["seq"].as_u64().unwrap()
+}
 
 #[tokio::test]
 async fn history_survives_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::spawn(dir.path(), &[]).await;
-    let (t, _) = server.guest("Aria").await;
-    let room = server.room(&t, "Keep").await;
-    let mut a = server.ws(&t, &room, None).await;
-    a.join().await;
-    for i in 0..3 {
-        a.talk(&format!("m{i}")).await;
-    }
-    let before = a.events_until_talks(3).await;
+    let (t, room, a, before) = talked(&server, 3).await;
     a.close().await;
     server.stop().await;
 
@@ -23,12 +41,7 @@ async fn history_survives_a_restart() {
     assert_eq!(status, 200);
     let events = page["events"].as_array().unwrap().clone();
     assert_eq!(&events[..before.len()], &before[..], "the stored events come back byte for byte");
-    let mut a = server.ws(&t, &room, Some(*seqs(&before).last().unwrap())).await;
-    // Seats live in memory in the embedded mode: a client JOINs on every new link anyway.
-    a.join().await;
-    a.talk("after restart").await;
-    let next = a.next_of(&["TALK"]).await;
-    assert!(next["seq"].as_u64().unwrap() > 4, "seqs continue after a restart");
+    assert!(talk_again(&server, &t, &room, &before).await > 4, "seqs continue after a restart");
 }
 
 /// Events delivered before a crash (SIGKILL) are there after it: the journal made them durable
@@ -41,14 +54,7 @@ async fn delivered_events_survive_a_kill() {
         let dir = tempfile::tempdir().unwrap();
         let env = [("DUNGEONTALK_STORE_JOURNAL_BYTES", journal_bytes)];
         let server = TestServer::spawn(dir.path(), &env).await;
-        let (t, _) = server.guest("Aria").await;
-        let room = server.room(&t, "Keep").await;
-        let mut a = server.ws(&t, &room, None).await;
-        a.join().await;
-        for i in 0..40 {
-            a.talk(&format!("m{i}")).await;
-        }
-        let before = a.events_until_talks(40).await;
+        let (t, room, _a, before) = talked(&server, 40).await;
         server.kill().await;
         let journal = dir.path().join("dungeontalk.journal");
         let mut torn = std::fs::read(&journal).unwrap();
@@ -66,10 +72,7 @@ async fn delivered_events_survive_a_kill() {
             before.len()
         );
         assert_eq!(&events[..before.len()], &before[..], "journal of {journal_bytes} bytes: byte for byte");
-        let mut a = server.ws(&t, &room, Some(*seqs(&before).last().unwrap())).await;
-        a.join().await;
-        a.talk("after the crash").await;
-        let next = a.next_of(&["TALK"]).await;
-        assert!(next["seq"].as_u64().unwrap() > *seqs(&before).last().unwrap(), "seqs go on");
+        let last = *seqs(&before).last().unwrap();
+        assert!(talk_again(&server, &t, &room, &before).await > last, "seqs go on");
     }
 }
