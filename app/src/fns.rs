@@ -56,9 +56,12 @@ pub type Ops = dyn Fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = Re
 /// What the server hands its server functions: the comparison it was built with, the live runs
 /// kept in memory, a way to check a token, and the ops view.
 #[cfg(feature = "ssr")]
+///
+/// Cloned into every handler's state, so a clone shares everything (a clone per WebSocket would
+/// otherwise copy the comparison's ~1.6 KiB for the socket's whole life).
 #[derive(Clone)]
 pub struct ServerData {
-    pub comparison: Option<Comparison>,
+    pub comparison: Option<std::sync::Arc<Comparison>>,
     /// The newest live runs, at most [`KEPT_MEASUREMENTS`].
     pub measurements: std::sync::Arc<std::sync::Mutex<std::collections::VecDeque<MeasureReport>>>,
     /// The nickname a valid access token names, or why it is refused.
@@ -72,7 +75,7 @@ pub const KEPT_MEASUREMENTS: usize = 20;
 /// The last full comparison (`bench/compare.sh`) this server was built with, if any.
 #[server(prefix = "/api/fn", endpoint = "comparison", input = Json)]
 pub async fn last_comparison() -> Result<Option<Comparison>, FnError> {
-    Ok(expect_context::<ServerData>().comparison)
+    Ok(expect_context::<ServerData>().comparison.as_deref().cloned())
 }
 
 /// Keeps a live run made in the browser (signed in: the token names who ran it) and answers the

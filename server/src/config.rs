@@ -99,7 +99,7 @@ impl Default for Settings {
             guest_token_ttl_secs: 86_400,
             max_frame_bytes: 128 * 1024,
             ws_max_message_bytes: 1024 * 1024,
-            ws_read_buffer_bytes: 1024,
+            ws_read_buffer_bytes: 4096,
             ws_write_buffer_bytes: 4096,
             ws_pipeline: 32,
             http_header_timeout_secs: 10,
@@ -312,6 +312,8 @@ mod tests {
         assert!(short.validate().is_err());
         let huge = Settings { store_journal_bytes: 2 << 30, ..Settings::default() };
         assert!(huge.validate().is_err(), "a journal written out at every start stays reasonable");
+        let read = Settings { ws_read_buffer_bytes: 32 * 1024, ..Settings::default() };
+        assert!(read.validate().is_err(), "a WebSocket read is on the stack: it stays small");
     }
 
     #[test]

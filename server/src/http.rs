@@ -23,6 +23,7 @@ mod session;
 mod sockjs;
 mod sse;
 mod stomp;
+pub mod websocket;
 mod ws;
 
 /// Every route of the server.

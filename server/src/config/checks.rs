@@ -29,7 +29,10 @@ impl Settings {
             (self.max_frame_bytes > 0, "max_frame_bytes must be > 0"),
             (self.ws_max_message_bytes >= self.max_frame_bytes, "ws_max_message_bytes must be >= max_frame_bytes"),
             (self.outgoing_queue_len > 0, "outgoing_queue_len must be > 0"),
-            (self.ws_read_buffer_bytes >= 256 && self.ws_pipeline > 0, "ws_read_buffer_bytes >= 256, ws_pipeline > 0"),
+            (
+                (256..=16384).contains(&self.ws_read_buffer_bytes) && self.ws_pipeline > 0,
+                "ws_read_buffer_bytes must be 256..=16384 (a read on the stack), ws_pipeline > 0",
+            ),
             (self.replay_page > 0 && self.max_page > 0, "replay_page and max_page must be > 0"),
             (self.write_batch_max > 0 && self.write_queue_len > 0, "write queue sizes must be > 0"),
             (self.guest_token_ttl_secs > 0, "guest_token_ttl_secs must be > 0"),

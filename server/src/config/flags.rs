@@ -77,11 +77,12 @@ pub struct Overrides {
     /// Largest WebSocket message read at all; bigger ones close the socket (1009) [default: 1048576].
     #[arg(long, env = "DUNGEONTALK_WS_MAX_MESSAGE_BYTES", value_name = "BYTES")]
     pub ws_max_message_bytes: Option<usize>,
-    /// Bytes a WebSocket reads from its socket at a time (chat frames are small) [default: 1024].
+    /// Bytes a WebSocket reads from its socket at a time, into the stack: nothing is kept per
+    /// socket between reads; 256 to 16384 [default: 4096].
     #[arg(long, env = "DUNGEONTALK_WS_READ_BUFFER_BYTES", value_name = "BYTES")]
     pub ws_read_buffer_bytes: Option<usize>,
-    /// Bytes of frames a WebSocket gathers before it writes them out (a flush writes at once);
-    /// the buffer stays allocated, so it is kept small [default: 4096].
+    /// Bytes of frames a WebSocket queues before it writes them out (a flush writes at once);
+    /// queued frames share their payloads, nothing is copied or kept [default: 4096].
     #[arg(long, env = "DUNGEONTALK_WS_WRITE_BUFFER_BYTES", value_name = "BYTES")]
     pub ws_write_buffer_bytes: Option<usize>,
     /// TALKs of one WebSocket being committed at once; its next frames are read meanwhile

@@ -67,7 +67,7 @@ pub fn data(auth: &Arc<Auth>, hub: &Arc<Hub>, settings: &Arc<Settings>) -> Serve
     let auth = auth.clone();
     let (hub, settings) = (hub.clone(), settings.clone());
     ServerData {
-        comparison: comparison(COMPARISON),
+        comparison: comparison(COMPARISON).map(Arc::new),
         measurements: Arc::new(Mutex::new(VecDeque::new())),
         verify: Arc::new(move |token: &str| {
             auth.verify(token).map(|a| a.nickname).map_err(|e| ErrorBody::new(e.code, e.message))

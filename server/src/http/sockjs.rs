@@ -12,8 +12,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::ws::rejection::WebSocketUpgradeRejection;
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::Message;
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -260,7 +259,7 @@ async fn websocket(
     Path((server, id)): Path<(String, String)>,
     headers: HeaderMap,
     Params(q): Params<SjQuery>,
-    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+    upgrade: Result<super::websocket::Upgrade, AppError>,
 ) -> Result<Response, AppError> {
     ids(&server, &id)?;
     let (actor, revocation) = authenticate_live(&sj.app.auth, token_from(&headers, q.token.as_deref()))?;
@@ -278,7 +277,12 @@ async fn websocket(
     }))
 }
 
-async fn framed(mut socket: WebSocket, sock: &Sock, mut receiver: Receiver, heartbeat: Duration) {
+async fn framed(
+    mut socket: super::websocket::Socket<super::websocket::Upgraded>,
+    sock: &Sock,
+    mut receiver: Receiver,
+    heartbeat: Duration,
+) {
     loop {
         tokio::select! {
             msg = socket.next() => match msg {

@@ -3,8 +3,6 @@
 //! a client frame, with the same seqs, resume, limits and errors as every other transport.
 
 use axum::extract::State;
-use axum::extract::ws::WebSocketUpgrade;
-use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::http::HeaderMap;
 use axum::response::Response;
 use dungeontalk_app::wire::RoomId;
@@ -37,7 +35,7 @@ pub async fn handshake(
     State(state): State<AppState>,
     headers: HeaderMap,
     Params(q): Params<StompQuery>,
-    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+    upgrade: Result<super::websocket::Upgrade, AppError>,
 ) -> Result<Response, AppError> {
     let token = token_from(&headers, q.token.as_deref());
     let (actor, revocation) = authenticate_live(&state.auth, token)?;
@@ -45,6 +43,6 @@ pub async fn handshake(
         reader_for(&state, &RoomId(room_id), &actor).await?;
     }
     Ok(super::ws::sized(upgrade, &state.settings)?
-        .protocols(["v12.stomp", "v11.stomp", "v10.stomp"])
+        .protocols(&["v12.stomp", "v11.stomp", "v10.stomp"])
         .on_upgrade(move |socket| conn::run(socket::Socket(socket), "stomp", state, actor, revocation)))
 }

@@ -5,8 +5,6 @@
 //! pipelined and room events keep flowing while its messages are being committed.
 
 use axum::extract::State;
-use axum::extract::ws::WebSocketUpgrade;
-use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::http::HeaderMap;
 use axum::response::Response;
 use dungeontalk_app::wire::{ErrorCode, RoomId};
@@ -14,6 +12,7 @@ use serde::Deserialize;
 
 use super::extract::Params;
 use super::rooms::reader_for;
+use super::websocket::{Limits, Upgrade};
 use crate::auth::{authenticate_live, token_from};
 use crate::error::AppError;
 use crate::state::AppState;
@@ -30,20 +29,14 @@ pub struct WsQuery {
     after: Option<u64>,
 }
 
-/// The upgrade with the configured buffers and message limits (`/ws` and `/ws-chat` alike); a
-/// request that is no WebSocket handshake is `request.invalid`.
-pub fn sized(
-    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
-    s: &crate::config::Settings,
-) -> Result<WebSocketUpgrade, AppError> {
-    let upgrade = upgrade.map_err(|e| AppError::new(ErrorCode::InvalidRequest, e.body_text()))?;
-    let limit = s.ws_max_message_bytes;
-    // Chat frames are small: a small read buffer keeps idle sockets cheap and reads fast.
-    Ok(upgrade
-        .read_buffer_size(s.ws_read_buffer_bytes)
-        .write_buffer_size(s.ws_write_buffer_bytes)
-        .max_message_size(limit)
-        .max_frame_size(limit))
+/// The upgrade with the configured sizes (`/ws`, `/ws-chat` and SockJS alike); a request that is
+/// no WebSocket handshake is `request.invalid`.
+pub fn sized(upgrade: Result<Upgrade, AppError>, s: &crate::config::Settings) -> Result<Upgrade, AppError> {
+    Ok(upgrade?.limits(Limits {
+        max_message: s.ws_max_message_bytes,
+        read_chunk: s.ws_read_buffer_bytes,
+        write_chunk: s.ws_write_buffer_bytes,
+    }))
 }
 
 /// Checks the handshake (400 missing, 401 bad token, 404 no room) before upgrading.
@@ -51,7 +44,7 @@ pub async fn handshake(
     State(state): State<AppState>,
     headers: HeaderMap,
     Params(q): Params<WsQuery>,
-    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+    upgrade: Result<Upgrade, AppError>,
 ) -> Result<Response, AppError> {
     let token = token_from(&headers, q.token.as_deref());
     let room_id = q.room_id.filter(|r| !r.is_empty()).map(RoomId);

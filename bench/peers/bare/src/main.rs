@@ -7,10 +7,11 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
-use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{Message, Utf8Bytes};
 use axum::extract::{Query, State};
 use axum::response::Response;
 use axum::routing::get;
+use dungeontalk::http::websocket::{Limits, Socket, Upgrade, Upgraded};
 use futures_util::{SinkExt, StreamExt};
 use serde::Deserialize;
 use tokio::sync::broadcast::{self, error::RecvError};
@@ -22,12 +23,14 @@ struct Params {
     room: String,
 }
 
-async fn ws(State(rooms): State<Rooms>, Query(p): Query<Params>, up: WebSocketUpgrade) -> Response {
+async fn ws(State(rooms): State<Rooms>, Query(p): Query<Params>, up: Upgrade) -> Response {
     let tx = rooms.lock().unwrap().entry(p.room).or_insert_with(|| broadcast::channel(4096).0).clone();
-    up.read_buffer_size(4096).write_buffer_size(0).on_upgrade(move |socket| serve(socket, tx))
+    // Everything ready goes out in one vectored write per wake-up.
+    let limits = Limits { max_message: 1 << 20, read_chunk: 4096, write_chunk: 1 << 20 };
+    up.limits(limits).on_upgrade(move |socket| serve(socket, tx))
 }
 
-async fn serve(socket: WebSocket, tx: broadcast::Sender<Utf8Bytes>) {
+async fn serve(socket: Socket<Upgraded>, tx: broadcast::Sender<Utf8Bytes>) {
     let mut rx = tx.subscribe();
     let (mut sink, mut stream) = socket.split();
     let reader = tokio::spawn(async move {

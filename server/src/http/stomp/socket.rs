@@ -1,12 +1,12 @@
 //! The WebSocket pipe: STOMP frames as text messages, pings for liveness.
 
-use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, close_code};
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, close_code};
 use futures_util::{SinkExt, StreamExt};
 
 use super::conn::{Incoming, Pipe};
 
 /// A WebSocket carrying STOMP frames unframed (`/ws-chat`, `/ws-chat/websocket`).
-pub struct Socket(pub WebSocket);
+pub struct Socket(pub crate::http::websocket::Socket<crate::http::websocket::Upgraded>);
 
 impl Pipe for Socket {
     async fn recv(&mut self) -> Option<Incoming> {

@@ -8,13 +8,14 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, close_code};
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, close_code};
 use dungeontalk_app::wire::{ErrorCode, RoomId, ServerFrame};
 use futures_util::stream::{FuturesOrdered, SplitSink, SplitStream};
 use futures_util::{FutureExt, SinkExt, StreamExt};
 
 use super::super::deadline::within;
 use super::super::frames::{Acted, PendingActed, Started, parse, start};
+use super::super::websocket::{self, Upgraded};
 use super::replies::Replies;
 use crate::auth::{Ended, Revocation};
 use crate::error::AppError;
@@ -35,16 +36,18 @@ fn close(code: u16, reason: &'static str) -> Message {
 }
 
 /// The close a broken client message deserves, so the client can tell "too big" from a crash.
-fn close_for(e: &axum::Error) -> Message {
-    use tokio_tungstenite::tungstenite::Error as WsError;
-    use tokio_tungstenite::tungstenite::error::CapacityError;
-    match std::error::Error::source(e).and_then(|s| s.downcast_ref::<WsError>()) {
-        Some(WsError::Capacity(CapacityError::MessageTooLong { .. })) => close(close_code::SIZE, "message too big"),
-        Some(WsError::Utf8(_)) => close(close_code::INVALID, "invalid UTF-8"),
-        Some(WsError::Protocol(_)) => close(close_code::PROTOCOL, "protocol error"),
-        _ => close(close_code::ERROR, "read error"),
-    }
+fn close_for(e: &websocket::Error) -> Message {
+    let reason = match e {
+        websocket::Error::TooBig => "message too big",
+        websocket::Error::Utf8 => "invalid UTF-8",
+        websocket::Error::Protocol(_) => "protocol error",
+        websocket::Error::Io(_) | websocket::Error::Closed => "read error",
+    };
+    close(e.close_code(), reason)
 }
+
+/// The socket of one connection.
+type WebSocket = websocket::Socket<Upgraded>;
 
 /// When the client was last heard from (any frame, pongs included), shared by reader and writer.
 struct Heard {

@@ -1,0 +1,42 @@
+//! The WebSocket protocol (RFC 6455), server side, for `/ws`, `/ws-chat` and SockJS.
+//!
+//! Our own rather than axum's (tungstenite): a room event is one shared buffer for every
+//! subscriber, and this socket writes those buffers as they are (one vectored write per flush)
+//! and keeps no read or write buffer while idle, where tungstenite copies every frame into a
+//! per-socket buffer that keeps the capacity of its largest burst. Messages are axum's
+//! `Message` values, so the transports read the same either way.
+
+mod frame;
+mod socket;
+mod upgrade;
+
+pub use socket::{Limits, Socket};
+pub use upgrade::{Upgrade, Upgraded};
+
+/// Why a socket stopped reading; each maps to the close code the client is told.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("message too big")]
+    TooBig,
+    #[error("invalid UTF-8")]
+    Utf8,
+    #[error("protocol error: {0}")]
+    Protocol(&'static str),
+    #[error("connection error: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("the socket is closed")]
+    Closed,
+}
+
+impl Error {
+    /// The close code that tells the client why (RFC 6455 §7.4.1).
+    pub fn close_code(&self) -> u16 {
+        use axum::extract::ws::close_code;
+        match self {
+            Error::TooBig => close_code::SIZE,
+            Error::Utf8 => close_code::INVALID,
+            Error::Protocol(_) => close_code::PROTOCOL,
+            Error::Io(_) | Error::Closed => close_code::ERROR,
+        }
+    }
+}
