@@ -242,8 +242,11 @@ impl Feed {
                     self.catching_up = false;
                     continue;
                 }
-                self.wait_durable(snap.floor).await?;
-                let page = patiently(&self.room_id, || self.store.after(&self.room_id, self.last, self.page)).await;
+                // Boxed: catching up is rare, and inline these waits would size every idle
+                // reader's future (this one sits in each connection's select).
+                Box::pin(self.wait_durable(snap.floor)).await?;
+                let read = || self.store.after(&self.room_id, self.last, self.page);
+                let page = Box::pin(patiently(&self.room_id, read)).await;
                 // The ring holds everything above its floor from `start` on; a short page means
                 // the store had nothing more up to there.
                 self.pos = self.pos.max(snap.start);

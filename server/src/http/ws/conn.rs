@@ -123,21 +123,23 @@ struct Reader {
 impl Reader {
     async fn run(&mut self, shared: &Shared) {
         let pipeline = self.state.settings.ws_pipeline.max(1);
-        let mut inflight: FuturesOrdered<PendingActed> = FuturesOrdered::new();
+        // Made at the first frame: it allocates at once, and most sockets never send one.
+        let mut inflight: Option<FuturesOrdered<PendingActed>> = None;
         loop {
+            let busy = inflight.as_ref().map_or(0, FuturesOrdered::len);
             tokio::select! {
-                msg = self.stream.next(), if inflight.len() < pipeline => {
+                msg = self.stream.next(), if busy < pipeline => {
                     shared.heard.mark();
                     match msg {
                     Some(Ok(Message::Text(t))) => {
                         // Boxed: an idle connection's task holds only its waiting state, not
                         // room for this one (idle sockets are most sockets).
                         let started = Box::pin(self.start(t, &shared.actor)).await;
-                        inflight.push_back(started);
+                        inflight.get_or_insert_with(FuturesOrdered::new).push_back(started);
                     }
                     Some(Ok(Message::Binary(_))) => {
                         let e = AppError::new(ErrorCode::BadFrame, "Send JSON text frames, not binary.");
-                        inflight.push_back(Box::pin(std::future::ready(Err(e))));
+                        inflight.get_or_insert_with(FuturesOrdered::new).push_back(Box::pin(std::future::ready(Err(e))));
                     }
                     Some(Ok(Message::Close(_))) | None => return,
                     Some(Ok(_)) => {}
@@ -148,7 +150,10 @@ impl Reader {
                     }
                     }
                 },
-                Some(done) = inflight.next() => {
+                Some(done) = next_done(&mut inflight) => {
+                    if inflight.as_ref().is_some_and(FuturesOrdered::is_empty) {
+                        inflight = None;
+                    }
                     for reply in replies_for(done) {
                         shared.replies.send(reply).await;
                     }
@@ -173,6 +178,14 @@ impl Reader {
             Ok(Started::Done(acted)) => Box::pin(std::future::ready(Ok(acted))),
             Err(e) => Box::pin(std::future::ready(Err(e))),
         }
+    }
+}
+
+/// The next of a reader's frames to come to something (none while it has none in flight).
+async fn next_done(inflight: &mut Option<FuturesOrdered<PendingActed>>) -> Option<Result<Acted, AppError>> {
+    match inflight {
+        Some(f) => f.next().await,
+        None => None,
     }
 }
 
@@ -210,23 +223,24 @@ impl Writer {
         let hub = self.state.hub.clone();
         let mut feed = Feed::open(&hub, room_id, &actor.member_id, settings.replay_page, OnLag::Report);
         feed.keep_seat(start.seated);
-        let hello = ServerFrame::Connected {
+        // A temporary: a named frame would stay in this future (~190 bytes) for the socket's life.
+        let mut batch = vec![text(&ServerFrame::Connected {
             room_id: room_id.clone(),
             member_id: actor.member_id.clone(),
             nickname: actor.nickname.clone(),
-        };
-        let mut batch = vec![text(&hello)];
+        })];
         match start.after {
             Some(after) => feed.resume(after),
             None => {
                 if let Err(e) = Box::pin(feed.recent(settings.history_on_join)).await {
                     batch.push(text(&AppError::from(e).to_frame()));
-                    let _ = self.write(&mut batch).await;
+                    let _ = Box::pin(self.write(&mut batch)).await;
                     return;
                 }
             }
         }
-        if self.write(&mut batch).await.is_err() {
+        // Boxed like every write: inline, the largest wait of this future would be this one.
+        if Box::pin(self.write(&mut batch)).await.is_err() {
             return;
         }
         let shutdown = self.state.shutdown.clone();
@@ -325,10 +339,9 @@ impl Writer {
             sink.flush().await
         };
         let written = within(limit, all).await;
-        // A burst grew the batch: give the memory back, idle sockets are most sockets.
-        if batch.capacity() > 4 {
-            batch.shrink_to(4);
-        }
+        // Kept between wake-ups it would hold 4+ slots (~200 bytes) per idle socket, and idle
+        // sockets are most sockets: the next wake-up allocates it again.
+        *batch = Vec::new();
         match written {
             Ok(Ok(())) => Ok(()),
             _ => Err(Closed),
