@@ -24,6 +24,7 @@ pub struct Settings {
     pub ws_write_buffer_bytes: usize,
     pub ws_pipeline: usize,
     pub http_header_timeout_secs: u64,
+    pub listen_backlog: u32,
     pub max_content_chars: usize,
     pub outgoing_queue_len: usize,
     pub history_on_join: usize,
@@ -103,6 +104,7 @@ impl Default for Settings {
             ws_write_buffer_bytes: 4096,
             ws_pipeline: 32,
             http_header_timeout_secs: 10,
+            listen_backlog: 4096,
             max_content_chars: 2000,
             outgoing_queue_len: 1024,
             history_on_join: 50,
@@ -208,6 +210,7 @@ impl Settings {
             ws_write_buffer_bytes,
             ws_pipeline,
             http_header_timeout_secs,
+            listen_backlog,
             max_content_chars,
             outgoing_queue_len,
             history_on_join,
@@ -314,6 +317,8 @@ mod tests {
         assert!(huge.validate().is_err(), "a journal written out at every start stays reasonable");
         let read = Settings { ws_read_buffer_bytes: 32 * 1024, ..Settings::default() };
         assert!(read.validate().is_err(), "a WebSocket read is on the stack: it stays small");
+        let backlog = Settings { listen_backlog: 0, ..Settings::default() };
+        assert!(backlog.validate().is_err());
     }
 
     #[test]

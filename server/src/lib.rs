@@ -147,12 +147,23 @@ async fn expire_idle(hub: Arc<Hub>, liveness: std::time::Duration, shutdown: Can
     }
 }
 
+/// A listening socket with room for `backlog` connections not yet accepted: tokio's `bind` keeps
+/// 1024, and a reconnect storm of 1000 clients overflowed it (each overflowed connect waits for
+/// its kernel's SYN retry, 1 s).
+fn listen(addr: SocketAddr, backlog: u32) -> std::io::Result<tokio::net::TcpListener> {
+    let socket = if addr.is_ipv4() { tokio::net::TcpSocket::new_v4()? } else { tokio::net::TcpSocket::new_v6()? };
+    // As tokio's `bind` does: a restarted server binds while old connections linger in TIME_WAIT.
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(backlog)
+}
+
 /// Opens the store, binds, and serves until the shutdown token is cancelled.
 pub async fn start(settings: Settings) -> Result<Running, StartError> {
     let shutdown = CancellationToken::new();
     let bind = settings.bind;
     let (state, tasks) = build_state(settings, shutdown.clone()).await?;
-    let listener = tokio::net::TcpListener::bind(bind).await.map_err(|e| StartError::Bind(bind, e))?;
+    let listener = listen(bind, state.settings.listen_backlog).map_err(|e| StartError::Bind(bind, e))?;
     let addr = listener.local_addr().map_err(|e| StartError::Bind(bind, e))?;
     let liveness = std::time::Duration::from_secs(state.settings.presence_ttl_secs);
     tokio::spawn(expire_idle(state.hub.clone(), liveness, shutdown.clone()));

@@ -25,7 +25,8 @@ impl Settings {
             (self.invite_rate_per_sec, self.invite_burst),
             (self.room_rate_per_sec, self.room_burst),
         ];
-        let checks: [(bool, &'static str); 27] = [
+        let checks: [(bool, &'static str); 28] = [
+            (self.listen_backlog > 0, "listen_backlog must be > 0"),
             (self.max_frame_bytes > 0, "max_frame_bytes must be > 0"),
             (self.ws_max_message_bytes >= self.max_frame_bytes, "ws_max_message_bytes must be >= max_frame_bytes"),
             (self.outgoing_queue_len > 0, "outgoing_queue_len must be > 0"),

@@ -94,6 +94,11 @@ pub struct Overrides {
     /// [default: 10].
     #[arg(long, env = "DUNGEONTALK_HTTP_HEADER_TIMEOUT_SECS", value_name = "SECS")]
     pub http_header_timeout_secs: Option<u64>,
+    /// Connections the kernel holds for the server before it accepts them (capped by
+    /// `net.core.somaxconn`); past it a connect is retried by the client's kernel after 1 s,
+    /// which is what a reconnect storm would wait [default: 4096].
+    #[arg(long, env = "DUNGEONTALK_LISTEN_BACKLOG", value_name = "CONNECTIONS")]
+    pub listen_backlog: Option<u32>,
     /// Longest message content in characters [default: 2000].
     #[arg(long, env = "DUNGEONTALK_MAX_CONTENT_CHARS", value_name = "CHARS")]
     pub max_content_chars: Option<usize>,
