@@ -277,12 +277,7 @@ async fn websocket(
     }))
 }
 
-async fn framed(
-    mut socket: super::websocket::Socket<super::websocket::Upgraded>,
-    sock: &Sock,
-    mut receiver: Receiver,
-    heartbeat: Duration,
-) {
+async fn framed(mut socket: super::websocket::WebSocket, sock: &Sock, mut receiver: Receiver, heartbeat: Duration) {
     loop {
         tokio::select! {
             msg = socket.next() => match msg {

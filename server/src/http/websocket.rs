@@ -13,6 +13,9 @@ mod upgrade;
 pub use socket::{Limits, Socket};
 pub use upgrade::{Upgrade, Upgraded};
 
+/// A socket over an upgraded server connection: what the transports get.
+pub type WebSocket = Socket<Upgraded>;
+
 /// Why a socket stopped reading; each maps to the close code the client is told.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -37,6 +40,16 @@ impl Error {
             Error::Utf8 => close_code::INVALID,
             Error::Protocol(_) => close_code::PROTOCOL,
             Error::Io(_) | Error::Closed => close_code::ERROR,
+        }
+    }
+
+    /// The close frame's reason for the client.
+    pub fn close_reason(&self) -> &'static str {
+        match self {
+            Error::TooBig => "message too big",
+            Error::Utf8 => "invalid UTF-8",
+            Error::Protocol(_) => "protocol error",
+            Error::Io(_) | Error::Closed => "read error",
         }
     }
 }

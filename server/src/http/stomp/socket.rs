@@ -6,7 +6,7 @@ use futures_util::{SinkExt, StreamExt};
 use super::conn::{Incoming, Pipe};
 
 /// A WebSocket carrying STOMP frames unframed (`/ws-chat`, `/ws-chat/websocket`).
-pub struct Socket(pub crate::http::websocket::Socket<crate::http::websocket::Upgraded>);
+pub struct Socket(pub crate::http::websocket::WebSocket);
 
 impl Pipe for Socket {
     async fn recv(&mut self) -> Option<Incoming> {

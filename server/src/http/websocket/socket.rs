@@ -243,6 +243,20 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Socket<S> {
         Ok(Message::Close(frame))
     }
 
+    /// Writes what the reader owes (a pong, a close echo) even while nothing else is being sent;
+    /// a socket that does not take it now gets it with the next flush.
+    fn pay_owed(&mut self, cx: &mut Context<'_>) {
+        if !self.owed {
+            return;
+        }
+        if let Poll::Ready(r) = self.poll_write_out(cx) {
+            self.owed = false;
+            if r.is_err() {
+                self.ended = true;
+            }
+        }
+    }
+
     fn poll_read_message(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Message, Error>>> {
         loop {
             while let Some((head, payload)) = self.take_frame()? {
@@ -269,16 +283,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Stream for Socket<S> {
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
-        if this.owed {
-            // A pong or a close echo goes out even while nothing else is being sent; a socket
-            // that does not take it now gets it with the next flush.
-            if let Poll::Ready(r) = this.poll_write_out(cx) {
-                this.owed = false;
-                if r.is_err() {
-                    this.ended = true;
-                }
-            }
-        }
+        this.pay_owed(cx);
         if this.ended {
             return Poll::Ready(None);
         }
@@ -286,14 +291,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Stream for Socket<S> {
         if let Poll::Ready(Some(Err(_))) = next {
             this.ended = true;
         }
-        if this.owed && next.is_ready() {
-            // Queued by this frame (a ping, a close): try it now, it goes with the next flush else.
-            if let Poll::Ready(r) = this.poll_write_out(cx) {
-                this.owed = false;
-                if r.is_err() {
-                    this.ended = true;
-                }
-            }
+        if next.is_ready() {
+            // A reply this frame queued (a pong, a close echo) goes out now if it can.
+            this.pay_owed(cx);
         }
         next
     }

@@ -15,7 +15,7 @@ use futures_util::{FutureExt, SinkExt, StreamExt};
 
 use super::super::deadline::within;
 use super::super::frames::{Acted, PendingActed, Started, parse, start};
-use super::super::websocket::{self, Upgraded};
+use super::super::websocket::{self, WebSocket};
 use super::replies::Replies;
 use crate::auth::{Ended, Revocation};
 use crate::error::AppError;
@@ -37,17 +37,8 @@ fn close(code: u16, reason: &'static str) -> Message {
 
 /// The close a broken client message deserves, so the client can tell "too big" from a crash.
 fn close_for(e: &websocket::Error) -> Message {
-    let reason = match e {
-        websocket::Error::TooBig => "message too big",
-        websocket::Error::Utf8 => "invalid UTF-8",
-        websocket::Error::Protocol(_) => "protocol error",
-        websocket::Error::Io(_) | websocket::Error::Closed => "read error",
-    };
-    close(e.close_code(), reason)
+    close(e.close_code(), e.close_reason())
 }
-
-/// The socket of one connection.
-type WebSocket = websocket::Socket<Upgraded>;
 
 /// When the client was last heard from (any frame, pongs included), shared by reader and writer.
 struct Heard {
@@ -139,7 +130,8 @@ impl Reader {
                     }
                     Some(Ok(Message::Binary(_))) => {
                         let e = AppError::new(ErrorCode::BadFrame, "Send JSON text frames, not binary.");
-                        inflight.get_or_insert_with(FuturesOrdered::new).push_back(Box::pin(std::future::ready(Err(e))));
+                        let refused: PendingActed = Box::pin(std::future::ready(Err(e)));
+                        inflight.get_or_insert_with(FuturesOrdered::new).push_back(refused);
                     }
                     Some(Ok(Message::Close(_))) | None => return,
                     Some(Ok(_)) => {}
