@@ -1,5 +1,7 @@
 //! Where rooms, room events and accounts are kept for good: a small trait with two backends, the
-//! embedded redb file (`disk.rs`, with its write-ahead journal `journal.rs`) and MongoDB (`mongo.rs`). The same suite tests both.
+//! embedded redb file (`disk.rs`, with its write-ahead journal `journal.rs`, whose events wait in
+//! `overlay.rs` until `journaled.rs` applies them; its tables in `tables.rs`) and MongoDB
+//! (`mongo.rs`). The same suite tests both.
 
 use std::sync::Arc;
 
@@ -13,13 +15,23 @@ pub mod accounts;
 pub mod disk;
 mod disk_accounts;
 mod journal;
+mod journaled;
+#[cfg(test)]
+mod journaled_tests;
 pub mod mongo;
 mod mongo_accounts;
+mod overlay;
+mod tables;
 
 /// A store failure; the detail is for the log.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("store: {0}")]
 pub struct StoreError(pub String);
+
+/// The embedded store's errors (the detail is redb's or the file system's).
+fn fail(e: impl std::fmt::Display) -> StoreError {
+    StoreError(e.to_string())
+}
 
 /// What inserting one event did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -38,8 +38,8 @@ impl Settings {
             (self.write_batch_max > 0 && self.write_queue_len > 0, "write queue sizes must be > 0"),
             (self.guest_token_ttl_secs > 0, "guest_token_ttl_secs must be > 0"),
             (
-                self.store_journal_bytes <= 1 << 30,
-                "store_journal_bytes must be <= 1073741824: it is written out at start",
+                self.store_journal_bytes <= 64 << 20,
+                "store_journal_bytes must be <= 67108864: what it holds is also kept in memory",
             ),
             (self.sse_heartbeat_secs > 0, "sse_heartbeat_secs must be > 0"),
             (self.poll_batch_max > 0, "poll_batch_max must be > 0"),

@@ -60,9 +60,9 @@ pub struct Overrides {
     /// Most memory the embedded store keeps for cached pages, in bytes [default: 67108864].
     #[arg(long, env = "DUNGEONTALK_STORE_CACHE_BYTES", value_name = "BYTES")]
     pub store_cache_bytes: Option<usize>,
-    /// The embedded store's write-ahead journal: room events are made durable there, and the
-    /// store itself every this many journaled bytes (0: every commit durable, no journal; at
-    /// most 1 GiB: the file is written out to this size at start) [default: 4194304].
+    /// The embedded store's write-ahead journal: room events are made durable there and kept in
+    /// memory, and written into the store in bulk every this many journaled bytes (0: no
+    /// journal, every commit durable; at most 64 MiB) [default: 4194304].
     #[arg(long, env = "DUNGEONTALK_STORE_JOURNAL_BYTES", value_name = "BYTES")]
     pub store_journal_bytes: Option<u64>,
     /// HS256 secret for access tokens [default: random, kept in DATA_DIR/jwt-secret].

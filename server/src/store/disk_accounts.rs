@@ -5,7 +5,8 @@ use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 
 use super::StoreError;
 use super::accounts::{AccountRecord, AccountStore, RefreshRecord, Renewal, Rotation};
-use super::disk::{DiskStore, fail};
+use super::disk::DiskStore;
+use super::fail;
 
 /// login name → AccountRecord as JSON.
 pub(super) const ACCOUNTS: TableDefinition<&str, &[u8]> = TableDefinition::new("accounts");

@@ -1,19 +1,21 @@
-//! The embedded store's write-ahead journal: each batch of events is one record appended to one
-//! file and made durable with one `fdatasync`, so the redb commit after it can stay in memory.
+//! The embedded store's write-ahead journal: each batch of events is one record appended to a
+//! file and made durable with one `fdatasync`, so redb can take the events later, in bulk.
 //!
 //! Why: a durable redb commit writes every B-tree page the batch dirtied (one `pwrite` each, ~37
-//! per commit of ~14 messages spread over many rooms) and syncs them; the journal writes the
-//! batch once, sequentially. redb's non-durable commits are visible to readers at once, and a
-//! durable commit every `store_journal_bytes` (a checkpoint) writes each dirty page once however
-//! many batches touched it. After a crash the store opens at its last checkpoint and re-applies
-//! the journal; inserts are idempotent by (room, seq), so re-applying twice is harmless.
+//! per commit of ~14 messages spread over many rooms) and syncs them, and even a commit kept in
+//! memory costs the writer redb's page copies and bookkeeping per batch; the journal writes the
+//! batch once, sequentially. The events wait in memory (`overlay.rs`) until the file is full; then
+//! the applier writes them all into redb in one durable commit (`applier.rs`) while the journal
+//! goes on in its *other* file. After a crash the store opens at its last commit and re-applies
+//! both files, older generation first; inserts are idempotent by (room, seq), so re-applying
+//! what redb already has is harmless.
 //!
-//! The file is reused from its start after each checkpoint, under the next *generation*, instead
-//! of being truncated: overwriting blocks the file already has makes `fdatasync` flush data only,
-//! with no file-system journal commit for a changed size (for the same reason the file is written
-//! out to its limit when it starts). A record is
-//! `generation u64 | length u32 | crc32 u32 | payload`; reading stops at the first record that is
-//! torn, fails its checksum or belongs to another generation (what an older cycle left behind).
+//! A file is reused from its start when its turn comes again, under the next *generation*,
+//! instead of being truncated: overwriting blocks the file already has makes `fdatasync` flush
+//! data only, with no file-system journal commit for a changed size (for the same reason each file
+//! is written out to its limit when it starts). A record is
+//! `generation u64 | length u32 | crc32 u32 | payload`; reading a file stops at the first record
+//! that is torn, fails its checksum or belongs to another generation (what an older cycle left).
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read};
@@ -28,13 +30,15 @@ use crate::model::StoredEvent;
 
 const HEADER: usize = 16;
 
-/// The journal file, written by one commit at a time (the store's write transaction).
+/// The journal's two files, written by one insert at a time (the store's journal lock).
 pub(super) struct Journal {
-    file: File,
+    files: [File; 2],
+    /// The file records go to now; the other holds the generation the applier may be writing.
+    current: usize,
     generation: u64,
-    /// Where the next record goes.
+    /// Where the next record goes in the current file.
     end: u64,
-    /// The size past which the next commit is a checkpoint.
+    /// The size past which the current file should be handed over.
     limit: u64,
     buf: Vec<u8>,
     /// A write or sync failed: what the file holds is unknown, so nothing more is accepted
@@ -43,26 +47,14 @@ pub(super) struct Journal {
 }
 
 impl Journal {
-    /// Starts an empty journal at `path` (after [`read`] was re-applied and made durable).
-    pub(super) fn start(path: &Path, limit: u64) -> io::Result<Journal> {
-        let file = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(path)?;
-        // Emptied once per start, so no record of an earlier run can pass for one of this run's
-        // generations, which count from 1 again; then written out to its limit with zeros (which
-        // no record header matches), so that even the first cycle's syncs flush data only.
-        file.set_len(0)?;
-        let zeros = vec![0; 1 << 20];
-        let mut at = 0;
-        while at < limit {
-            let n = (limit - at).min(zeros.len() as u64);
-            file.write_all_at(&zeros[..n as usize], at)?;
-            at += n;
-        }
-        file.sync_all()?;
-        Ok(Journal { file, generation: 1, end: 0, limit, buf: Vec::new(), broken: false })
+    /// Starts an empty journal in `paths` (after [`read`] was re-applied and made durable).
+    pub(super) fn start(paths: [&Path; 2], limit: u64) -> io::Result<Journal> {
+        let files = [start_file(paths[0], limit)?, start_file(paths[1], limit)?];
+        Ok(Journal { files, current: 0, generation: 1, end: 0, limit, buf: Vec::new(), broken: false })
     }
 
-    /// Appends one batch and makes it durable. Answers whether the journal is past its limit:
-    /// the commit that follows must then be durable, and [`Journal::checkpointed`] called.
+    /// Appends one batch and makes it durable. Answers whether the current file is past its
+    /// limit: it should then be handed to the applier and the journal [`Journal::rotate`]d.
     pub(super) fn append(&mut self, events: &[&StoredEvent]) -> io::Result<bool> {
         if self.broken {
             return Err(io::Error::other("an earlier journal write failed; restart to recover from the journal"));
@@ -77,7 +69,9 @@ impl Journal {
         self.buf[8..12].copy_from_slice(&len.to_le_bytes());
         let crc = checksum(&self.buf[..12], &self.buf[HEADER..]);
         self.buf[12..16].copy_from_slice(&crc.to_le_bytes());
-        let written = self.file.write_all_at(&self.buf, self.end).and_then(|()| self.file.sync_data());
+        let written = self.files[self.current]
+            .write_all_at(&self.buf, self.end)
+            .and_then(|()| self.files[self.current].sync_data());
         if let Err(e) = written {
             self.broken = true;
             return Err(e);
@@ -89,26 +83,51 @@ impl Journal {
         Ok(self.end >= self.limit)
     }
 
-    /// The store holds everything journaled so far for good: later records overwrite the file
-    /// from its start under the next generation.
-    pub(super) fn checkpointed(&mut self) {
+    /// Goes on in the other file, from its start, under the next generation. Only once redb
+    /// holds for good everything the other file has (the applier is done with it).
+    pub(super) fn rotate(&mut self) {
+        self.current ^= 1;
         self.generation += 1;
         self.end = 0;
     }
 
-    /// Refuses every later append: a commit after a journaled batch failed, so the journal holds
-    /// a batch the store does not, and the next batch could reuse its seqs.
-    pub(super) fn fail(&mut self) {
-        self.broken = true;
+    /// How far the current file is past its limit, in limits (0 while under it).
+    pub(super) fn overrun(&self) -> u64 {
+        self.end / self.limit.max(1)
     }
 }
 
-/// The events of the journal's current generation, in the order they were appended.
-pub(super) fn read(path: &Path) -> io::Result<Vec<Arc<StoredEvent>>> {
+/// Every event the two files hold, older generation first, in the order they were appended.
+pub(super) fn read(paths: [&Path; 2]) -> io::Result<Vec<Arc<StoredEvent>>> {
+    let mut files = [read_file(paths[0])?, read_file(paths[1])?];
+    files.sort_by_key(|(generation, _)| *generation);
+    Ok(files.into_iter().flat_map(|(_, events)| events).collect())
+}
+
+/// Empties the file at `path` (creating it) and writes it out to `limit` with zeros.
+fn start_file(path: &Path, limit: u64) -> io::Result<File> {
+    let file = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(path)?;
+    // Emptied once per start, so no record of an earlier run can pass for one of this run's
+    // generations, which count from 1 again; then written out to its limit with zeros (which
+    // no record header matches), so that even the first cycle's syncs flush data only.
+    file.set_len(0)?;
+    let zeros = vec![0; 1 << 20];
+    let mut at = 0;
+    while at < limit {
+        let n = (limit - at).min(zeros.len() as u64);
+        file.write_all_at(&zeros[..n as usize], at)?;
+        at += n;
+    }
+    file.sync_all()?;
+    Ok(file)
+}
+
+/// The generation of the records at the start of the file at `path` (0: none) and their events.
+fn read_file(path: &Path) -> io::Result<(u64, Vec<Arc<StoredEvent>>)> {
     let mut bytes = Vec::new();
     match File::open(path) {
         Ok(mut f) => f.read_to_end(&mut bytes)?,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok((0, Vec::new())),
         Err(e) => return Err(e),
     };
     let mut out = Vec::new();
@@ -126,7 +145,7 @@ pub(super) fn read(path: &Path) -> io::Result<Vec<Arc<StoredEvent>>> {
         decode(payload, &mut out)?;
         at += HEADER + len;
     }
-    Ok(out)
+    Ok((generation.unwrap_or(0), out))
 }
 
 fn checksum(header: &[u8], payload: &[u8]) -> u32 {
@@ -187,45 +206,60 @@ mod tests {
         events.iter().map(|e| (e.room_id.0.clone(), e.seq)).collect()
     }
 
-    #[test]
-    fn reads_back_the_current_generation_and_stops_at_what_an_older_one_left() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("j");
-        let mut j = Journal::start(&path, 1 << 20).unwrap();
-        let (a1, a2, b1) = (event("a", 1), event("a", 2), event("b", 1));
-        j.append(&[&a1, &a2]).unwrap();
-        j.append(&[&b1]).unwrap();
-        assert_eq!(seqs(&read(&path).unwrap()), [("a".into(), 1), ("a".into(), 2), ("b".into(), 1)]);
-        j.checkpointed();
-        let a3 = event("a", 3);
-        j.append(&[&a3]).unwrap();
-        // The first cycle's second record is still in the file, after this one: it is not read.
-        assert_eq!(seqs(&read(&path).unwrap()), [("a".into(), 3)]);
+    fn paths(dir: &tempfile::TempDir) -> [std::path::PathBuf; 2] {
+        [dir.path().join("j"), dir.path().join("j.b")]
+    }
+
+    fn both(p: &[std::path::PathBuf; 2]) -> [&Path; 2] {
+        [&p[0], &p[1]]
     }
 
     #[test]
-    fn a_torn_or_corrupt_record_ends_the_journal() {
+    fn reads_both_files_older_generation_first_and_stops_at_what_an_older_cycle_left() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("j");
-        let mut j = Journal::start(&path, 1 << 20).unwrap();
+        let p = paths(&dir);
+        let mut j = Journal::start(both(&p), 1 << 20).unwrap();
+        let (a1, a2, b1, a3, a4) = (event("a", 1), event("a", 2), event("b", 1), event("a", 3), event("a", 4));
+        j.append(&[&a1, &a2]).unwrap();
+        j.append(&[&b1]).unwrap();
+        assert_eq!(seqs(&read(both(&p)).unwrap()), [("a".into(), 1), ("a".into(), 2), ("b".into(), 1)]);
+        j.rotate();
+        j.append(&[&a3]).unwrap();
+        let all = [("a".into(), 1), ("a".into(), 2), ("b".into(), 1), ("a".into(), 3)];
+        assert_eq!(seqs(&read(both(&p)).unwrap()), all, "the second file's generation is newer");
+        j.rotate();
+        j.append(&[&a4]).unwrap();
+        // The first file's first cycle left its second record behind this one: it is not read,
+        // and this generation (3) now follows the second file's (2).
+        assert_eq!(seqs(&read(both(&p)).unwrap()), [("a".into(), 3), ("a".into(), 4)]);
+    }
+
+    #[test]
+    fn a_torn_or_corrupt_record_ends_its_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = paths(&dir);
+        let mut j = Journal::start(both(&p), 1 << 20).unwrap();
         let (a1, a2) = (event("a", 1), event("a", 2));
         j.append(&[&a1]).unwrap();
         j.append(&[&a2]).unwrap();
-        let file = OpenOptions::new().write(true).open(&path).unwrap();
+        let file = OpenOptions::new().write(true).open(&p[0]).unwrap();
         file.set_len(j.end - 3).unwrap();
-        assert_eq!(seqs(&read(&path).unwrap()), [("a".into(), 1)], "torn: the last record is dropped");
+        assert_eq!(seqs(&read(both(&p)).unwrap()), [("a".into(), 1)], "torn: the last record is dropped");
         file.write_all_at(b"x", 20).unwrap();
-        assert!(read(&path).unwrap().is_empty(), "a flipped byte fails the checksum");
+        assert!(read(both(&p)).unwrap().is_empty(), "a flipped byte fails the checksum");
     }
 
     #[test]
-    fn says_when_it_is_full() {
+    fn says_when_a_file_is_full() {
         let dir = tempfile::tempdir().unwrap();
-        let mut j = Journal::start(&dir.path().join("j"), 100).unwrap();
+        let p = paths(&dir);
+        let mut j = Journal::start(both(&p), 100).unwrap();
         let a1 = event("a", 1);
         assert!(!j.append(&[&a1]).unwrap());
         assert!(j.append(&[&a1, &a1]).unwrap());
-        j.checkpointed();
-        assert!(!j.append(&[&a1]).unwrap(), "a checkpoint starts it over");
+        assert!(j.append(&[&a1, &a1]).unwrap(), "past its limit until rotated");
+        assert!(j.overrun() >= 2, "two records past it");
+        j.rotate();
+        assert!(!j.append(&[&a1]).unwrap(), "the other file starts empty");
     }
 }

@@ -45,9 +45,9 @@ async fn history_survives_a_restart() {
 }
 
 /// Events delivered before a crash (SIGKILL) are there after it: the journal made them durable
-/// while the store's commits stayed in memory, and the next start re-applies it. With a tiny
-/// journal the store checkpoints and the journal starts over many times on the way; bytes left
-/// after the journal's last record (a torn write) are ignored.
+/// while redb did not have them yet, and the next start re-applies it. With a tiny journal the
+/// applier writes many full journal files into redb on the way, and the kill finds events in
+/// both files; bytes left after the journal's last record (a torn write) are ignored.
 #[tokio::test]
 async fn delivered_events_survive_a_kill() {
     for journal_bytes in ["4194304", "2048"] {

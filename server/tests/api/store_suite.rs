@@ -19,7 +19,8 @@ struct Under {
     _keep: Box<dyn std::any::Any + Send>,
 }
 
-/// The redb file with its journal, so small that most batches end in a checkpoint.
+/// The redb file with its journal, so small that most batches fill a journal file and go to
+/// the applier: reads see events in memory, in the applier's hands and in redb.
 async fn redb() -> Under {
     redb_with_journal(300)
 }

@@ -1,0 +1,182 @@
+//! Journaled room events that redb does not hold yet, kept in memory and read before redb.
+//!
+//! Two layers: what the writer has journaled since the last hand-off (`filling`), and what the
+//! applier is writing into redb now (`applying`). A reader copies what it needs from both under
+//! one lock and only then reads redb: an event leaves `applying` only after redb's commit holds
+//! it, so a reader that missed it here finds it there.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use dungeontalk_app::wire::RoomId;
+use uuid::Uuid;
+
+use crate::model::StoredEvent;
+
+/// Events journaled together, with what the store's tables would say about them.
+#[derive(Default)]
+pub(super) struct Layer {
+    /// (room, seq) → event, in the order of redb's events table.
+    pub(super) events: BTreeMap<(RoomId, u64), Arc<StoredEvent>>,
+    /// (room, messageId) → seq.
+    pub(super) ids: HashMap<(RoomId, u128), u64>,
+    /// room → its highest seq here.
+    pub(super) heads: HashMap<RoomId, u64>,
+    /// The JSON bytes held, for the log.
+    pub(super) bytes: usize,
+    /// When the first event came in.
+    pub(super) since: Option<std::time::Instant>,
+}
+
+impl Layer {
+    /// Takes in an event the journal holds.
+    pub(super) fn add(&mut self, event: &Arc<StoredEvent>) {
+        let room = &event.room_id;
+        if let Some(mid) = event.message_id {
+            self.ids.insert((room.clone(), mid.as_u128()), event.seq);
+        }
+        let head = self.heads.entry(room.clone()).or_insert(0);
+        *head = (*head).max(event.seq);
+        self.bytes += event.json.len();
+        self.since.get_or_insert_with(std::time::Instant::now);
+        self.events.insert((room.clone(), event.seq), event.clone());
+    }
+
+    pub(super) fn is_empty(&self) -> bool {
+        self.events.is_empty()
+    }
+}
+
+/// The layers not yet in redb; the store keeps it behind one lock.
+#[derive(Default)]
+pub(super) struct Overlay {
+    pub(super) filling: Layer,
+    pub(super) applying: Option<Arc<Layer>>,
+    /// The applier could not write a layer into redb: the journal still holds it, so the store
+    /// refuses new events until a restart re-applies the journal.
+    pub(super) failed: Option<String>,
+}
+
+impl Overlay {
+    fn layers(&self) -> impl Iterator<Item = &Layer> {
+        self.applying.as_deref().into_iter().chain(std::iter::once(&self.filling))
+    }
+
+    /// The seq stored under a room's message id, if the overlay has it.
+    pub(super) fn message_seq(&self, room: &RoomId, mid: Uuid) -> Option<u64> {
+        if self.layers().all(|l| l.ids.is_empty()) {
+            return None;
+        }
+        let key = (room.clone(), mid.as_u128());
+        self.layers().find_map(|l| l.ids.get(&key).copied())
+    }
+
+    /// Whether the overlay holds this seq of the room.
+    pub(super) fn holds(&self, room: &RoomId, seq: u64) -> bool {
+        if self.layers().all(|l| l.is_empty()) {
+            return false;
+        }
+        let key = (room.clone(), seq);
+        self.layers().any(|l| l.events.contains_key(&key))
+    }
+
+    /// Up to `limit` of the room's events here with seq > `after`, oldest first.
+    pub(super) fn after(&self, room: &RoomId, after: u64, limit: usize) -> Vec<Arc<StoredEvent>> {
+        let mut out: Vec<Arc<StoredEvent>> = Vec::new();
+        if after == u64::MAX {
+            return out;
+        }
+        for layer in self.layers() {
+            let range = layer.events.range((room.clone(), after + 1)..=(room.clone(), u64::MAX));
+            out.extend(range.take(limit).map(|(_, e)| e.clone()));
+        }
+        out
+    }
+
+    /// Up to `limit` of the room's events here with seq < `before`, newest first.
+    pub(super) fn before(&self, room: &RoomId, before: u64, limit: usize) -> Vec<Arc<StoredEvent>> {
+        let mut out: Vec<Arc<StoredEvent>> = Vec::new();
+        for layer in self.layers() {
+            let range = layer.events.range((room.clone(), 0)..(room.clone(), before));
+            out.extend(range.rev().take(limit).map(|(_, e)| e.clone()));
+        }
+        out
+    }
+
+    /// Every room's highest seq here.
+    pub(super) fn heads(&self) -> HashMap<RoomId, u64> {
+        let mut out = HashMap::new();
+        for (room, seq) in self.layers().flat_map(|l| l.heads.iter()) {
+            let head = out.entry(room.clone()).or_insert(0);
+            *head = (*head).max(*seq);
+        }
+        out
+    }
+}
+
+/// Merges what redb returned with what the overlay had (either may repeat the other: an event
+/// applied between the two reads), ordered by seq as `newest_first` says, at most `limit`.
+pub(super) fn merge(
+    stored: Vec<StoredEvent>,
+    overlay: Vec<Arc<StoredEvent>>,
+    newest_first: bool,
+    limit: usize,
+) -> Vec<StoredEvent> {
+    if overlay.is_empty() {
+        return stored;
+    }
+    let mut by_seq: BTreeMap<u64, StoredEvent> = stored.into_iter().map(|e| (e.seq, e)).collect();
+    for event in overlay {
+        by_seq.entry(event.seq).or_insert_with(|| from_store(&event));
+    }
+    if newest_first {
+        by_seq.into_values().rev().take(limit).collect()
+    } else {
+        by_seq.into_values().take(limit).collect()
+    }
+}
+
+/// The event as a read from redb would give it: no append time (it is history, not news).
+fn from_store(event: &StoredEvent) -> StoredEvent {
+    let mut copy = event.clone();
+    copy.born_ms = 0;
+    copy
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::extract::ws::Utf8Bytes;
+
+    fn event(room: &str, seq: u64) -> Arc<StoredEvent> {
+        let json = format!(r#"{{"type":"JOIN","seq":{seq},"roomId":"{room}"}}"#);
+        Arc::new(StoredEvent::new(RoomId(room.into()), seq, Utf8Bytes::from(json)))
+    }
+
+    fn seqs(events: &[StoredEvent]) -> Vec<u64> {
+        events.iter().map(|e| e.seq).collect()
+    }
+
+    #[test]
+    fn reads_both_layers_of_one_room_and_merges_with_the_store() {
+        let mut applying = Layer::default();
+        for seq in 3..=5 {
+            applying.add(&event("a", seq));
+        }
+        applying.add(&event("b", 9));
+        let mut overlay = Overlay { applying: Some(Arc::new(applying)), ..Overlay::default() };
+        for seq in 6..=7 {
+            overlay.filling.add(&event("a", seq));
+        }
+        let a = RoomId("a".into());
+        // redb holds 1..=3: 3 was applied between the overlay's read and redb's.
+        let stored = |seqs: &[u64]| seqs.iter().map(|s| (*event("a", *s)).clone()).collect::<Vec<_>>();
+        assert_eq!(seqs(&merge(stored(&[2, 3]), overlay.after(&a, 1, 10), false, 10)), [2, 3, 4, 5, 6, 7]);
+        assert_eq!(seqs(&merge(stored(&[2, 3]), overlay.after(&a, 1, 3), false, 3)), [2, 3, 4]);
+        assert_eq!(seqs(&merge(stored(&[3, 2, 1]), overlay.before(&a, 7, 3), true, 3)), [6, 5, 4]);
+        assert_eq!(seqs(&merge(stored(&[2, 1]), overlay.before(&a, 3, 5), true, 5)), [2, 1]);
+        assert!(overlay.holds(&a, 6) && overlay.holds(&a, 3) && !overlay.holds(&a, 9));
+        assert_eq!(overlay.heads()[&a], 7);
+        assert_eq!(overlay.heads()[&RoomId("b".into())], 9);
+    }
+}
