@@ -11,7 +11,7 @@ use redb::{Database, ReadableDatabase, ReadableTable};
 
 use super::journal::{self, Journal};
 use super::journaled::Journaled;
-use super::overlay::merge;
+use super::overlay::{merge, then_redb};
 use super::tables::{self, HEADS, ROOMS, WATERMARKS};
 use super::{Inserted, Store, StoreError, fail};
 use crate::model::{RoomRecord, StoredEvent};
@@ -96,15 +96,10 @@ impl DiskStore {
             }
             None => vec![None; keys.len()],
         };
-        // Then redb, for what the overlay did not have: an event leaves the overlay only once
-        // redb holds it.
-        let asked: Vec<usize> = (0..keys.len()).filter(|i| out[*i].is_none()).collect();
-        if !asked.is_empty() {
-            let ask: Vec<(RoomId, uuid::Uuid)> = asked.iter().map(|i| keys[*i].clone()).collect();
-            for (i, seq) in asked.into_iter().zip(tables::message_seqs(&self.db, &ask).map_err(fail)?) {
-                out[i] = seq;
-            }
-        }
+        then_redb(&mut out, |open| {
+            let asked: Vec<(RoomId, uuid::Uuid)> = open.iter().map(|i| keys[*i].clone()).collect();
+            tables::message_seqs(&self.db, &asked).map_err(fail)
+        })?;
         Ok(out)
     }
 }

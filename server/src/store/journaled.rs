@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use redb::Database;
 
 use super::journal::Journal;
-use super::overlay::{Layer, Overlay};
+use super::overlay::{Layer, Overlay, then_redb};
 use super::{Inserted, StoreError, fail, tables};
 use crate::model::StoredEvent;
 
@@ -77,13 +77,10 @@ impl Journaled {
             events.iter().map(|e| known(&overlay, e)).collect()
         };
         // What the overlay does not know, redb may (a replayed batch).
-        let unknown: Vec<usize> = (0..events.len()).filter(|i| out[*i].is_none()).collect();
-        if !unknown.is_empty() {
-            let asked: Vec<&Arc<StoredEvent>> = unknown.iter().map(|i| &events[*i]).collect();
-            for (i, found) in unknown.iter().zip(tables::known(db, &asked).map_err(fail)?) {
-                out[*i] = found;
-            }
-        }
+        then_redb(&mut out, |open| {
+            let asked: Vec<&Arc<StoredEvent>> = open.iter().map(|i| &events[*i]).collect();
+            tables::known(db, &asked).map_err(fail)
+        })?;
         let fresh = fresh_in_batch(events, &mut out);
         if !fresh.is_empty() {
             let refs: Vec<&StoredEvent> = fresh.iter().map(|e| &**e).collect();

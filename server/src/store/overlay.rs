@@ -114,6 +114,21 @@ impl Overlay {
     }
 }
 
+/// Fills the answers the overlay left open (`None`) with what `redb` answers for their indexes,
+/// in order: the overlay is asked first, redb only for the rest (see the module's note).
+pub(super) fn then_redb<T, E>(
+    out: &mut [Option<T>],
+    redb: impl FnOnce(&[usize]) -> Result<Vec<Option<T>>, E>,
+) -> Result<(), E> {
+    let open: Vec<usize> = (0..out.len()).filter(|i| out[*i].is_none()).collect();
+    if !open.is_empty() {
+        for (i, found) in open.iter().zip(redb(&open)?) {
+            out[*i] = found;
+        }
+    }
+    Ok(())
+}
+
 /// Merges what redb returned with what the overlay had (either may repeat the other: an event
 /// applied between the two reads), ordered by seq as `newest_first` says, at most `limit`.
 pub(super) fn merge(
