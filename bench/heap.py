@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
-"""The server's live heap per idle WebSocket, split by what each step adds.
+"""The server's live heap per idle WebSocket (or SSE stream), split by what each step adds.
 
-    python3 bench/heap.py [BIN_DIR] [N] [-- extra dungeontalk flags]
+    python3 bench/heap.py [BIN_DIR] [N] [ws|sse] [-- extra dungeontalk flags]
 
 Starts a release `dungeontalk` on a free port, then in N/100 rooms of 100: makes N guests, opens
 N `/ws` sockets (raw handshakes, nothing read after CONNECTED), sends each socket's JOIN (every
-socket then receives its room's JOINs and presence). After each step it reads jemalloc's live
+socket then receives its room's JOINs and presence). With `sse`, N room event streams instead
+(raw requests, nothing read after `connected`; a stream has no JOIN step). After each step it reads jemalloc's live
 bytes from /metrics (`dungeontalk_heap_bytes{kind="allocated"}`). Live bytes do not move with
 the allocator's page reuse or this machine's noise the way RSS does (`dtbench idle` measures
 RSS, beside the peers): use this one to see what a change to per-connection state saves.
@@ -19,6 +20,7 @@ cache = os.environ.get("CARGO_TARGET_DIR") or os.path.join(
     os.environ.get("DUNGEONTALK_CACHE", os.path.expanduser("~/.cache/dungeontalk-target")), "native")
 bin_dir = args[0] if args and args[0] else os.path.join(cache, "release")
 n = int(args[1]) if len(args) > 1 else 2000
+transport = args[2] if len(args) > 2 else "ws"
 
 def free_port():
     s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close(); return p
@@ -59,14 +61,22 @@ try:
     sockets = []
     for i, token in enumerate(tokens):
         s = socket.create_connection(("127.0.0.1", port))
-        key = base64.b64encode(os.urandom(16)).decode()
-        s.sendall(f"GET /ws?token={token}&roomId={rooms[i // 100]} HTTP/1.1\r\nHost: bench\r\nUpgrade: websocket\r\n"
-                  f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n".encode())
+        if transport == "sse":
+            s.sendall(f"GET /api/rooms/{rooms[i // 100]}/events?token={token} HTTP/1.1\r\nHost: bench\r\n\r\n".encode())
+        else:
+            key = base64.b64encode(os.urandom(16)).decode()
+            s.sendall(f"GET /ws?token={token}&roomId={rooms[i // 100]} HTTP/1.1\r\nHost: bench\r\nUpgrade: websocket\r\n"
+                      f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n".encode())
         got = b""
         while b"CONNECTED" not in got:
             got += s.recv(65536)
         sockets.append(s)
     opened = heap()
+    if transport == "sse":
+        kib = lambda a, b: (b - a) / n / 1024
+        print(f"{n} idle SSE streams, live heap KiB each:  guest {kib(start, guests):.2f}  "
+              f"stream {kib(guests, opened):.2f}  total {kib(start, opened):.2f}")
+        sys.exit(0)
     for s in sockets:
         s.sendall(masked('{"type":"JOIN"}'))
     time.sleep(2)

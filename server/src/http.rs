@@ -11,6 +11,7 @@ use crate::state::AppState;
 
 pub(crate) mod assets;
 mod deadline;
+pub(crate) mod detach;
 mod extract;
 pub mod fns;
 mod frames;

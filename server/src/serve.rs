@@ -17,6 +17,9 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
+use tower::ServiceExt;
+
+use crate::http::detach::{Handover, Socket, write_detached};
 
 /// How long serving waits for open requests after the shutdown token is cancelled.
 const DRAIN: Duration = Duration::from_secs(10);
@@ -61,23 +64,39 @@ pub async fn serve(listener: TcpListener, app: Router, header_timeout: Duration,
         if let Err(e) = stream.set_nodelay(true) {
             tracing::debug!(error = %e, "cannot set TCP_NODELAY");
         }
-        let service = TowerToHyperService::new(app.clone());
-        let conn = builder.serve_connection(TokioIo::new(stream), service).with_upgrades();
+        let handover = Handover::default();
+        let service = {
+            let handover = handover.clone();
+            // A per-connection value in every request, so a stream can leave hyper (http/detach.rs).
+            let app = app.clone().map_request(move |mut req: hyper::Request<hyper::body::Incoming>| {
+                req.extensions_mut().insert(handover.clone());
+                req
+            });
+            TowerToHyperService::new(app)
+        };
+        let io = TokioIo::new(Socket::new(stream, handover.clone()));
+        let mut conn = builder.serve_connection(io, service).with_upgrades();
         let (open, shutdown) = (open.clone(), shutdown.clone());
         tokio::spawn(async move {
-            let mut conn = std::pin::pin!(conn);
             let ended = tokio::select! {
-                ended = conn.as_mut() => ended,
+                ended = &mut conn => ended,
                 _ = shutdown.cancelled() => {
                     // Finish the request in flight, take no new one.
-                    conn.as_mut().graceful_shutdown();
-                    conn.await
+                    std::pin::Pin::new(&mut conn).graceful_shutdown();
+                    (&mut conn).await
                 }
             };
             if let Err(e) = ended {
                 tracing::debug!(error = %e, "connection ended with an error");
+                return;
             }
-            drop(open);
+            // hyper's part is over; a streamed body goes on in a task without hyper's buffers.
+            if let (Some(body), Some(parts)) = (handover.take(), conn.into_parts()) {
+                tokio::spawn(async move {
+                    write_detached(parts.io.into_inner().into_tcp(), body).await;
+                    drop(open);
+                });
+            }
         });
     }
     drop(open);

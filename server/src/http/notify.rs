@@ -1,8 +1,6 @@
 //! `GET /api/notifications/stream` (a member's mentions and invitations, as SSE) and
 //! `POST /api/rooms/{roomId}/invitations`.
 
-use std::convert::Infallible;
-
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -15,6 +13,7 @@ use tokio::sync::broadcast::{self, error::RecvError};
 use tokio::time::Interval;
 use tokio_util::sync::CancellationToken;
 
+use super::detach::Detach;
 use super::extract::{Body, Caller, Params};
 use super::rooms::room_for;
 use super::sse::{HEARTBEAT, ended_event, heartbeat, sse_response, stream_caller};
@@ -73,6 +72,7 @@ impl NoticeStream {
 pub async fn stream(
     State(state): State<AppState>,
     headers: HeaderMap,
+    detach: Detach,
     Params(q): Params<TokenQuery>,
 ) -> Result<Response, AppError> {
     let (actor, revocation) = stream_caller(&state, &headers, q.token.as_deref(), q.expect.as_deref())?;
@@ -86,8 +86,8 @@ pub async fn stream(
         revocation,
         done: false,
     };
-    let body = stream::unfold(st, |mut st| async move { st.chunk().await.map(|c| (Ok::<_, Infallible>(c), st)) });
-    Ok(sse_response(body))
+    let body = stream::unfold(st, |mut st| async move { st.chunk().await.map(|c| (c, st)) });
+    Ok(sse_response(detach, body))
 }
 
 /// `POST /api/rooms/{roomId}/invitations`: lets a member into a private room and tells them (if

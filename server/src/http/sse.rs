@@ -3,14 +3,13 @@
 //! The body is a stream polled by hyper only when the socket can take more, so a slow reader
 //! holds no queue of its own: it falls behind in the shared ring, then catches up from the store.
 
-use std::convert::Infallible;
 use std::pin::Pin;
 use std::time::Duration;
 
-use axum::body::{Body, Bytes};
+use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use dungeontalk_app::wire::{ErrorCode, RoomId, ServerFrame};
 use futures_util::FutureExt;
 use futures_util::stream::{self, Stream};
@@ -18,6 +17,7 @@ use serde::Deserialize;
 use tokio::time::{Instant, Interval, MissedTickBehavior};
 use tokio_util::sync::WaitForCancellationFutureOwned;
 
+use super::detach::{Detach, streamed};
 use super::extract::Params;
 use super::rooms::reader_for;
 use crate::auth::{Ended, Revocation, authenticate_live, cookie_token, token_from};
@@ -70,15 +70,15 @@ pub fn ended_event(why: Ended) -> Bytes {
     event("error", &why.error().to_frame())
 }
 
-/// An SSE response around a stream of encoded chunks.
-pub fn sse_response(body: impl Stream<Item = Result<Bytes, Infallible>> + Send + 'static) -> Response {
+/// An SSE response around a stream of encoded chunks, written outside hyper when it can be.
+pub fn sse_response(detach: Detach, body: impl Stream<Item = Bytes> + Send + 'static) -> Response {
     let headers = [
         (header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream")),
         (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
         // Tells nginx-style proxies not to buffer the stream.
         (header::HeaderName::from_static("x-accel-buffering"), HeaderValue::from_static("no")),
     ];
-    (headers, Body::from_stream(body)).into_response()
+    streamed(detach, headers, body)
 }
 
 /// The heartbeat timer: the first tick one period from now.
@@ -164,6 +164,7 @@ pub async fn room_events(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(room_id): Path<String>,
+    detach: Detach,
     Params(q): Params<StreamQuery>,
 ) -> Result<Response, AppError> {
     let (actor, revocation) = stream_caller(&state, &headers, q.token.as_deref(), q.expect.as_deref())?;
@@ -203,6 +204,6 @@ pub async fn room_events(
         _attendance: attendance,
         _counted: state.hub.metrics().connection("sse"),
     };
-    let body = stream::unfold(st, |mut st| async move { st.chunk().await.map(|c| (Ok(c), st)) });
-    Ok(sse_response(body))
+    let body = stream::unfold(st, |mut st| async move { st.chunk().await.map(|c| (c, st)) });
+    Ok(sse_response(detach, body))
 }

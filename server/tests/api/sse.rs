@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::support::TestServer;
 
@@ -125,4 +125,55 @@ async fn streams_take_the_cookie_for_the_member_the_page_names() {
     assert_eq!(SseReader::new(resp).next().await["memberId"], bo_id.as_str());
     // No token and no cookie: 400.
     assert_eq!(server.http.post(format!("{}/api/auth/cookie", server.base)).send().await.unwrap().status(), 400);
+}
+
+/// A stream leaves hyper after its head (http/detach.rs): the head is `HTTP/1.0` with
+/// `Connection: close`, so the body is plain SSE text ending with the connection (no chunk
+/// framing); events follow as they happen, and a client that goes away without a byte is noticed.
+#[tokio::test]
+async fn a_stream_is_written_after_hyper_and_ends_when_the_client_goes() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (server, _dir) = crate::support::spawn(&[]).await;
+    let (aria, _) = server.guest("Aria").await;
+    let room = server.room(&aria, "Hall").await;
+    let addr = server.base.trim_start_matches("http://").to_owned();
+    let mut tcp = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let request = format!("GET /api/rooms/{room}/events?token={aria} HTTP/1.1\r\nHost: x\r\n\r\n");
+    tcp.write_all(request.as_bytes()).await.unwrap();
+    let mut got = String::new();
+    let mut read_until = async |tcp: &mut tokio::net::TcpStream, what: &str| {
+        let mut buf = [0u8; 4096];
+        while !got.contains(what) {
+            let n = tokio::time::timeout(WAIT, tcp.read(&mut buf)).await.expect("more in time").unwrap();
+            assert!(n > 0, "the stream ended early: {got:?}");
+            got.push_str(std::str::from_utf8(&buf[..n]).unwrap());
+        }
+        got.clone()
+    };
+    let text = read_until(&mut tcp, "event: connected\n").await;
+    let (head, body) = text.split_once("\r\n\r\n").expect("a head");
+    let head = head.to_ascii_lowercase();
+    assert!(head.starts_with("http/1.0 200 ok\r\n"), "{head}");
+    assert!(head.contains("\r\nconnection: close") && head.contains("\r\ncontent-type: text/event-stream"), "{head}");
+    assert!(!head.contains("transfer-encoding") && !head.contains("content-length"), "{head}");
+    assert!(body.starts_with("retry: 1000\nevent: connected\n"), "no framing before the events: {body:?}");
+    assert_eq!(server.post_frame(&aria, &room, json!({"type": "JOIN"})).await.0, 202);
+    let talk = json!({"type": "TALK", "content": "hello", "messageId": uuid::Uuid::now_v7()});
+    assert_eq!(server.post_frame(&aria, &room, talk).await.0, 202);
+    let text = read_until(&mut tcp, "\"content\":\"hello\"").await;
+    assert!(!text.split_once("\r\n\r\n").unwrap().1.contains('\r'), "the body is the events alone: {text:?}");
+    let open = || async { sse_connections(&server).await };
+    assert_eq!(open().await, 1);
+    drop(tcp);
+    crate::support::eventually(|| async {
+        let n = open().await;
+        if n == 0 { Ok(()) } else { Err(format!("{n} SSE connections open")) }
+    })
+    .await;
+}
+
+async fn sse_connections(server: &TestServer) -> u64 {
+    let text = server.http.get(format!("{}/metrics", server.base)).send().await.unwrap().text().await.unwrap();
+    let line = text.lines().find(|l| l.starts_with("dungeontalk_connections{transport=\"sse\"}")).unwrap();
+    line.rsplit(' ').next().unwrap().parse().unwrap()
 }
