@@ -286,7 +286,8 @@ impl Session {
                 self.queue.push(bytes);
                 Next::Go
             }
-            Out::Ended { id, error } => {
+            Out::Ended(ended) => {
+                let (id, error) = *ended;
                 self.subs.remove(&id);
                 self.refuse(error, None)
             }

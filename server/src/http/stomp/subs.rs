@@ -57,8 +57,10 @@ impl Destination {
 pub enum Out {
     /// An encoded MESSAGE.
     Message(Vec<u8>),
-    /// The subscription ended on its own (the room filled up, the store failed): tell the client.
-    Ended { id: String, error: AppError },
+    /// The subscription ended on its own (the room filled up, the store failed): tell the client
+    /// (its id and why). Boxed: the channel's first block holds 32 of these per connection, so
+    /// the rare variant would otherwise size every slot (80 -> 32 bytes each).
+    Ended(Box<(String, AppError)>),
 }
 
 /// One live subscription; dropping it stops its task (and its attendance in the room).
@@ -110,7 +112,7 @@ async fn pump(state: AppState, actor: Actor, dest: Destination, start: RoomStart
     let settings = &state.settings;
     let mut feed = Feed::open(&state.hub, &room_id, &actor.member_id, settings.replay_page, OnLag::Report);
     feed.keep_seat(start.seated);
-    let ended = |error: AppError| Out::Ended { id: start.id.clone(), error };
+    let ended = |error: AppError| Out::Ended(Box::new((start.id.clone(), error)));
     match start.after {
         Some(after) => feed.resume(after),
         None => {
