@@ -44,6 +44,7 @@ pub struct Settings {
     pub stomp_heartbeat_ms: u64,
     pub ring_events_per_reader: usize,
     pub ring_min_events: usize,
+    pub notify_queue_len: usize,
     pub stomp_max_subscriptions: usize,
     pub sockjs_heartbeat_secs: u64,
     pub sockjs_disconnect_delay_ms: u64,
@@ -124,6 +125,7 @@ impl Default for Settings {
             stomp_heartbeat_ms: 30_000,
             ring_events_per_reader: 64,
             ring_min_events: 256,
+            notify_queue_len: 16,
             stomp_max_subscriptions: 32,
             sockjs_heartbeat_secs: 30,
             sockjs_disconnect_delay_ms: 5_000,
@@ -230,6 +232,7 @@ impl Settings {
             stomp_heartbeat_ms,
             ring_events_per_reader,
             ring_min_events,
+            notify_queue_len,
             stomp_max_subscriptions,
             sockjs_heartbeat_secs,
             sockjs_disconnect_delay_ms,
@@ -319,6 +322,10 @@ mod tests {
         assert!(read.validate().is_err(), "a WebSocket read is on the stack: it stays small");
         let backlog = Settings { listen_backlog: 0, ..Settings::default() };
         assert!(backlog.validate().is_err());
+        let notify = Settings { notify_queue_len: 0, ..Settings::default() };
+        assert!(notify.validate().is_err(), "a notification channel needs a slot");
+        let notify = Settings { notify_queue_len: 4096, ..Settings::default() };
+        assert!(notify.validate().is_err(), "every member with a stream holds every slot");
     }
 
     #[test]

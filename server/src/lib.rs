@@ -73,7 +73,7 @@ pub async fn build_state(
     let metrics = Arc::new(Metrics::new());
     let revoked = Arc::new(Revoked::default());
     let ring = hub::rooms::RingSize::from_settings(&settings);
-    let delivery = Arc::new(Delivery::new(ring, revoked.clone(), metrics.clone()));
+    let delivery = Arc::new(Delivery::new(ring, settings.notify_queue_len, revoked.clone(), metrics.clone()));
     let inbox: Arc<dyn Inbox> = delivery.clone();
     let timeout = std::time::Duration::from_millis(settings.backend_timeout_ms);
     let (store, account_store): (Arc<dyn Store>, Arc<dyn AccountStore>) = match &settings.mongodb_uri {

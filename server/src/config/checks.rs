@@ -25,11 +25,12 @@ impl Settings {
             (self.invite_rate_per_sec, self.invite_burst),
             (self.room_rate_per_sec, self.room_burst),
         ];
-        let checks: [(bool, &'static str); 28] = [
+        let checks: [(bool, &'static str); 29] = [
             (self.listen_backlog > 0, "listen_backlog must be > 0"),
             (self.max_frame_bytes > 0, "max_frame_bytes must be > 0"),
             (self.ws_max_message_bytes >= self.max_frame_bytes, "ws_max_message_bytes must be >= max_frame_bytes"),
             (self.outgoing_queue_len > 0, "outgoing_queue_len must be > 0"),
+            ((1..=1024).contains(&self.notify_queue_len), "notify_queue_len must be 1..=1024"),
             (
                 (256..=16384).contains(&self.ws_read_buffer_bytes) && self.ws_pipeline > 0,
                 "ws_read_buffer_bytes must be 256..=16384 (a read on the stack), ws_pipeline > 0",

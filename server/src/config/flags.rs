@@ -157,6 +157,11 @@ pub struct Overrides {
     /// Events a room's ring keeps however few its readers [default: 256].
     #[arg(long, env = "DUNGEONTALK_RING_MIN_EVENTS", value_name = "N")]
     pub ring_min_events: Option<usize>,
+    /// Notifications (mentions, invitations) a member's notification stream may fall behind
+    /// before it skips the oldest; every member with a stream open holds this many slots
+    /// (about 64 bytes each) [default: 16].
+    #[arg(long, env = "DUNGEONTALK_NOTIFY_QUEUE_LEN", value_name = "N")]
+    pub notify_queue_len: Option<usize>,
     /// The heart-beat period a STOMP connection offers (`heart-beat` in CONNECTED, both ways), in
     /// ms; 0 turns STOMP heart-beats off [default: 30000].
     #[arg(long, env = "DUNGEONTALK_STOMP_HEARTBEAT_MS", value_name = "MS")]

@@ -19,11 +19,11 @@ pub struct Delivery {
 }
 
 impl Delivery {
-    /// Rings of `queue_len` events, notification streams that may fall `queue_len` behind.
-    pub fn new(ring: RingSize, revoked: Arc<Revoked>, metrics: Arc<Metrics>) -> Delivery {
+    /// Rings sized by `ring`, notification streams that may fall `notify_queue_len` behind.
+    pub fn new(ring: RingSize, notify_queue_len: usize, revoked: Arc<Revoked>, metrics: Arc<Metrics>) -> Delivery {
         Delivery {
             rooms: Arc::new(Rooms::new(ring, metrics.clone())),
-            notifier: Arc::new(Notifier::new(ring.max)),
+            notifier: Arc::new(Notifier::new(notify_queue_len)),
             revoked,
             metrics,
         }

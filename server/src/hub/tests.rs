@@ -40,7 +40,8 @@ async fn hub_on(
     settings: Settings,
 ) -> Arc<Hub> {
     let metrics = Arc::new(Metrics::new());
-    let delivery = Arc::new(Delivery::new(RingSize::fixed(queue_len), Arc::new(Revoked::default()), metrics.clone()));
+    let delivery =
+        Arc::new(Delivery::new(RingSize::fixed(queue_len), queue_len, Arc::new(Revoked::default()), metrics.clone()));
     let batch =
         crate::log::local::BatchLimits { queue_len: 8, ..crate::log::local::BatchLimits::from_settings(&settings) };
     let (log, _writer) = LocalLog::start(store.clone(), delivery.clone(), metrics.clone(), batch).await.unwrap();
@@ -355,7 +356,7 @@ async fn a_reader_waits_for_the_store_to_hold_what_its_ring_lacks() {
     // Events 8..=10 are on the log and were delivered before this reader came; not stored yet.
     let log = Arc::new(LaggingLog { position: AtomicU64::new(10), durable: AtomicU64::new(7) });
     let metrics = Arc::new(Metrics::new());
-    let delivery = Arc::new(Delivery::new(RingSize::fixed(64), Arc::new(Revoked::default()), metrics.clone()));
+    let delivery = Arc::new(Delivery::new(RingSize::fixed(64), 64, Arc::new(Revoked::default()), metrics.clone()));
     let settings = Settings::default();
     let cluster = crate::cluster::local::cluster(&settings, delivery.clone(), disk.clone());
     let hub = Hub::new(disk.clone(), log.clone(), cluster, &delivery, HubLimits::from_settings(&settings), metrics);
