@@ -72,8 +72,8 @@ try:
             got += s.recv(65536)
         sockets.append(s)
     opened = heap()
+    kib = lambda a, b: (b - a) / n / 1024
     if transport == "sse":
-        kib = lambda a, b: (b - a) / n / 1024
         print(f"{n} idle SSE streams, live heap KiB each:  guest {kib(start, guests):.2f}  "
               f"stream {kib(guests, opened):.2f}  total {kib(start, opened):.2f}")
         sys.exit(0)
@@ -86,7 +86,6 @@ try:
             while s.recv(1 << 20): pass
         except BlockingIOError: pass
     joined = heap()
-    kib = lambda a, b: (b - a) / n / 1024
     print(f"{n} idle /ws, live heap KiB each:  guest {kib(start, guests):.2f}  socket {kib(guests, opened):.2f}  "
           f"join {kib(opened, joined):.2f}  total {kib(start, joined):.2f}")
 finally:

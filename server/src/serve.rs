@@ -74,7 +74,7 @@ pub async fn serve(listener: TcpListener, app: Router, header_timeout: Duration,
             });
             TowerToHyperService::new(app)
         };
-        let io = TokioIo::new(Socket::new(stream, handover.clone()));
+        let io = TokioIo::new(Socket::new(stream, handover));
         let mut conn = builder.serve_connection(io, service).with_upgrades();
         let (open, shutdown) = (open.clone(), shutdown.clone());
         tokio::spawn(async move {
@@ -91,9 +91,9 @@ pub async fn serve(listener: TcpListener, app: Router, header_timeout: Duration,
                 return;
             }
             // hyper's part is over; a streamed body goes on in a task without hyper's buffers.
-            if let (Some(body), Some(parts)) = (handover.take(), conn.into_parts()) {
+            if let Some((tcp, body)) = conn.into_parts().and_then(|parts| parts.io.into_inner().detached()) {
                 tokio::spawn(async move {
-                    write_detached(parts.io.into_inner().into_tcp(), body).await;
+                    write_detached(tcp, body).await;
                     drop(open);
                 });
             }

@@ -93,9 +93,11 @@ impl Socket {
         Socket { tcp, handover }
     }
 
-    /// The connection, for [`write_detached`].
-    pub fn into_tcp(self) -> TcpStream {
-        self.tcp
+    /// The connection and the body its last response left, if it left one (for
+    /// [`write_detached`]).
+    pub fn detached(self) -> Option<(TcpStream, Detached)> {
+        let body = self.handover.take()?;
+        Some((self.tcp, body))
     }
 }
 

@@ -1,7 +1,8 @@
 //! Server-Sent Events plumbing and `GET /api/rooms/{roomId}/events`, a room's event stream.
 //!
-//! The body is a stream polled by hyper only when the socket can take more, so a slow reader
-//! holds no queue of its own: it falls behind in the shared ring, then catches up from the store.
+//! The body is a stream polled only when the socket can take more (by the connection's own task
+//! once the stream has left hyper, `detach.rs`), so a slow reader holds no queue of its own: it
+//! falls behind in the shared ring, then catches up from the store.
 
 use std::pin::Pin;
 use std::time::Duration;

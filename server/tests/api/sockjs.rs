@@ -249,12 +249,7 @@ async fn a_session_whose_client_stops_listening_ends() {
     assert_eq!(s.xhr().await, Sj::Open);
     s.send(&[connect()]).await;
     s.poll_until(|f| f.command == Command::Connected).await;
-    let connections = || async {
-        let text = server.http.get(format!("{}/metrics", server.base)).send().await.unwrap().text().await.unwrap();
-        let line =
-            text.lines().find(|l| l.starts_with("dungeontalk_connections{transport=\"sockjs\"}")).map(str::to_owned);
-        line.and_then(|l| l.rsplit(' ').next().and_then(|n| n.parse::<u64>().ok())).unwrap_or(0)
-    };
+    let connections = || server.connections("sockjs");
     assert_eq!(connections().await, 1);
     // No receiver from now on: the session ends after the delay, and its id is free again.
     let mut ended = false;

@@ -162,7 +162,7 @@ async fn a_stream_is_written_after_hyper_and_ends_when_the_client_goes() {
     assert_eq!(server.post_frame(&aria, &room, talk).await.0, 202);
     let text = read_until(&mut tcp, "\"content\":\"hello\"").await;
     assert!(!text.split_once("\r\n\r\n").unwrap().1.contains('\r'), "the body is the events alone: {text:?}");
-    let open = || async { sse_connections(&server).await };
+    let open = || server.connections("sse");
     assert_eq!(open().await, 1);
     drop(tcp);
     crate::support::eventually(|| async {
@@ -170,10 +170,4 @@ async fn a_stream_is_written_after_hyper_and_ends_when_the_client_goes() {
         if n == 0 { Ok(()) } else { Err(format!("{n} SSE connections open")) }
     })
     .await;
-}
-
-async fn sse_connections(server: &TestServer) -> u64 {
-    let text = server.http.get(format!("{}/metrics", server.base)).send().await.unwrap().text().await.unwrap();
-    let line = text.lines().find(|l| l.starts_with("dungeontalk_connections{transport=\"sse\"}")).unwrap();
-    line.rsplit(' ').next().unwrap().parse().unwrap()
 }

@@ -150,6 +150,14 @@ impl TestServer {
         (resp.status().as_u16(), resp.json().await.unwrap_or(Value::Null))
     }
 
+    /// Open connections of a transport, from `/metrics` (`dungeontalk_connections`).
+    pub async fn connections(&self, transport: &str) -> u64 {
+        let text = self.http.get(format!("{}/metrics", self.base)).send().await.unwrap().text().await.unwrap();
+        let prefix = format!("dungeontalk_connections{{transport=\"{transport}\"}}");
+        let line = text.lines().find(|l| l.starts_with(&prefix)).map(str::to_owned);
+        line.and_then(|l| l.rsplit(' ').next().and_then(|n| n.parse::<u64>().ok())).unwrap_or(0)
+    }
+
     /// `POST`s a client frame to a room's messages: (status, body).
     pub async fn post_frame(&self, token: &str, room: &str, frame: Value) -> (u16, Value) {
         let url = format!("{}/api/rooms/{room}/messages", self.base);
