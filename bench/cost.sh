@@ -5,6 +5,7 @@
 # delivered frame does not. Compare two builds in alternating runs.
 #   bash bench/cost.sh [BIN_DIR] [ROOMS] [SUBS] [MSGS_PER_SEC] [SECS]
 #   bash bench/cost.sh "" 100 100 200      10k WebSockets, 20k deliveries/s (release binaries)
+#   TRANSPORT=stomp bash bench/cost.sh      another transport (ws, sse, poll, stomp; default ws)
 # Prints deliveries/s, the server's CPU share, µs of server CPU per delivery, and the step's
 # latency (from dtbench's JSON). Uses /proc/PID/stat and the server's own deliveries counter.
 set -euo pipefail
@@ -27,7 +28,7 @@ for _ in $(seq 1 200); do (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && br
   sleep 1
 done) >"$WORK/samples" &
 MON=$!
-"$BIN/dtbench" fanout --kind dt --transport ws --url "http://127.0.0.1:$PORT" --server dungeontalk \
+"$BIN/dtbench" fanout --kind dt --transport "${TRANSPORT:-ws}" --url "http://127.0.0.1:$PORT" --server dungeontalk \
   --rooms "$ROOMS" --subs "$SUBS" --rates "$RATE" --step-secs "$SECS" --grace-ms "$GRACE_MS" \
   --out "$WORK/run.json" >/dev/null 2>&1
 END=$(date +%s.%N)

@@ -181,3 +181,6 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
     });
     Ok(Running { addr, shutdown, task })
 }
+
+#[cfg(test)]
+mod tests;

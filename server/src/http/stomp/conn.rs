@@ -1,15 +1,14 @@
 //! One STOMP connection over any pipe (a WebSocket, a SockJS session): reads frames into the
-//! session, writes what it and the subscriptions queue, keeps heart-beats, and ends with the
-//! handshake's token.
+//! session, reads its room subscriptions' feeds in the same task, writes what they and the session
+//! queue, keeps heart-beats, and ends with the handshake's token.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::time::{Duration, Instant};
 
 use dungeontalk_app::wire::stomp::Decoder;
 use futures_util::StreamExt;
 use futures_util::stream::FuturesOrdered;
-use tokio::sync::mpsc;
 
 use super::super::deadline::within;
 use super::session::{Next, Session};
@@ -46,18 +45,17 @@ pub async fn run<P: Pipe>(
     mut revocation: Revocation,
 ) {
     let _counted = state.hub.metrics().connection(transport);
-    let (out_tx, mut out_rx) = mpsc::channel(state.settings.outgoing_queue_len.max(1));
     let ping_every = Duration::from_secs(state.settings.ws_ping_secs);
     let mut s = Session {
         decoder: Decoder::new(state.settings.max_frame_bytes),
         state: state.clone(),
         actor,
         connected: false,
-        subs: HashMap::new(),
+        subs: HashSet::new(),
+        readers: Default::default(),
         errors: None,
         errors_sent: 0,
         transactions: HashMap::new(),
-        out_tx,
         queue: Vec::new(),
         inflight: FuturesOrdered::new(),
         beat: None,
@@ -71,7 +69,7 @@ pub async fn run<P: Pipe>(
     // Made once: this loop wakes for every event, and a new wait would register anew each time.
     let mut stopping = std::pin::pin!(state.shutdown.cancelled());
     loop {
-        let next = tokio::select! {
+        let mut next = tokio::select! {
             msg = pipe.recv() => {
                 heard = Instant::now();
                 match msg {
@@ -80,7 +78,7 @@ pub async fn run<P: Pipe>(
                     None => return,
                 }
             }
-            Some(out) = out_rx.recv() => s.out(out),
+            out = s.readers.next() => s.out(out),
             Some((done, receipt)) = s.inflight.next() => {
                 s.done(done, receipt.as_deref())
             }
@@ -110,13 +108,11 @@ pub async fn run<P: Pipe>(
             }
             _ = &mut stopping => s.fatal("unavailable", "The server is shutting down; connect again.", None),
         };
-        // Everything a subscription has ready goes out in the same write.
-        while s.queue.len() < 256 {
-            match out_rx.try_recv() {
-                Ok(out) => {
-                    s.out(out);
-                }
-                Err(_) => break,
+        // Everything the subscriptions have ready goes out in the same write.
+        while matches!(next, Next::Go) && s.queue.len() < 256 {
+            match s.readers.ready() {
+                Some(out) => next = s.out(out),
+                None => break,
             }
         }
         if !s.queue.is_empty() {

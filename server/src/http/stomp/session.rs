@@ -6,21 +6,21 @@
 //! and the connection stays. A client without that subscription gets them as an ERROR frame,
 //! which ends the connection as the spec says an ERROR does.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
+use super::readers::Readers;
+use super::subs::{Destination, Out, RoomStart, reading};
+use crate::error::AppError;
+use crate::http::frames::{Acted, PendingActed, Started, start};
+use crate::http::rooms::{reader_for, room_for};
+use crate::hub::feed::{Feed, OnLag};
+use crate::model::Actor;
+use crate::state::AppState;
 use dungeontalk_app::wire::stomp::{Command, Decoder, Frame, Item};
 use dungeontalk_app::wire::{ErrorBody, ErrorCode};
 use futures_util::StreamExt;
 use futures_util::stream::FuturesOrdered;
-use tokio::sync::mpsc;
-
-use super::subs::{Destination, Out, RoomStart, Subscription};
-use crate::error::AppError;
-use crate::http::frames::{Acted, PendingActed, Started, start};
-use crate::http::rooms::{reader_for, room_for};
-use crate::model::Actor;
-use crate::state::AppState;
 
 /// Open transactions per connection, and frames held by one.
 const MAX_TRANSACTIONS: usize = 8;
@@ -42,12 +42,14 @@ pub(super) struct Session {
     pub(super) actor: Actor,
     pub(super) decoder: Decoder,
     pub(super) connected: bool,
-    pub(super) subs: HashMap<String, Subscription>,
+    /// Every subscription id in use, the errors queue's included.
+    pub(super) subs: HashSet<String>,
+    /// The room subscriptions' readers.
+    pub(super) readers: Readers,
     /// The id of the `/user/queue/errors` subscription.
     pub(super) errors: Option<String>,
     pub(super) errors_sent: u64,
     pub(super) transactions: HashMap<String, Vec<Frame>>,
-    pub(super) out_tx: mpsc::Sender<Out>,
     /// Encoded frames waiting for the next write.
     pub(super) queue: Vec<Vec<u8>>,
     pub(super) inflight: FuturesOrdered<Pending>,
@@ -152,7 +154,7 @@ impl Session {
     async fn subscribe(&mut self, f: &Frame) -> Result<(), AppError> {
         let id = required(f, "id")?.to_owned();
         let destination = required(f, "destination")?.to_owned();
-        if self.subs.contains_key(&id) {
+        if self.subs.contains(&id) {
             return Err(invalid(format!("Subscription id {id:?} is in use on this connection.")));
         }
         if self.subs.len() >= self.state.settings.stomp_max_subscriptions {
@@ -163,7 +165,7 @@ impl Session {
         let dest = Destination::parse(&destination)?;
         let Some(room_id) = dest.room().cloned() else {
             self.errors = Some(id.clone());
-            self.subs.insert(id, Subscription::errors());
+            self.subs.insert(id);
             return Ok(());
         };
         let after = match f.get("resume-after") {
@@ -173,15 +175,25 @@ impl Session {
         let (room, seated) = reader_for(&self.state, &room_id, &self.actor).await?;
         let linger = Duration::from_millis(self.state.settings.ws_linger_ms);
         let attendance = self.state.hub.attend(&room.room_id, &self.actor, linger, &self.state.shutdown).await?;
-        let start = RoomStart { id: id.clone(), destination, after, seated, acks, attendance };
-        let sub = Subscription::room(&self.state, &self.actor, dest, start, self.out_tx.clone());
-        self.subs.insert(id, sub);
+        let settings = &self.state.settings;
+        let mut feed =
+            Feed::open(&self.state.hub, &room_id, &self.actor.member_id, settings.replay_page, OnLag::Report);
+        feed.keep_seat(seated);
+        match after {
+            Some(after) => feed.resume(after),
+            // Boxed: a store read is rare, and inline it would size this connection's future.
+            None => Box::pin(feed.recent(settings.history_on_join)).await?,
+        }
+        let start = RoomStart { id: id.clone(), destination, acks, attendance };
+        self.readers.add(id.clone(), reading(&self.state, &dest, feed, start));
+        self.subs.insert(id);
         Ok(())
     }
 
     fn unsubscribe(&mut self, f: &Frame) -> Result<(), AppError> {
         let id = required(f, "id")?;
-        if self.subs.remove(id).is_none() {
+        self.readers.remove(id);
+        if !self.subs.remove(id) {
             return Err(invalid(format!("No subscription {id:?} on this connection.")));
         }
         if self.errors.as_deref() == Some(id) {
@@ -288,6 +300,7 @@ impl Session {
             }
             Out::Ended(ended) => {
                 let (id, error) = *ended;
+                self.readers.remove(&id);
                 self.subs.remove(&id);
                 self.refuse(error, None)
             }

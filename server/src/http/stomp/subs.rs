@@ -1,15 +1,15 @@
-//! A STOMP subscription: its destination, and for a room the task that reads the room's feed and
-//! sends each event as a MESSAGE (the same JSON as `/ws`, the same seq, the same RESYNC).
+//! A STOMP subscription: its destination, and for a room the stream of MESSAGEs read from the
+//! room's feed (the same JSON as `/ws`, the same seq, the same RESYNC).
 
 use dungeontalk_app::wire::stomp::{Command, Frame};
 use dungeontalk_app::wire::{ErrorCode, RoomId, ServerFrame};
-use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
+use futures_util::Stream;
+use prometheus::IntCounter;
 
 use crate::error::AppError;
 use crate::hub::Attendance;
-use crate::hub::feed::{Feed, FeedError, Item, OnLag};
-use crate::model::{Actor, StoredEvent};
+use crate::hub::feed::{Feed, FeedError, Item};
+use crate::model::StoredEvent;
 use crate::state::AppState;
 
 /// What a destination names.
@@ -53,51 +53,21 @@ impl Destination {
     }
 }
 
-/// What a subscription's task hands the connection.
+/// What a room subscription hands the connection.
 pub enum Out {
     /// An encoded MESSAGE.
     Message(Vec<u8>),
     /// The subscription ended on its own (the room filled up, the store failed): tell the client
-    /// (its id and why). Boxed: the channel's first block holds 32 of these per connection, so
-    /// the rare variant would otherwise size every slot (80 -> 32 bytes each).
+    /// (its id and why). Boxed: the rare variant would otherwise size every item.
     Ended(Box<(String, AppError)>),
-}
-
-/// One live subscription; dropping it stops its task (and its attendance in the room).
-pub struct Subscription {
-    /// The room's reader; none for the errors queue.
-    task: Option<JoinHandle<()>>,
-}
-
-impl Drop for Subscription {
-    fn drop(&mut self) {
-        if let Some(task) = self.task.take() {
-            task.abort();
-        }
-    }
 }
 
 /// Where a room subscription starts and what it needs to run.
 pub struct RoomStart {
     pub id: String,
     pub destination: String,
-    pub after: Option<u64>,
-    pub seated: bool,
     pub acks: bool,
     pub attendance: Attendance,
-}
-
-impl Subscription {
-    /// The errors queue: nothing to read, errors are routed to it.
-    pub fn errors() -> Subscription {
-        Subscription { task: None }
-    }
-
-    /// Starts reading a room for this connection.
-    pub fn room(state: &AppState, actor: &Actor, dest: Destination, start: RoomStart, out: mpsc::Sender<Out>) -> Self {
-        let task = tokio::spawn(pump(state.clone(), actor.clone(), dest, start, out));
-        Subscription { task: Some(task) }
-    }
 }
 
 /// A game master's frame (what `/sub/aichat/room/…` carries).
@@ -105,53 +75,74 @@ fn is_game(event: &StoredEvent) -> bool {
     event.json.as_str().starts_with(r#"{"type":"GM_"#)
 }
 
-async fn pump(state: AppState, actor: Actor, dest: Destination, start: RoomStart, out: mpsc::Sender<Out>) {
-    let _attendance = start.attendance;
-    let Some(room_id) = dest.room().cloned() else { return };
-    let game = matches!(dest, Destination::AiChat(_));
-    let settings = &state.settings;
-    let mut feed = Feed::open(&state.hub, &room_id, &actor.member_id, settings.replay_page, OnLag::Report);
-    feed.keep_seat(start.seated);
-    let ended = |error: AppError| Out::Ended(Box::new((start.id.clone(), error)));
-    match start.after {
-        Some(after) => feed.resume(after),
-        None => {
-            if let Err(e) = feed.recent(settings.history_on_join).await {
-                let _ = out.send(ended(e.into())).await;
-                return;
-            }
+/// A room subscription's MESSAGEs, read by the connection's own task (no task or queue of its
+/// own: an idle subscription is its feed and this state).
+pub type Reading = std::pin::Pin<Box<dyn Stream<Item = Out> + Send>>;
+
+/// Reads `feed` (positioned already: resumed, or its recent history loaded) as `dest`'s MESSAGEs.
+pub fn reading(state: &AppState, dest: &Destination, feed: Feed, start: RoomStart) -> Reading {
+    let metrics = state.hub.metrics();
+    let RoomStart { id, destination, acks, attendance } = start;
+    let reader = Reader {
+        delivered: metrics.deliveries.with_label_values(&["stomp"]),
+        resyncs: metrics.resyncs.clone(),
+        game: matches!(dest, Destination::AiChat(_)),
+        n: 0,
+        feed,
+        id,
+        destination,
+        acks,
+        _attendance: attendance,
+    };
+    Box::pin(futures_util::stream::unfold(Some(reader), |reader| async move {
+        let mut reader = reader?;
+        match reader.next().await {
+            Ok(frame) => Some((Out::Message(frame), Some(reader))),
+            Err(FeedError::Closed) => None,
+            Err(e) => Some((Out::Ended(Box::new((reader.id.clone(), e.into()))), None)),
         }
-    }
-    let delivered = state.hub.metrics().deliveries.with_label_values(&["stomp"]);
-    let mut n = 0u64;
-    loop {
-        let body: Vec<u8> = match feed.next().await {
-            Ok(Item::Event(event)) if is_game(&event) != game => continue,
-            Ok(Item::Event(event)) => event.json.as_bytes().to_vec(),
-            Ok(Item::Lagged { after }) => {
-                state.hub.metrics().resyncs.inc();
-                serde_json::to_vec(&ServerFrame::Resync { after }).expect("frames serialize")
-            }
-            Err(FeedError::Closed) => return,
-            Err(e) => {
-                let _ = out.send(ended(e.into())).await;
-                return;
+    }))
+}
+
+struct Reader {
+    delivered: IntCounter,
+    resyncs: IntCounter,
+    game: bool,
+    /// MESSAGEs sent so far (their ids count up).
+    n: u64,
+    feed: Feed,
+    id: String,
+    destination: String,
+    acks: bool,
+    /// The subscription's attendance in the room, for as long as it reads.
+    _attendance: Attendance,
+}
+
+impl Reader {
+    /// The next MESSAGE, encoded (cancel-safe, like the feed).
+    async fn next(&mut self) -> Result<Vec<u8>, FeedError> {
+        let body: Vec<u8> = loop {
+            match self.feed.next().await? {
+                Item::Event(event) if is_game(&event) != self.game => continue,
+                Item::Event(event) => break event.json.as_bytes().to_vec(),
+                Item::Lagged { after } => {
+                    self.resyncs.inc();
+                    break serde_json::to_vec(&ServerFrame::Resync { after }).expect("frames serialize");
+                }
             }
         };
-        n += 1;
-        let message_id = format!("{}-{n}", start.id);
+        self.n += 1;
+        self.delivered.inc();
+        let message_id = format!("{}-{}", self.id, self.n);
         let mut frame = Frame::new(Command::Message)
-            .header("subscription", start.id.as_str())
+            .header("subscription", self.id.as_str())
             .header("message-id", message_id.as_str())
-            .header("destination", start.destination.as_str())
+            .header("destination", self.destination.as_str())
             .header("content-type", "application/json");
-        if start.acks {
+        if self.acks {
             frame = frame.header("ack", message_id);
         }
-        if out.send(Out::Message(frame.body(body).encode())).await.is_err() {
-            return;
-        }
-        delivered.inc();
+        Ok(frame.body(body).encode())
     }
 }
 
