@@ -79,6 +79,13 @@ pub trait Store: Send + Sync + 'static {
         None
     }
 
+    /// [`Store::insert_now`] for the store's only writer, which has just checked that each event
+    /// is new (its seq above its room's stored head, its message id stored nowhere, none twice in
+    /// the batch): a store may then skip its own lookups. The local log's writer uses it.
+    fn insert_new_now(&self, events: &[Arc<StoredEvent>]) -> Option<Result<Vec<Inserted>, StoreError>> {
+        self.insert_now(events)
+    }
+
     /// [`Store::message_seqs`] on the caller's thread, where the store can; `None` otherwise.
     fn message_seqs_now(&self, _keys: &[(RoomId, Uuid)]) -> Option<Result<Vec<Option<u64>>, StoreError>> {
         None

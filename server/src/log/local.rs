@@ -215,7 +215,8 @@ impl Writer {
         let new: Vec<Arc<StoredEvent>> =
             plans.iter().filter_map(|p| if let Plan::New(e) = p { Some(e.clone()) } else { None }).collect();
         if !new.is_empty() {
-            let inserted = match self.store.insert_now(&new) {
+            // Checked above: every seq follows its room's head, no message id is stored yet.
+            let inserted = match self.store.insert_new_now(&new) {
                 Some(done) => done?,
                 None => self.runtime.block_on(self.store.insert(new))?,
             };

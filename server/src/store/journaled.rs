@@ -68,7 +68,7 @@ impl Journaled {
     /// Stores a batch: each event new to the overlay and to redb is journaled (durable when this
     /// returns) and then served from the overlay until the applier has written it into redb.
     pub(super) fn insert(&self, db: &Database, events: &[Arc<StoredEvent>]) -> Result<Vec<Inserted>, StoreError> {
-        let mut journal = self.shared.journal.lock().expect("journal lock");
+        let journal = self.shared.journal.lock().expect("journal lock");
         let mut out: Vec<Option<Inserted>> = {
             let overlay = self.overlay();
             if let Some(e) = &overlay.failed {
@@ -82,18 +82,39 @@ impl Journaled {
             tables::known(db, &asked).map_err(fail)
         })?;
         let fresh = fresh_in_batch(events, &mut out);
-        if !fresh.is_empty() {
-            let refs: Vec<&StoredEvent> = fresh.iter().map(|e| &**e).collect();
-            let full = journal.append(&refs).map_err(|e| fail(format!("journal: {e}")))?;
-            let mut overlay = self.overlay();
-            for event in &fresh {
-                overlay.filling.add(event);
-            }
-            if full {
-                self.hand_off(&mut journal, overlay);
-            }
-        }
+        self.journal_and_hold(journal, &fresh)?;
         Ok(out.into_iter().map(|i| i.expect("every event decided")).collect())
+    }
+
+    /// [`Journaled::insert`] for events the caller checked are new (`Store::insert_new_now`):
+    /// the same journal record, without the overlay's and redb's lookups.
+    pub(super) fn insert_new(&self, events: &[Arc<StoredEvent>]) -> Result<(), StoreError> {
+        let journal = self.shared.journal.lock().expect("journal lock");
+        if let Some(e) = &self.overlay().failed {
+            return Err(fail(format!("the journal could not be applied ({e}); restart to recover from it")));
+        }
+        self.journal_and_hold(journal, events)
+    }
+
+    /// Journals `fresh` (durable when this returns) and serves it from the overlay.
+    fn journal_and_hold(
+        &self,
+        mut journal: MutexGuard<'_, Journal>,
+        fresh: &[Arc<StoredEvent>],
+    ) -> Result<(), StoreError> {
+        if fresh.is_empty() {
+            return Ok(());
+        }
+        let refs: Vec<&StoredEvent> = fresh.iter().map(|e| &**e).collect();
+        let full = journal.append(&refs).map_err(|e| fail(format!("journal: {e}")))?;
+        let mut overlay = self.overlay();
+        for event in fresh {
+            overlay.filling.add(event);
+        }
+        if full {
+            self.hand_off(&mut journal, overlay);
+        }
+        Ok(())
     }
 
     /// Gives the full journal file's layer to the applier and goes on in the other file; while
