@@ -230,7 +230,12 @@ impl Writer {
             let appended = match plan {
                 Plan::New(event) => {
                     // Position first, then delivery: a reader registered in between relies on it.
-                    self.heads.0.write().expect("heads lock").insert(event.room_id.clone(), event.seq);
+                    let mut heads = self.heads.0.write().expect("heads lock");
+                    match heads.get_mut(&event.room_id) {
+                        Some(head) => *head = event.seq,
+                        None => drop(heads.insert(event.room_id.clone(), event.seq)),
+                    }
+                    drop(heads);
                     self.metrics.events_appended.inc();
                     self.inbox.event(event.clone());
                     Appended { seq: event.seq, message_id: event.message_id, duplicate: false }

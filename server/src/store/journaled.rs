@@ -227,7 +227,7 @@ fn apply_all(db: &Database, shared: &Shared, layers: Receiver<Arc<Layer>>) {
             Ok(()) => {
                 overlay.applying = None;
                 let ms = started.elapsed().as_millis() as u64;
-                tracing::debug!(events = layer.events.len(), bytes = layer.bytes, ms, "journal applied to the store");
+                tracing::debug!(events = layer.len, bytes = layer.bytes, ms, "journal applied to the store");
             }
             Err(e) => {
                 tracing::error!(error = %e, "cannot apply the journal to the store; new events are refused until a restart");

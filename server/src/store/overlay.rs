@@ -13,37 +13,50 @@ use uuid::Uuid;
 
 use crate::model::StoredEvent;
 
-/// Events journaled together, with what the store's tables would say about them.
+/// Events journaled together, with what the store's tables would say about them, by room: a
+/// lookup hashes the room once and compares seqs, not room ids (and clones none).
 #[derive(Default)]
 pub(super) struct Layer {
-    /// (room, seq) → event, in the order of redb's events table.
-    pub(super) events: BTreeMap<(RoomId, u64), Arc<StoredEvent>>,
-    /// (room, messageId) → seq.
-    pub(super) ids: HashMap<(RoomId, u128), u64>,
-    /// room → its highest seq here.
-    pub(super) heads: HashMap<RoomId, u64>,
+    pub(super) rooms: HashMap<RoomId, RoomLayer>,
+    /// Events held, all rooms together.
+    pub(super) len: usize,
     /// The JSON bytes held, for the log.
     pub(super) bytes: usize,
     /// When the first event came in.
     pub(super) since: Option<std::time::Instant>,
 }
 
+/// One room's part of a layer.
+#[derive(Default)]
+pub(super) struct RoomLayer {
+    /// seq → event.
+    pub(super) events: BTreeMap<u64, Arc<StoredEvent>>,
+    /// messageId → seq.
+    pub(super) ids: HashMap<u128, u64>,
+}
+
+impl RoomLayer {
+    /// The room's highest seq here.
+    pub(super) fn head(&self) -> u64 {
+        self.events.last_key_value().map_or(0, |(seq, _)| *seq)
+    }
+}
+
 impl Layer {
     /// Takes in an event the journal holds.
     pub(super) fn add(&mut self, event: &Arc<StoredEvent>) {
-        let room = &event.room_id;
+        let room = match self.rooms.get_mut(&event.room_id) {
+            Some(room) => room,
+            None => self.rooms.entry(event.room_id.clone()).or_default(),
+        };
         if let Some(mid) = event.message_id {
-            self.ids.insert((room.clone(), mid.as_u128()), event.seq);
+            room.ids.insert(mid.as_u128(), event.seq);
         }
-        let head = self.heads.entry(room.clone()).or_insert(0);
-        *head = (*head).max(event.seq);
+        if room.events.insert(event.seq, event.clone()).is_none() {
+            self.len += 1;
+        }
         self.bytes += event.json.len();
         self.since.get_or_insert_with(std::time::Instant::now);
-        self.events.insert((room.clone(), event.seq), event.clone());
-    }
-
-    pub(super) fn is_empty(&self) -> bool {
-        self.events.is_empty()
     }
 }
 
@@ -58,26 +71,20 @@ pub(super) struct Overlay {
 }
 
 impl Overlay {
-    fn layers(&self) -> impl Iterator<Item = &Layer> {
-        self.applying.as_deref().into_iter().chain(std::iter::once(&self.filling))
+    /// The room's part of each layer that has one, the older layer first.
+    fn room<'a>(&'a self, room: &'a RoomId) -> impl Iterator<Item = &'a RoomLayer> + 'a {
+        self.applying.as_deref().into_iter().chain(std::iter::once(&self.filling)).filter_map(|l| l.rooms.get(room))
     }
 
     /// The seq stored under a room's message id, if the overlay has it.
     pub(super) fn message_seq(&self, room: &RoomId, mid: Uuid) -> Option<u64> {
-        if self.layers().all(|l| l.ids.is_empty()) {
-            return None;
-        }
-        let key = (room.clone(), mid.as_u128());
-        self.layers().find_map(|l| l.ids.get(&key).copied())
+        let mid = mid.as_u128();
+        self.room(room).find_map(|r| r.ids.get(&mid).copied())
     }
 
     /// Whether the overlay holds this seq of the room.
     pub(super) fn holds(&self, room: &RoomId, seq: u64) -> bool {
-        if self.layers().all(|l| l.is_empty()) {
-            return false;
-        }
-        let key = (room.clone(), seq);
-        self.layers().any(|l| l.events.contains_key(&key))
+        self.room(room).any(|r| r.events.contains_key(&seq))
     }
 
     /// Up to `limit` of the room's events here with seq > `after`, oldest first.
@@ -86,9 +93,8 @@ impl Overlay {
         if after == u64::MAX {
             return out;
         }
-        for layer in self.layers() {
-            let range = layer.events.range((room.clone(), after + 1)..=(room.clone(), u64::MAX));
-            out.extend(range.take(limit).map(|(_, e)| e.clone()));
+        for r in self.room(room) {
+            out.extend(r.events.range(after + 1..).take(limit).map(|(_, e)| e.clone()));
         }
         out
     }
@@ -96,9 +102,8 @@ impl Overlay {
     /// Up to `limit` of the room's events here with seq < `before`, newest first.
     pub(super) fn before(&self, room: &RoomId, before: u64, limit: usize) -> Vec<Arc<StoredEvent>> {
         let mut out: Vec<Arc<StoredEvent>> = Vec::new();
-        for layer in self.layers() {
-            let range = layer.events.range((room.clone(), 0)..(room.clone(), before));
-            out.extend(range.rev().take(limit).map(|(_, e)| e.clone()));
+        for r in self.room(room) {
+            out.extend(r.events.range(..before).rev().take(limit).map(|(_, e)| e.clone()));
         }
         out
     }
@@ -106,9 +111,10 @@ impl Overlay {
     /// Every room's highest seq here.
     pub(super) fn heads(&self) -> HashMap<RoomId, u64> {
         let mut out = HashMap::new();
-        for (room, seq) in self.layers().flat_map(|l| l.heads.iter()) {
+        let layers = self.applying.as_deref().into_iter().chain(std::iter::once(&self.filling));
+        for (room, r) in layers.flat_map(|l| l.rooms.iter()) {
             let head = out.entry(room.clone()).or_insert(0);
-            *head = (*head).max(*seq);
+            *head = (*head).max(r.head());
         }
         out
     }

@@ -92,19 +92,25 @@ pub(super) fn insert_durably(db: &Database, events: &[Arc<StoredEvent>]) -> Resu
 /// is new, so nothing is looked up but the rooms' heads; keys go in in order, so each B-tree
 /// leaf is written once however many of the layer's batches touched it.
 pub(super) fn apply(db: &Database, layer: &Layer) -> Result<(), redb::Error> {
+    let mut rooms: Vec<_> = layer.rooms.iter().collect();
+    rooms.sort_unstable_by(|a, b| a.0.0.cmp(&b.0.0));
     let txn = db.begin_write()?;
     {
         let mut table = txn.open_table(EVENTS)?;
-        for ((room, seq), event) in &layer.events {
-            table.insert((room.0.as_str(), *seq), event.json.as_str())?;
-        }
-        let mut heads = txn.open_table(HEADS)?;
-        for (room, seq) in &layer.heads {
-            if heads.get(room.0.as_str())?.is_none_or(|head| head.value() < *seq) {
-                heads.insert(room.0.as_str(), *seq)?;
+        for (room, r) in &rooms {
+            for (seq, event) in &r.events {
+                table.insert((room.0.as_str(), *seq), event.json.as_str())?;
             }
         }
-        let mut ids: Vec<_> = layer.ids.iter().map(|((room, mid), seq)| (id_key(&room.0, *mid), *seq)).collect();
+        let mut heads = txn.open_table(HEADS)?;
+        for (room, r) in &rooms {
+            let seq = r.head();
+            if heads.get(room.0.as_str())?.is_none_or(|head| head.value() < seq) {
+                heads.insert(room.0.as_str(), seq)?;
+            }
+        }
+        let mut ids: Vec<_> =
+            rooms.iter().flat_map(|(room, r)| r.ids.iter().map(|(mid, seq)| (id_key(&room.0, *mid), *seq))).collect();
         ids.sort_unstable();
         let mut table = txn.open_table(MESSAGE_IDS)?;
         for (key, seq) in ids {
