@@ -6,14 +6,15 @@ use tokio::sync::broadcast::error::TryRecvError;
 use crate::config::Settings;
 use crate::model::Actor;
 
-/// A state built from `settings` (everything embedded, in a fresh directory).
-async fn state(settings: Settings) -> (crate::state::AppState, tempfile::TempDir) {
+/// The signing secret of every state these tests build.
+pub(crate) const SECRET: &str = "router-test-secret-router-test-secret";
+
+/// A state built from `settings` (everything embedded, in a fresh directory, tokens signed with
+/// [`SECRET`]); the directory lives as long as the returned guard.
+pub(crate) async fn state(settings: Settings) -> (crate::state::AppState, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
-    let settings = Settings {
-        data_dir: dir.path().to_path_buf(),
-        jwt_secret: Some("state-test-secret-state-test-secret".parse().unwrap()),
-        ..settings
-    };
+    let settings =
+        Settings { data_dir: dir.path().to_path_buf(), jwt_secret: Some(SECRET.parse().unwrap()), ..settings };
     (crate::build_state(settings, Default::default()).await.unwrap().0, dir)
 }
 

@@ -11,7 +11,7 @@ use crate::config::Settings;
 
 mod fuzz;
 
-const SECRET: &str = "router-test-secret-router-test-secret";
+use crate::tests::SECRET;
 
 struct App {
     router: Router,
@@ -19,13 +19,7 @@ struct App {
 }
 
 async fn app() -> App {
-    let dir = tempfile::tempdir().unwrap();
-    let settings = Settings {
-        data_dir: dir.path().to_path_buf(),
-        jwt_secret: Some(SECRET.parse().unwrap()),
-        ..Settings::default()
-    };
-    let (state, _tasks) = crate::build_state(settings, Default::default()).await.unwrap();
+    let (state, dir) = crate::tests::state(Settings::default()).await;
     App { router: super::router(state), _dir: dir }
 }
 

@@ -36,6 +36,16 @@ impl Heads {
     fn get(&self, room: &RoomId) -> u64 {
         self.0.read().expect("heads lock").get(room).copied().unwrap_or(0)
     }
+
+    fn set(&self, room: &RoomId, seq: u64) {
+        let mut heads = self.0.write().expect("heads lock");
+        match heads.get_mut(room) {
+            Some(head) => *head = seq,
+            None => {
+                heads.insert(room.clone(), seq);
+            }
+        }
+    }
 }
 
 /// How the writer batches: at most `max` appends per commit, `queue_len` waiting, and a wait of
@@ -230,12 +240,8 @@ impl Writer {
             let appended = match plan {
                 Plan::New(event) => {
                     // Position first, then delivery: a reader registered in between relies on it.
-                    let mut heads = self.heads.0.write().expect("heads lock");
-                    match heads.get_mut(&event.room_id) {
-                        Some(head) => *head = event.seq,
-                        None => drop(heads.insert(event.room_id.clone(), event.seq)),
-                    }
-                    drop(heads);
+                    // In place: a room id is cloned only for a room's first event.
+                    self.heads.set(&event.room_id, event.seq);
                     self.metrics.events_appended.inc();
                     self.inbox.event(event.clone());
                     Appended { seq: event.seq, message_id: event.message_id, duplicate: false }

@@ -9,6 +9,11 @@
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
+use dungeontalk_app::wire::stomp::{Command, Decoder, Frame, Item};
+use dungeontalk_app::wire::{ErrorBody, ErrorCode};
+use futures_util::StreamExt;
+use futures_util::stream::FuturesOrdered;
+
 use super::readers::Readers;
 use super::subs::{Destination, Out, RoomStart, reading};
 use crate::error::AppError;
@@ -17,10 +22,6 @@ use crate::http::rooms::{reader_for, room_for};
 use crate::hub::feed::{Feed, OnLag};
 use crate::model::Actor;
 use crate::state::AppState;
-use dungeontalk_app::wire::stomp::{Command, Decoder, Frame, Item};
-use dungeontalk_app::wire::{ErrorBody, ErrorCode};
-use futures_util::StreamExt;
-use futures_util::stream::FuturesOrdered;
 
 /// Open transactions per connection, and frames held by one.
 const MAX_TRANSACTIONS: usize = 8;

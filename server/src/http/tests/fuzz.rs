@@ -11,19 +11,12 @@ use proptest::prelude::*;
 use proptest::test_runner::TestRunner;
 use tower::ServiceExt;
 
-use super::{App, SECRET};
+use super::App;
 use crate::config::Settings;
 
 /// The router over a fresh store, with polls that give up at once (a fuzzed poll must not park).
 async fn app() -> App {
-    let dir = tempfile::tempdir().unwrap();
-    let settings = Settings {
-        data_dir: dir.path().to_path_buf(),
-        jwt_secret: Some(SECRET.parse().unwrap()),
-        poll_timeout_ms: 1,
-        ..Settings::default()
-    };
-    let (state, _tasks) = crate::build_state(settings, Default::default()).await.unwrap();
+    let (state, dir) = crate::tests::state(Settings { poll_timeout_ms: 1, ..Settings::default() }).await;
     App { router: crate::http::router(state), _dir: dir }
 }
 
