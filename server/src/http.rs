@@ -9,6 +9,7 @@ use tower_http::trace::TraceLayer;
 use crate::error::AppError;
 use crate::state::AppState;
 
+mod alarms;
 pub(crate) mod assets;
 mod deadline;
 pub(crate) mod detach;

@@ -4,7 +4,6 @@
 //! once the stream has left hyper, `detach.rs`), so a slow reader holds no queue of its own: it
 //! falls behind in the shared ring, then catches up from the store.
 
-use std::pin::Pin;
 use std::time::Duration;
 
 use axum::body::Bytes;
@@ -16,8 +15,8 @@ use futures_util::FutureExt;
 use futures_util::stream::{self, Stream};
 use serde::Deserialize;
 use tokio::time::{Instant, Interval, MissedTickBehavior};
-use tokio_util::sync::WaitForCancellationFutureOwned;
 
+use super::alarms::{Alarm, Alarms};
 use super::detach::{Detach, streamed};
 use super::extract::Params;
 use super::rooms::reader_for;
@@ -101,12 +100,10 @@ pub fn event(name: &str, frame: &impl serde::Serialize) -> Bytes {
 
 struct RoomStream {
     feed: Feed,
-    heartbeat: Interval,
-    /// Made once: a stream wakes for every event, and a new wait would register anew each time.
-    shutdown: Pin<Box<WaitForCancellationFutureOwned>>,
+    /// Heartbeats, shutdown, and the end of the token (the stream ends then).
+    alarms: Alarms,
     hello: Option<Bytes>,
     done: bool,
-    revocation: Revocation,
     delivered: prometheus::IntCounter,
     _attendance: Attendance,
     _counted: crate::metrics::ConnectionGuard,
@@ -122,12 +119,14 @@ impl RoomStream {
             return None;
         }
         let first = tokio::select! {
-            _ = &mut self.shutdown => return None,
-            _ = self.heartbeat.tick() => return Some(Bytes::from_static(HEARTBEAT)),
-            why = self.revocation.ended() => {
-                self.done = true;
-                return Some(ended_event(why));
-            }
+            alarm = self.alarms.next() => match alarm {
+                Alarm::Stopping => return None,
+                Alarm::Tick => return Some(Bytes::from_static(HEARTBEAT)),
+                Alarm::Ended(why) => {
+                    self.done = true;
+                    return Some(ended_event(why));
+                }
+            },
             item = self.feed.next() => item,
         };
         let first = match first {
@@ -196,11 +195,9 @@ pub async fn room_events(
     let attendance = state.hub.attend(&room_id, &actor, Duration::ZERO, &state.shutdown).await?;
     let st = RoomStream {
         feed,
-        heartbeat: heartbeat(&state),
-        shutdown: Box::pin(state.shutdown.clone().cancelled_owned()),
+        alarms: Alarms::new(heartbeat(&state), &state.shutdown, revocation),
         hello: Some(Bytes::from(hello)),
         done: false,
-        revocation,
         delivered: state.hub.metrics().deliveries.with_label_values(&["sse"]),
         _attendance: attendance,
         _counted: state.hub.metrics().connection("sse"),

@@ -13,6 +13,7 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use crate::link::Transport;
+use crate::sse::SseReader;
 use crate::support::{TestServer, spawn};
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -301,4 +302,32 @@ async fn heart_beats_flow_at_the_negotiated_rate() {
         }
     }
     assert!(started.elapsed() < Duration::from_secs(5), "three beats at ~300 ms each");
+}
+
+/// A graceful stop says goodbye on every open connection before the process exits: WebSocket
+/// close 1001, the SSE stream's end, STOMP's ERROR `unavailable` then the close.
+#[tokio::test]
+async fn a_graceful_stop_ends_every_open_connection_with_a_goodbye() {
+    let (server, _dir) = spawn(&[]).await;
+    let (token, _) = server.guest("Aria").await;
+    let room = server.room(&token, "Hall").await;
+    let mut ws = server.ws(&token, &room, Some(0)).await;
+    let mut sse = SseReader::new(server.sse_with(&room, &format!("token={token}&after=0"), &[]).await);
+    assert_eq!(sse.next().await["type"], "CONNECTED");
+    let (mut stomp, _) = Stomp::connect(&server, &token).await;
+    stomp.subscribe("sub-0", &format!("/sub/chat/room/{room}"), "r-0").await;
+    stomp.receipt("r-0").await;
+
+    server.terminate();
+    assert_eq!(ws.close_code().await, Some(1001), "WebSocket: going away");
+    let error = loop {
+        let f = stomp.next().await;
+        if f.command == Command::Error {
+            break f;
+        }
+    };
+    assert_eq!(error.get("message"), Some("unavailable"), "{error:?}");
+    assert_eq!(stomp.closed().await, Some(1000), "STOMP: the ERROR, then the close");
+    while sse.raw_chunk().await {}
+    server.stop().await;
 }

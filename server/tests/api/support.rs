@@ -96,12 +96,17 @@ impl TestServer {
         TestServer { child: None, base, http: reqwest::Client::new() }
     }
 
-    /// Sends SIGTERM and waits for a clean exit.
-    pub async fn stop(mut self) {
-        let child = self.child.as_mut().expect("a server this test started");
-        let pid = child.id().expect("running").to_string();
+    /// Sends SIGTERM (a graceful stop) without waiting for the exit.
+    pub fn terminate(&self) {
+        let pid = self.pid().to_string();
         let status = std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap();
         assert!(status.success());
+    }
+
+    /// Sends SIGTERM and waits for a clean exit.
+    pub async fn stop(mut self) {
+        self.terminate();
+        let child = self.child.as_mut().expect("a server this test started");
         let exit = tokio::time::timeout(Duration::from_secs(20), child.wait()).await.unwrap().unwrap();
         assert!(exit.success(), "graceful shutdown exits 0, got {exit}");
     }

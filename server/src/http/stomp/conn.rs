@@ -10,6 +10,7 @@ use dungeontalk_app::wire::stomp::Decoder;
 use futures_util::StreamExt;
 use futures_util::stream::FuturesOrdered;
 
+use super::super::alarms::{Alarm, Alarms};
 use super::super::deadline::within;
 use super::session::{Next, Session};
 use crate::auth::Revocation;
@@ -37,13 +38,7 @@ pub trait Pipe: Send {
 }
 
 /// Serves one STOMP connection until either side ends it.
-pub async fn run<P: Pipe>(
-    mut pipe: P,
-    transport: &'static str,
-    state: AppState,
-    actor: Actor,
-    mut revocation: Revocation,
-) {
+pub async fn run<P: Pipe>(mut pipe: P, transport: &'static str, state: AppState, actor: Actor, revocation: Revocation) {
     let _counted = state.hub.metrics().connection(transport);
     let ping_every = Duration::from_secs(state.settings.ws_ping_secs);
     let mut s = Session {
@@ -64,10 +59,9 @@ pub async fn run<P: Pipe>(
     let connect_by = tokio::time::Instant::now() + Duration::from_secs(state.settings.http_header_timeout_secs);
     let mut heard = Instant::now();
     let mut sent = Instant::now();
-    let mut tick = tokio::time::interval(Duration::from_millis(500));
+    let tick = tokio::time::interval(Duration::from_millis(500));
+    let mut alarms = Alarms::new(tick, &state.shutdown, revocation);
     let mut last_ping = Instant::now();
-    // Made once: this loop wakes for every event, and a new wait would register anew each time.
-    let mut stopping = std::pin::pin!(state.shutdown.cancelled());
     loop {
         let mut next = tokio::select! {
             msg = pipe.recv() => {
@@ -82,31 +76,33 @@ pub async fn run<P: Pipe>(
             Some((done, receipt)) = s.inflight.next() => {
                 s.done(done, receipt.as_deref())
             }
-            _ = tick.tick() => {
-                if !s.connected && tokio::time::Instant::now() > connect_by {
-                    s.fatal("no CONNECT", "Send CONNECT first.", None)
-                } else if heard.elapsed() > s.silence {
-                    // Gone without a word (its network, not its code): nothing to tell it.
-                    pipe.close(false).await;
-                    return;
-                } else {
-                    if s.beat.is_some_and(|b| sent.elapsed() >= b) {
-                        s.queue.push(b"\n".to_vec());
-                    }
-                    if last_ping.elapsed() >= ping_every {
-                        last_ping = Instant::now();
-                        if pipe.ping().await {
-                            heard = Instant::now();
+            alarm = alarms.next() => match alarm {
+                Alarm::Tick => {
+                    if !s.connected && tokio::time::Instant::now() > connect_by {
+                        s.fatal("no CONNECT", "Send CONNECT first.", None)
+                    } else if heard.elapsed() > s.silence {
+                        // Gone without a word (its network, not its code): nothing to tell it.
+                        pipe.close(false).await;
+                        return;
+                    } else {
+                        if s.beat.is_some_and(|b| sent.elapsed() >= b) {
+                            s.queue.push(b"\n".to_vec());
                         }
+                        if last_ping.elapsed() >= ping_every {
+                            last_ping = Instant::now();
+                            if pipe.ping().await {
+                                heard = Instant::now();
+                            }
+                        }
+                        Next::Go
                     }
-                    Next::Go
                 }
-            }
-            why = revocation.ended() => {
-                let e = why.error();
-                s.fatal(e.code.as_str(), &e.message, None)
-            }
-            _ = &mut stopping => s.fatal("unavailable", "The server is shutting down; connect again.", None),
+                Alarm::Ended(why) => {
+                    let e = why.error();
+                    s.fatal(e.code.as_str(), &e.message, None)
+                }
+                Alarm::Stopping => s.fatal("unavailable", "The server is shutting down; connect again.", None),
+            },
         };
         // Everything the subscriptions have ready goes out in the same write.
         while matches!(next, Next::Go) && s.queue.len() < 256 {

@@ -13,6 +13,7 @@ use dungeontalk_app::wire::{ErrorCode, RoomId, ServerFrame};
 use futures_util::stream::{FuturesOrdered, SplitSink, SplitStream};
 use futures_util::{FutureExt, SinkExt, StreamExt};
 
+use super::super::alarms::{Alarm, Alarms};
 use super::super::deadline::within;
 use super::super::frames::{Acted, PendingActed, Started, parse, start};
 use super::super::websocket::{self, WebSocket};
@@ -94,7 +95,11 @@ pub fn run(
     let (sink, stream) = socket.split();
     let replies = Replies::new(state.settings.ws_pipeline.max(1) * 2);
     let shared = Shared { actor, replies, heard: Heard::new() };
-    let mut writer = Writer { sink, state: state.clone(), revocation };
+    // Pings keep proxies from closing a quiet socket and tell a live client from a vanished one.
+    let every = Duration::from_secs(state.settings.ws_ping_secs);
+    let ping = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+    let alarms = Alarms::new(ping, &state.shutdown, revocation);
+    let mut writer = Writer { sink, state: state.clone(), alarms };
     let mut reader = Reader { stream, state, room };
     async move {
         tokio::select! {
@@ -204,8 +209,8 @@ struct Closed;
 struct Writer {
     sink: SplitSink<WebSocket, Message>,
     state: AppState,
-    /// Fires when the handshake's token is logged out or expires: the connection ends then.
-    revocation: Revocation,
+    /// Pings, shutdown, and the end of the handshake's token (the connection ends then).
+    alarms: Alarms,
 }
 
 impl Writer {
@@ -235,35 +240,29 @@ impl Writer {
         if Box::pin(self.write(&mut batch)).await.is_err() {
             return;
         }
-        let shutdown = self.state.shutdown.clone();
-        // Made once: this loop wakes for every event, and a new wait would register anew each time.
-        let mut stopping = std::pin::pin!(shutdown.cancelled());
         let delivered = hub.metrics().deliveries.with_label_values(&["ws"]);
-        // Pings keep proxies from closing a quiet socket and tell a live client from a vanished one.
         let every = Duration::from_secs(settings.ws_ping_secs);
-        let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
         loop {
             let mut ending = false;
             tokio::select! {
-                _ = ping.tick() => {
-                    if shared.heard.since() > every * 2 {
+                alarm = self.alarms.next() => match alarm {
+                    Alarm::Tick if shared.heard.since() > every * 2 => {
                         // Two pings went unanswered: the client is gone (its network, not its code).
                         batch.push(close(close_code::AWAY, "no pong"));
                         ending = true;
-                    } else {
-                        batch.push(Message::Ping(axum::body::Bytes::from_static(b"dt")));
                     }
-                }
-                _ = &mut stopping => {
-                    batch.push(close(close_code::AWAY, "server shutting down"));
-                    ending = true;
-                }
-                why = self.revocation.ended() => {
-                    batch.push(text(&why.error().to_frame()));
-                    let reason = if why == Ended::Expired { "token expired" } else { "logged out" };
-                    batch.push(close(close_code::POLICY, reason));
-                    ending = true;
-                }
+                    Alarm::Tick => batch.push(Message::Ping(axum::body::Bytes::from_static(b"dt"))),
+                    Alarm::Stopping => {
+                        batch.push(close(close_code::AWAY, "server shutting down"));
+                        ending = true;
+                    }
+                    Alarm::Ended(why) => {
+                        batch.push(text(&why.error().to_frame()));
+                        let reason = if why == Ended::Expired { "token expired" } else { "logged out" };
+                        batch.push(close(close_code::POLICY, reason));
+                        ending = true;
+                    }
+                },
                 item = feed.next() => match item {
                     Ok(item) => self.event(item, &mut batch),
                     Err(FeedError::Closed) => return,

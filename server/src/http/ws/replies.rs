@@ -7,66 +7,95 @@
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
+use std::task::{Context, Poll, Waker};
 
 use axum::extract::ws::Message;
-use tokio::sync::Notify;
 
 /// A bounded queue from one reader to one writer.
 pub struct Replies {
-    queue: Mutex<VecDeque<Message>>,
+    inner: Mutex<Inner>,
     cap: usize,
-    /// Something was queued (one waiter: the writer; a permit is kept if it is not waiting yet).
-    queued: Notify,
-    /// Something was taken (one waiter: the reader, when the queue was full).
-    taken: Notify,
+}
+
+/// The queue and who waits on it. Wakers rather than `Notify`s: the writer waits on this at
+/// every wake-up (for every event it sends), and a `Notify` wait takes its lock to register and
+/// again to deregister each time another branch of the writer's `select!` wins.
+#[derive(Default)]
+struct Inner {
+    queue: VecDeque<Message>,
+    /// The writer, waiting for a reply.
+    writer: Option<Waker>,
+    /// The reader, waiting for room.
+    reader: Option<Waker>,
+}
+
+/// Keeps `cx`'s waker in `slot`, cloning it only when it is another task's.
+fn keep(slot: &mut Option<Waker>, cx: &Context<'_>) {
+    match slot {
+        Some(w) if w.will_wake(cx.waker()) => {}
+        _ => *slot = Some(cx.waker().clone()),
+    }
 }
 
 impl Replies {
     /// An empty queue that holds at most `cap` replies (at least one).
     pub fn new(cap: usize) -> Replies {
-        Replies { queue: Mutex::new(VecDeque::new()), cap: cap.max(1), queued: Notify::new(), taken: Notify::new() }
+        Replies { inner: Mutex::new(Inner::default()), cap: cap.max(1) }
     }
 
     /// Queues a reply, waiting while the queue is full: a client that does not read its replies
     /// stops having its frames read.
     pub async fn send(&self, reply: Message) {
         let mut reply = Some(reply);
-        loop {
-            {
-                let mut queue = self.queue.lock().expect("replies lock");
-                if queue.len() < self.cap {
-                    queue.push_back(reply.take().expect("not sent yet"));
-                    drop(queue);
-                    self.queued.notify_one();
-                    return;
-                }
+        std::future::poll_fn(|cx| {
+            let mut inner = self.inner.lock().expect("replies lock");
+            if inner.queue.len() >= self.cap {
+                keep(&mut inner.reader, cx);
+                return Poll::Pending;
             }
-            // notify_one keeps a permit when nobody waits: a take between the check and this
-            // wait is not missed.
-            self.taken.notified().await;
-        }
+            inner.queue.push_back(reply.take().expect("sent once"));
+            let writer = inner.writer.take();
+            drop(inner);
+            if let Some(w) = writer {
+                w.wake();
+            }
+            Poll::Ready(())
+        })
+        .await
     }
 
-    /// The next reply, once there is one.
+    /// The next reply, once there is one (cancel-safe).
     pub async fn recv(&self) -> Message {
-        loop {
-            if let Some(reply) = self.try_recv() {
-                return reply;
-            }
-            self.queued.notified().await;
-        }
+        std::future::poll_fn(|cx| match self.take(Some(cx)) {
+            Some(reply) => Poll::Ready(reply),
+            None => Poll::Pending,
+        })
+        .await
     }
 
     /// The next reply if one is waiting.
     pub fn try_recv(&self) -> Option<Message> {
-        let mut queue = self.queue.lock().expect("replies lock");
-        let reply = queue.pop_front()?;
-        if queue.is_empty() && queue.capacity() > 4 {
+        self.take(None)
+    }
+
+    /// Takes the next reply; with `cx`, keeps its waker when there is none.
+    fn take(&self, cx: Option<&Context<'_>>) -> Option<Message> {
+        let mut inner = self.inner.lock().expect("replies lock");
+        let Some(reply) = inner.queue.pop_front() else {
+            if let Some(cx) = cx {
+                keep(&mut inner.writer, cx);
+            }
+            return None;
+        };
+        if inner.queue.is_empty() && inner.queue.capacity() > 4 {
             // A burst grew it: give the memory back while the socket idles.
-            queue.shrink_to(4);
+            inner.queue.shrink_to(4);
         }
-        drop(queue);
-        self.taken.notify_one();
+        let reader = inner.reader.take();
+        drop(inner);
+        if let Some(w) = reader {
+            w.wake();
+        }
         Some(reply)
     }
 }
