@@ -121,6 +121,13 @@ impl Frame {
     }
 }
 
+/// A header name or value as STOMP 1.2 writes it in every frame but CONNECT and CONNECTED.
+pub fn escaped(s: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(s.len());
+    push_escaped(&mut out, s, true);
+    out
+}
+
 fn push_escaped(out: &mut Vec<u8>, s: &str, escape: bool) {
     for b in s.bytes() {
         match (escape, b) {

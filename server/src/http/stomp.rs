@@ -15,6 +15,7 @@ use crate::error::AppError;
 use crate::state::AppState;
 
 pub(super) mod conn;
+mod message;
 mod readers;
 mod send;
 mod session;

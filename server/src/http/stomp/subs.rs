@@ -1,11 +1,11 @@
 //! A STOMP subscription: its destination, and for a room the stream of MESSAGEs read from the
 //! room's feed (the same JSON as `/ws`, the same seq, the same RESYNC).
 
-use dungeontalk_app::wire::stomp::{Command, Frame};
 use dungeontalk_app::wire::{ErrorCode, RoomId, ServerFrame};
 use futures_util::Stream;
 use prometheus::IntCounter;
 
+use super::message::MessageHead;
 use crate::error::AppError;
 use crate::hub::Attendance;
 use crate::hub::feed::{Feed, FeedError, Item};
@@ -89,12 +89,13 @@ pub fn reading(state: &AppState, dest: &Destination, feed: Feed, start: RoomStar
         game: matches!(dest, Destination::AiChat(_)),
         n: 0,
         feed,
+        head: MessageHead::new(&id, &destination, acks),
         id,
-        destination,
-        acks,
         _attendance: attendance,
     };
-    Box::pin(futures_util::stream::unfold(Some(reader), |reader| async move {
+    // The state goes into each step's future and back out: boxed, a pointer moves per MESSAGE,
+    // not the reader (its feed and counters).
+    Box::pin(futures_util::stream::unfold(Some(Box::new(reader)), |reader| async move {
         let mut reader = reader?;
         match reader.next().await {
             Ok(frame) => Some((Out::Message(frame), Some(reader))),
@@ -111,9 +112,9 @@ struct Reader {
     /// MESSAGEs sent so far (their ids count up).
     n: u64,
     feed: Feed,
+    /// Its MESSAGEs' headers, escaped once.
+    head: MessageHead,
     id: String,
-    destination: String,
-    acks: bool,
     /// The subscription's attendance in the room, for as long as it reads.
     _attendance: Attendance,
 }
@@ -121,28 +122,21 @@ struct Reader {
 impl Reader {
     /// The next MESSAGE, encoded (cancel-safe, like the feed).
     async fn next(&mut self) -> Result<Vec<u8>, FeedError> {
-        let body: Vec<u8> = loop {
+        let n = self.n + 1;
+        let frame = loop {
             match self.feed.next().await? {
                 Item::Event(event) if is_game(&event) != self.game => continue,
-                Item::Event(event) => break event.json.as_bytes().to_vec(),
+                Item::Event(event) => break self.head.encode(n, event.json.as_bytes()),
                 Item::Lagged { after } => {
                     self.resyncs.inc();
-                    break serde_json::to_vec(&ServerFrame::Resync { after }).expect("frames serialize");
+                    let body = serde_json::to_vec(&ServerFrame::Resync { after }).expect("frames serialize");
+                    break self.head.encode(n, &body);
                 }
             }
         };
-        self.n += 1;
+        self.n = n;
         self.delivered.inc();
-        let message_id = format!("{}-{}", self.id, self.n);
-        let mut frame = Frame::new(Command::Message)
-            .header("subscription", self.id.as_str())
-            .header("message-id", message_id.as_str())
-            .header("destination", self.destination.as_str())
-            .header("content-type", "application/json");
-        if self.acks {
-            frame = frame.header("ack", message_id);
-        }
-        Ok(frame.body(body).encode())
+        Ok(frame)
     }
 }
 
