@@ -202,6 +202,8 @@ pub async fn room_events(
         _attendance: attendance,
         _counted: state.hub.metrics().connection("sse"),
     };
-    let body = stream::unfold(st, |mut st| async move { st.chunk().await.map(|c| (c, st)) });
+    // The state goes into each step's future and back out: boxed, a pointer moves per chunk, not
+    // the stream's feed and timers.
+    let body = stream::unfold(Box::new(st), |mut st| async move { st.chunk().await.map(|c| (c, st)) });
     Ok(sse_response(detach, body))
 }
