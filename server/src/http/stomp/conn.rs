@@ -41,21 +41,7 @@ pub trait Pipe: Send {
 pub async fn run<P: Pipe>(mut pipe: P, transport: &'static str, state: AppState, actor: Actor, revocation: Revocation) {
     let _counted = state.hub.metrics().connection(transport);
     let ping_every = Duration::from_secs(state.settings.ws_ping_secs);
-    let mut s = Session {
-        decoder: Decoder::new(state.settings.max_frame_bytes),
-        state: state.clone(),
-        actor,
-        connected: false,
-        subs: HashSet::new(),
-        readers: Default::default(),
-        errors: None,
-        errors_sent: 0,
-        transactions: HashMap::new(),
-        queue: Vec::new(),
-        inflight: FuturesOrdered::new(),
-        beat: None,
-        silence: ping_every * 2,
-    };
+    let mut s = session(state.clone(), actor, ping_every * 2);
     let connect_by = tokio::time::Instant::now() + Duration::from_secs(state.settings.http_header_timeout_secs);
     let mut heard = Instant::now();
     let mut sent = Instant::now();
@@ -63,7 +49,7 @@ pub async fn run<P: Pipe>(mut pipe: P, transport: &'static str, state: AppState,
     let mut alarms = Alarms::new(tick, &state.shutdown, revocation);
     let mut last_ping = Instant::now();
     loop {
-        let mut next = tokio::select! {
+        let next = tokio::select! {
             msg = pipe.recv() => {
                 heard = Instant::now();
                 match msg {
@@ -105,12 +91,7 @@ pub async fn run<P: Pipe>(mut pipe: P, transport: &'static str, state: AppState,
             },
         };
         // Everything the subscriptions have ready goes out in the same write.
-        while matches!(next, Next::Go) && s.queue.len() < 256 {
-            match s.readers.ready() {
-                Some(out) => next = s.out(out),
-                None => break,
-            }
-        }
+        let next = drain(&mut s, next);
         if !s.queue.is_empty() {
             sent = Instant::now();
             let limit = Duration::from_millis(state.settings.send_timeout_ms);
@@ -124,5 +105,84 @@ pub async fn run<P: Pipe>(mut pipe: P, transport: &'static str, state: AppState,
             pipe.close(true).await;
             return;
         }
+    }
+}
+
+/// A new connection's session, before its CONNECT.
+fn session(state: AppState, actor: Actor, silence: Duration) -> Session {
+    Session {
+        decoder: Decoder::new(state.settings.max_frame_bytes),
+        state,
+        actor,
+        connected: false,
+        subs: HashSet::new(),
+        readers: Default::default(),
+        errors: None,
+        errors_sent: 0,
+        transactions: HashMap::new(),
+        queue: Vec::new(),
+        inflight: FuturesOrdered::new(),
+        beat: None,
+        silence,
+    }
+}
+
+/// Queues what the subscriptions have ready after a wake-up that came to `next`, up to a write's
+/// worth; stops at the first thing that ends the connection (then nothing more is taken).
+fn drain(s: &mut Session, mut next: Next) -> Next {
+    while matches!(next, Next::Go) && s.queue.len() < 256 {
+        match s.readers.ready() {
+            Some(out) => next = s.out(out),
+            None => break,
+        }
+    }
+    next
+}
+
+#[cfg(test)]
+mod tests {
+    use dungeontalk_app::wire::{ErrorCode, MemberId};
+
+    use super::super::subs::{Out, Reading};
+    use super::*;
+    use crate::error::AppError;
+
+    fn reading(items: Vec<Out>) -> Reading {
+        Box::pin(futures_util::stream::iter(items))
+    }
+
+    fn messages(n: usize) -> Vec<Out> {
+        (0..n).map(|_| Out::Message(b"MESSAGE\n".to_vec())).collect()
+    }
+
+    fn ended(id: &str) -> Out {
+        Out::Ended(Box::new((id.into(), AppError::new(ErrorCode::RoomFull, "The room is full."))))
+    }
+
+    /// The commands of the queued frames, in order.
+    fn commands(s: &Session) -> Vec<String> {
+        s.queue.iter().map(|f| String::from_utf8_lossy(f).lines().next().unwrap_or("").to_owned()).collect()
+    }
+
+    #[tokio::test]
+    async fn a_subscription_ending_among_ready_frames_ends_a_connection_without_an_errors_queue() {
+        let (state, _dir) = crate::tests::state(Default::default()).await;
+        let actor = Actor { member_id: MemberId("m1".into()), nickname: "Aria".into() };
+        let mut s = session(state, actor, Duration::from_secs(60));
+        s.readers.add("a".into(), reading(messages(1).into_iter().chain([ended("a")]).collect()));
+        s.readers.add("b".into(), reading(messages(3)));
+        let next = drain(&mut s, Next::Go);
+        assert!(matches!(next, Next::End), "the subscription's end is the connection's end");
+        assert_eq!(commands(&s), ["MESSAGE", "MESSAGE", "ERROR"], "nothing taken after the ERROR");
+
+        // With an errors queue the refusal is a MESSAGE there and the rest still goes out.
+        let (state, _dir) = crate::tests::state(Default::default()).await;
+        let actor = Actor { member_id: MemberId("m1".into()), nickname: "Aria".into() };
+        let mut s = session(state, actor, Duration::from_secs(60));
+        s.errors = Some("errs".into());
+        s.readers.add("a".into(), reading(vec![ended("a")]));
+        s.readers.add("b".into(), reading(messages(2)));
+        assert!(matches!(drain(&mut s, Next::Go), Next::Go));
+        assert_eq!(commands(&s), ["MESSAGE", "MESSAGE", "MESSAGE"]);
     }
 }
