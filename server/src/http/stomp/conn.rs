@@ -164,11 +164,16 @@ mod tests {
         s.queue.iter().map(|f| String::from_utf8_lossy(f).lines().next().unwrap_or("").to_owned()).collect()
     }
 
+    /// A connected-to-nothing session of its own state (kept alive by the returned dir).
+    async fn fresh() -> (Session, tempfile::TempDir) {
+        let (state, dir) = crate::tests::state(Default::default()).await;
+        let actor = Actor { member_id: MemberId("m1".into()), nickname: "Aria".into() };
+        (session(state, actor, Duration::from_secs(60)), dir)
+    }
+
     #[tokio::test]
     async fn a_subscription_ending_among_ready_frames_ends_a_connection_without_an_errors_queue() {
-        let (state, _dir) = crate::tests::state(Default::default()).await;
-        let actor = Actor { member_id: MemberId("m1".into()), nickname: "Aria".into() };
-        let mut s = session(state, actor, Duration::from_secs(60));
+        let (mut s, _dir) = fresh().await;
         s.readers.add("a".into(), reading(messages(1).into_iter().chain([ended("a")]).collect()));
         s.readers.add("b".into(), reading(messages(3)));
         let next = drain(&mut s, Next::Go);
@@ -176,9 +181,7 @@ mod tests {
         assert_eq!(commands(&s), ["MESSAGE", "MESSAGE", "ERROR"], "nothing taken after the ERROR");
 
         // With an errors queue the refusal is a MESSAGE there and the rest still goes out.
-        let (state, _dir) = crate::tests::state(Default::default()).await;
-        let actor = Actor { member_id: MemberId("m1".into()), nickname: "Aria".into() };
-        let mut s = session(state, actor, Duration::from_secs(60));
+        let (mut s, _dir) = fresh().await;
         s.errors = Some("errs".into());
         s.readers.add("a".into(), reading(vec![ended("a")]));
         s.readers.add("b".into(), reading(messages(2)));
