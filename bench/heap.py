@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """The server's live heap per idle WebSocket (or SSE stream), split by what each step adds.
 
-    python3 bench/heap.py [BIN_DIR] [N] [ws|sse] [-- extra dungeontalk flags]
+    python3 bench/heap.py [BIN_DIR] [N] [ws|sse|stomp] [-- extra dungeontalk flags]
 
 Starts a release `dungeontalk` on a free port, then in N/100 rooms of 100: makes N guests, opens
 N `/ws` sockets (raw handshakes, nothing read after CONNECTED), sends each socket's JOIN (every
 socket then receives its room's JOINs and presence). With `sse`, N room event streams instead
-(raw requests, nothing read after `connected`; a stream has no JOIN step). After each step it reads jemalloc's live
+(raw requests, nothing read after `connected`; a stream has no JOIN step). With `stomp`, N
+`/ws-chat` connections: CONNECT (no heart-beats), then SUBSCRIBE to the room and JOIN. After each step it reads jemalloc's live
 bytes from /metrics (`dungeontalk_heap_bytes{kind="allocated"}`). Live bytes do not move with
 the allocator's page reuse or this machine's noise the way RSS does (`dtbench idle` measures
 RSS, beside the peers): use this one to see what a change to per-connection state saves.
@@ -39,14 +40,39 @@ def call(method, path, body=None, token=None):
     with urllib.request.urlopen(urllib.request.Request(base + path, data, headers, method=method)) as r:
         return json.loads(r.read() or b"null")
 
-def heap():
-    time.sleep(3)  # jemalloc's decay and the joins' fan-out settle
+def allocated():
     text = urllib.request.urlopen(base + "/metrics").read().decode()
     return int(float(re.search(r'dungeontalk_heap_bytes\{kind="allocated"\} (\S+)', text).group(1)))
 
+def drain(sockets):
+    """Takes what the sockets were sent, so no socket holds a backlog on the server."""
+    for s in sockets:
+        s.setblocking(False)
+        try:
+            while s.recv(1 << 20): pass
+        except BlockingIOError: pass
+
+def heap(sockets=()):
+    """Live bytes once they stop falling, the sockets read meanwhile: what a step leaves in flight
+    (the store's journal waiting for its applier, frames on their way) is given back over
+    seconds, and is not what an idle connection keeps."""
+    time.sleep(3)
+    drain(sockets)
+    last = allocated()
+    for _ in range(15):
+        time.sleep(2)
+        drain(sockets)
+        now = allocated()
+        if now > last - max(last // 200, 64 * 1024):
+            return min(now, last)
+        last = now
+    return last
+
 def masked(text):
     payload, mask = text.encode(), os.urandom(4)
-    return bytes([0x81, 0x80 | len(payload)]) + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+    n = len(payload)
+    head = bytes([0x81, 0x80 | n]) if n < 126 else bytes([0x81, 0x80 | 126, n >> 8, n & 0xFF])
+    return head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
 
 try:
     for _ in range(200):
@@ -65,8 +91,14 @@ try:
             s.sendall(f"GET /api/rooms/{rooms[i // 100]}/events?token={token} HTTP/1.1\r\nHost: bench\r\n\r\n".encode())
         else:
             key = base64.b64encode(os.urandom(16)).decode()
-            s.sendall(f"GET /ws?token={token}&roomId={rooms[i // 100]} HTTP/1.1\r\nHost: bench\r\nUpgrade: websocket\r\n"
-                      f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n".encode())
+            path, proto = ("/ws-chat", "Sec-WebSocket-Protocol: v12.stomp\r\n") if transport == "stomp" else ("/ws", "")
+            s.sendall(f"GET {path}?token={token}&roomId={rooms[i // 100]} HTTP/1.1\r\nHost: bench\r\nUpgrade: websocket\r\n"
+                      f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n{proto}\r\n".encode())
+            if transport == "stomp":
+                got = b""
+                while b"\r\n\r\n" not in got:
+                    got += s.recv(65536)
+                s.sendall(masked("CONNECT\naccept-version:1.2\nheart-beat:0,0\n\n\0"))
         got = b""
         while b"CONNECTED" not in got:
             got += s.recv(65536)
@@ -77,16 +109,16 @@ try:
         print(f"{n} idle SSE streams, live heap KiB each:  guest {kib(start, guests):.2f}  "
               f"stream {kib(guests, opened):.2f}  total {kib(start, opened):.2f}")
         sys.exit(0)
-    for s in sockets:
-        s.sendall(masked('{"type":"JOIN"}'))
-    time.sleep(2)
-    for s in sockets:  # take what they were sent, so no socket holds a backlog
-        s.setblocking(False)
-        try:
-            while s.recv(1 << 20): pass
-        except BlockingIOError: pass
-    joined = heap()
-    print(f"{n} idle /ws, live heap KiB each:  guest {kib(start, guests):.2f}  socket {kib(guests, opened):.2f}  "
+    for i, s in enumerate(sockets):
+        if transport == "stomp":
+            room = rooms[i // 100]
+            s.sendall(masked(f"SUBSCRIBE\nid:r\ndestination:/sub/chat/room/{room}\n\n\0"))
+            join = json.dumps({"type": "JOIN", "roomId": room})
+            s.sendall(masked(f"SEND\ndestination:/pub/chat/send\ncontent-length:{len(join)}\n\n{join}\0"))
+        else:
+            s.sendall(masked('{"type":"JOIN"}'))
+    joined = heap(sockets)
+    print(f"{n} idle {'/ws-chat (STOMP)' if transport == 'stomp' else '/ws'}, live heap KiB each:  guest {kib(start, guests):.2f}  socket {kib(guests, opened):.2f}  "
           f"join {kib(opened, joined):.2f}  total {kib(start, joined):.2f}")
 finally:
     server.terminate(); server.wait()

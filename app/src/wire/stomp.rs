@@ -229,7 +229,18 @@ impl Decoder {
             }
         }
         self.buf.drain(..at);
+        if self.buf.is_empty() {
+            // Kept, the largest frame's room (up to `max`) would stay with every idle
+            // connection that once sent one; the next push allocates what it needs.
+            self.buf = Vec::new();
+        }
         Ok(out)
+    }
+
+    /// Bytes held for an incomplete frame (their room included).
+    #[cfg(test)]
+    pub(crate) fn held(&self) -> usize {
+        self.buf.capacity()
     }
 }
 

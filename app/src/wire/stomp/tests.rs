@@ -54,6 +54,17 @@ fn heart_beats_between_frames_and_frames_split_across_pushes() {
 }
 
 #[test]
+fn a_decoder_gives_back_a_large_frame_s_room_once_it_is_decoded() {
+    let mut d = Decoder::new(1 << 20);
+    let big = Frame::new(Command::Send).header("destination", "/pub/chat/send").body(vec![b'x'; 100_000]).encode();
+    let (head, tail) = big.split_at(50_000);
+    assert!(d.push(head).unwrap().is_empty());
+    assert!(d.held() >= 50_000, "an incomplete frame is held");
+    assert_eq!(d.push(tail).unwrap().len(), 1);
+    assert_eq!(d.held(), 0, "nothing is kept once every frame is out");
+}
+
+#[test]
 fn malformed_frames_are_errors_that_say_why() {
     assert!(matches!(one(b"HELLO\n\n\0"), Err(StompError::UnknownCommand(_))));
     assert!(matches!(one(b"send\n\n\0"), Err(StompError::UnknownCommand(_))), "commands are case-sensitive");

@@ -53,7 +53,10 @@ pub async fn run<P: Pipe>(mut pipe: P, transport: &'static str, state: AppState,
             msg = pipe.recv() => {
                 heard = Instant::now();
                 match msg {
-                    Some(Incoming::Bytes(b)) => s.bytes(&b).await,
+                    // Boxed, as every rare or large wait here: inline, handling a frame (a
+                    // SUBSCRIBE reads history, a SEND takes its turn) would size every idle
+                    // connection's task for it.
+                    Some(Incoming::Bytes(b)) => Box::pin(s.bytes(&b)).await,
                     Some(Incoming::Alive) => Next::Go,
                     None => return,
                 }
@@ -68,7 +71,7 @@ pub async fn run<P: Pipe>(mut pipe: P, transport: &'static str, state: AppState,
                         s.fatal("no CONNECT", "Send CONNECT first.", None)
                     } else if heard.elapsed() > s.silence {
                         // Gone without a word (its network, not its code): nothing to tell it.
-                        pipe.close(false).await;
+                        Box::pin(pipe.close(false)).await;
                         return;
                     } else {
                         if s.beat.is_some_and(|b| sent.elapsed() >= b) {
@@ -76,7 +79,7 @@ pub async fn run<P: Pipe>(mut pipe: P, transport: &'static str, state: AppState,
                         }
                         if last_ping.elapsed() >= ping_every {
                             last_ping = Instant::now();
-                            if pipe.ping().await {
+                            if Box::pin(pipe.ping()).await {
                                 heard = Instant::now();
                             }
                         }
@@ -96,13 +99,15 @@ pub async fn run<P: Pipe>(mut pipe: P, transport: &'static str, state: AppState,
             sent = Instant::now();
             let limit = Duration::from_millis(state.settings.send_timeout_ms);
             // A client that does not take its frames within `send_timeout_ms` is dropped.
-            match within(limit, pipe.write(&mut s.queue)).await {
-                Ok(Ok(())) => s.queue.clear(),
+            match Box::pin(within(limit, pipe.write(&mut s.queue))).await {
+                // Kept, a burst's capacity (up to 256 slots, 6 KiB) would stay with an idle
+                // connection: the next wake-up allocates again, as `/ws` does.
+                Ok(Ok(())) => s.queue = Vec::new(),
                 _ => return,
             }
         }
         if let Next::End = next {
-            pipe.close(true).await;
+            Box::pin(pipe.close(true)).await;
             return;
         }
     }
