@@ -29,8 +29,11 @@ def free_port():
 port = free_port(); base = f"http://127.0.0.1:{port}"
 with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "dungeontalk.args")) as f:
     unlimited = f.read().split()
+# The store's page cache (`store_cache_bytes`, 64 MiB) fills with the JOINs' pages: a bounded cost
+# of the store, not of a connection, and at a few thousand sockets it would read as kilobytes each.
+small_cache = ["--store-cache-bytes", str(1 << 20)]
 server = subprocess.Popen([os.path.join(bin_dir, "dungeontalk"), "--bind", f"127.0.0.1:{port}", "--data-dir",
-                           tempfile.mkdtemp(), "--log", "warn", *unlimited, *extra],
+                           tempfile.mkdtemp(), "--log", "warn", *unlimited, *small_cache, *extra],
                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 def call(method, path, body=None, token=None):
