@@ -54,14 +54,17 @@ trap 'stop; exit 130' INT
 trap 'stop; exit 143' TERM
 trap stop EXIT
 
-# free_port: a free port below the kernel's ephemeral range, so that nothing binding port 0 or
-# connecting out is handed it before the service binds it.
+# free_port: a free port well below the kernel's ephemeral range, so that nothing binding port 0
+# or connecting out is handed it before the service binds it; and below the 12 000 ports under
+# that range, which the API tests hand their own services (a test that stops a Redis and starts it
+# again on its port would otherwise meet this cluster's on it).
 free_port() {
   python3 -c '
 import random, socket
 low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+top = max(2048, low - 12000)
 while True:
-    port = random.randrange(max(1024, low - 12000), low)
+    port = random.randrange(max(1024, top - 12000), top)
     try:
         socket.socket().bind(("127.0.0.1", port))
         print(port)
@@ -89,9 +92,18 @@ http_ok() {
   ) 2>/dev/null
 }
 
-# wait_up NAME PORT [PATH]: until the port answers (an HTTP path: answers 200), 60 s at most.
+# wait_up NAME PORT [PATH]: until the port answers (an HTTP path: answers 200), 60 s at most; the
+# process started as NAME must still run (one that could not bind its port ends at once, and
+# whatever else listens there must not pass for it).
 wait_up() {
+  local pid
+  pid=$(awk -v n="$1" '$2 == n {p = $1} END {print p}' "$DIR/pids")
   for _ in $(seq 600); do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      echo "cluster: $1 ended before it answered on port $2 (see $DIR/$1.log)" >&2
+      tail -20 "$DIR/$1.log" >&2 || true
+      exit 1
+    fi
     if [ -n "${3:-}" ]; then
       http_ok "$2" "$3" && return
     else
