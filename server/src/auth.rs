@@ -154,16 +154,21 @@ impl Auth {
         let claims = Claims { sub: String::new(), nick: String::new(), ..claims.clone() };
         let expires = tokio::time::Instant::now() + expires;
         let waiting = async move {
+            // One timer for the token's life: made per turn of the loop, every logout anywhere
+            // (which wakes every watch) would take every connection's timer out of the wheel and
+            // put a new one in.
+            let expiry = tokio::time::sleep_until(expires);
+            tokio::pin!(expiry);
             loop {
                 if auth.is_revoked(&claims) {
                     return Ended::LoggedOut;
                 }
                 tokio::select! {
                     changed = changes.changed() => if changed.is_err() {
-                        tokio::time::sleep_until(expires).await;
+                        (&mut expiry).await;
                         return Ended::Expired;
                     },
-                    _ = tokio::time::sleep_until(expires) => return Ended::Expired,
+                    _ = &mut expiry => return Ended::Expired,
                 }
             }
         };
@@ -291,4 +296,45 @@ pub fn authenticate_live(auth: &Arc<Auth>, token: Option<String>) -> Result<(Act
     let claims = auth.claims(&token)?;
     let revocation = auth.watch(&claims);
     Ok((claims.into_actor(), revocation))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use futures_util::FutureExt;
+
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_watch_ends_at_expiry_however_often_other_logouts_wake_it_and_at_its_own_logout() {
+        let revoked = Arc::new(Revoked::default());
+        let settings =
+            Settings { jwt_secret: Some("a-test-secret-of-enough-length".parse().unwrap()), ..Settings::default() };
+        let auth = Arc::new(Auth::from_settings(&settings, revoked.clone()).unwrap());
+        let now = jsonwebtoken::get_current_timestamp();
+        let claims = |jti: &str| Claims {
+            sub: "m".into(),
+            nick: "n".into(),
+            iat: now,
+            exp: now + 60,
+            jti: jti.into(),
+            sid: String::new(),
+        };
+        let mut mine = auth.watch(&claims("mine"));
+        let mut logged_out = auth.watch(&claims("logged-out"));
+        let start = tokio::time::Instant::now();
+        for i in 0..5 {
+            revoked.insert(&format!("other-{i}"), now + 600);
+            tokio::time::sleep(Duration::from_secs(10)).await;
+            assert!(mine.ended().now_or_never().is_none(), "another token's logout is not this one's end");
+            assert!(logged_out.ended().now_or_never().is_none());
+        }
+        revoked.insert("logged-out", now + 600);
+        assert_eq!(logged_out.ended().await, Ended::LoggedOut);
+        assert_eq!(mine.ended().await, Ended::Expired);
+        // 60 s of life and the 5 s of leeway verification allows, from when it was watched.
+        let lived = start.elapsed().as_secs();
+        assert!((64..=66).contains(&lived), "ended after {lived} s");
+    }
 }

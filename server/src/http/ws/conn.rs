@@ -142,7 +142,7 @@ impl Reader {
                     Some(Ok(_)) => {}
                     Some(Err(e)) => {
                         // Tell the client why, then let the writer end the connection.
-                        shared.replies.send(close_for(&e)).await;
+                        Box::pin(shared.replies.send(close_for(&e))).await;
                         return std::future::pending().await;
                     }
                     }
@@ -152,7 +152,9 @@ impl Reader {
                         inflight = None;
                     }
                     for reply in replies_for(done) {
-                        shared.replies.send(reply).await;
+                        // Boxed: waiting for room in the queue is rare, and inline it would size
+                        // every idle socket's task for it (128 bytes).
+                        Box::pin(shared.replies.send(reply)).await;
                     }
                 }
             }
