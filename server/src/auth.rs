@@ -308,10 +308,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_watch_ends_at_expiry_however_often_other_logouts_wake_it_and_at_its_own_logout() {
-        let revoked = Arc::new(Revoked::default());
-        let settings =
-            Settings { jwt_secret: Some("a-test-secret-of-enough-length".parse().unwrap()), ..Settings::default() };
-        let auth = Arc::new(Auth::from_settings(&settings, revoked.clone()).unwrap());
+        let (auth, revoked) = crate::tests::auth();
         let now = jsonwebtoken::get_current_timestamp();
         let claims = |jti: &str| Claims {
             sub: "m".into(),

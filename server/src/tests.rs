@@ -18,6 +18,13 @@ pub(crate) async fn state(settings: Settings) -> (crate::state::AppState, tempfi
     (crate::build_state(settings, Default::default()).await.unwrap().0, dir)
 }
 
+/// An `Auth` signing with [`SECRET`], and the revocation list it checks.
+pub(crate) fn auth() -> (std::sync::Arc<crate::auth::Auth>, std::sync::Arc<crate::model::Revoked>) {
+    let revoked = std::sync::Arc::new(crate::model::Revoked::default());
+    let settings = Settings { jwt_secret: Some(SECRET.parse().unwrap()), ..Settings::default() };
+    (std::sync::Arc::new(crate::auth::Auth::from_settings(&settings, revoked.clone()).unwrap()), revoked)
+}
+
 /// How many of `sent` notifications a stream that read nothing meanwhile still gets, and how many
 /// it was told it missed.
 async fn kept_of(notify_queue_len: usize, sent: usize) -> (usize, u64) {

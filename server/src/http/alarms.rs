@@ -153,10 +153,7 @@ mod tests {
 
     #[tokio::test]
     async fn alarms_say_tick_then_the_tokens_end_then_stopping_first_of_all() {
-        let revoked = Arc::new(crate::model::Revoked::default());
-        let settings =
-            crate::config::Settings { jwt_secret: Some(crate::tests::SECRET.parse().unwrap()), ..Default::default() };
-        let auth = Arc::new(crate::auth::Auth::from_settings(&settings, revoked.clone()).unwrap());
+        let (auth, revoked) = crate::tests::auth();
         let claims = auth.claims(&auth.issue("m1", "Aria", 3600, "s1").unwrap()).unwrap();
         let shutdown = CancellationToken::new();
         let every = Duration::from_millis(500);

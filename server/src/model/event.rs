@@ -63,14 +63,14 @@ impl StoredEvent {
             _ => (None, None),
         };
         let seats = Seats::of_body(&draft.body);
-        let json = exact_json(&draft.into_frame(seq));
+        let json = exact_json(&draft.into_frame(seq)).into();
         StoredEvent { room_id, seq, json, audience, message_id, born_ms: super::now_ms(), seats, sse: OnceLock::new() }
     }
 
     /// An ephemeral frame for a room (or, with `audience`, for some of its members).
     pub fn ephemeral(room_id: RoomId, frame: &ServerFrame, audience: Option<Vec<MemberId>>) -> StoredEvent {
         let seats = Seats::of_frame(frame);
-        StoredEvent { seats, ..StoredEvent::ephemeral_json(room_id, exact_json(frame), audience) }
+        StoredEvent { seats, ..StoredEvent::ephemeral_json(room_id, exact_json(frame).into(), audience) }
     }
 
     /// An ephemeral frame already serialized (as it arrives from another node).
@@ -136,11 +136,7 @@ thread_local! {
 /// room is busy (up to `outgoing_queue_len` each), and `to_string`'s doubling would leave a third
 /// of each of those buffers empty on average (a 330-byte PRESENCE frame in 512 bytes); it would
 /// also grow through three allocations where this makes one.
-fn exact_json<T: Serialize>(value: &T) -> Utf8Bytes {
-    exact_string(value).into()
-}
-
-fn exact_string<T: Serialize>(value: &T) -> String {
+fn exact_json<T: Serialize>(value: &T) -> String {
     SCRATCH.with_borrow_mut(|buf| {
         buf.clear();
         serde_json::to_writer(&mut *buf, value).expect("frames always serialize");
@@ -266,7 +262,7 @@ mod tests {
     fn an_event_s_json_is_serde_s_in_a_buffer_of_its_exact_size() {
         for n in [0, 1, 50, 200, 1000, 5000] {
             let frame = talk(&"é".repeat(n));
-            let json = exact_string(&frame);
+            let json = exact_json(&frame);
             assert_eq!(json, serde_json::to_string(&frame).unwrap());
             assert_eq!(json.capacity(), json.len(), "no room left over at {n}");
         }
@@ -274,9 +270,9 @@ mod tests {
 
     #[test]
     fn a_large_frame_s_scratch_room_is_not_kept() {
-        exact_string(&talk(&"x".repeat(100_000)));
+        exact_json(&talk(&"x".repeat(100_000)));
         assert!(SCRATCH.with_borrow(|b| b.capacity()) <= SCRATCH_KEPT);
-        exact_string(&talk("short"));
+        exact_json(&talk("short"));
         assert!(SCRATCH.with_borrow(|b| b.capacity()) > 0, "a small frame's room stays for the next");
     }
 }

@@ -8,6 +8,9 @@
 
 use dungeontalk_app::wire::stomp::escaped;
 
+/// The last header's name; then its value, the blank line (2 bytes), the body and a NUL (1).
+const LENGTH: &[u8] = b"content-length:";
+
 /// The headers of one subscription's MESSAGEs, escaped once.
 pub struct MessageHead {
     /// `MESSAGE`, `subscription`, and the start of `message-id` (up to its number).
@@ -35,7 +38,7 @@ impl MessageHead {
         let mut len_buf = [0u8; 20];
         let len = digits(body.len() as u64, &mut len_buf);
         let ack = self.ack.as_deref().map_or(0, |a| a.len() + n.len() + 1);
-        let size = self.start.len() + n.len() + self.middle.len() + ack + 15 + len.len() + 2 + body.len() + 1;
+        let size = self.start.len() + n.len() + self.middle.len() + ack + LENGTH.len() + len.len() + 2 + body.len() + 1;
         let mut out = Vec::with_capacity(size);
         out.extend_from_slice(&self.start);
         out.extend_from_slice(n);
@@ -45,7 +48,7 @@ impl MessageHead {
             out.extend_from_slice(n);
             out.push(b'\n');
         }
-        out.extend_from_slice(b"content-length:");
+        out.extend_from_slice(LENGTH);
         out.extend_from_slice(len);
         out.extend_from_slice(b"\n\n");
         out.extend_from_slice(body);
