@@ -146,3 +146,31 @@ async fn the_cluster_command_serves_every_transport_and_ctrl_c_stops_it_all() {
     let left: Vec<_> = pids.iter().filter(|(pid, _)| alive(*pid)).collect();
     assert!(left.is_empty(), "processes left behind: {left:?}");
 }
+
+/// A service that ends before it answers (say, another process took its port) fails the script
+/// at once with its name, instead of letting whatever answers on that port pass for it.
+#[test]
+fn a_service_that_ends_before_it_answers_fails_the_script_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let started = Instant::now();
+    let out = Command::new("bash")
+        .arg(root.join("deploy/cluster.sh"))
+        .args(["--port", &free_port().to_string()])
+        .env("DUNGEONTALK_BIN", env!("CARGO_BIN_EXE_dungeontalk"))
+        .env("DUNGEONTALK_CLUSTER_DIR", dir.path())
+        .env("DUNGEONTALK_REDIS_SERVER", "/bin/false")
+        .output()
+        .expect("bash deploy/cluster.sh");
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(said.contains("cluster: redis ended before it answered"), "{said}");
+    assert!(started.elapsed() < Duration::from_secs(20), "at once, not after the 60 s wait");
+    let left: Vec<_> = std::fs::read_to_string(dir.path().join("pids"))
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.split_once(' ')?.0.parse().ok())
+        .filter(|pid| alive(*pid))
+        .collect();
+    assert!(left.is_empty(), "processes left behind: {left:?}");
+}
