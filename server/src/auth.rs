@@ -6,18 +6,17 @@ use std::future::Future;
 use std::path::Path;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use axum::http::{HeaderMap, header};
 use dungeontalk_app::wire::{ErrorCode, MemberId, Session};
-use futures_util::FutureExt;
-use futures_util::future::Fuse;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, errors::ErrorKind};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::config::Settings;
 use crate::error::AppError;
-use crate::model::{Actor, Revoked};
+use crate::model::{Actor, Revoked, Watch};
 
 /// What an access token says.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -146,34 +145,13 @@ impl Auth {
 
     /// Watches one token: a connection opened with it ends when its login is logged out, and
     /// when it expires.
-    pub fn watch(self: &Arc<Self>, claims: &Claims) -> Revocation {
+    pub fn watch(&self, claims: &Claims) -> Revocation {
         let leeway = self.validation.leeway;
         let expires =
             std::time::Duration::from_secs((claims.exp + leeway).saturating_sub(jsonwebtoken::get_current_timestamp()));
-        let (auth, mut changes) = (self.clone(), self.revoked.changes());
-        let claims = Claims { sub: String::new(), nick: String::new(), ..claims.clone() };
-        let expires = tokio::time::Instant::now() + expires;
-        let waiting = async move {
-            // One timer for the token's life: made per turn of the loop, every logout anywhere
-            // (which wakes every watch) would take every connection's timer out of the wheel and
-            // put a new one in.
-            let expiry = tokio::time::sleep_until(expires);
-            tokio::pin!(expiry);
-            loop {
-                if auth.is_revoked(&claims) {
-                    return Ended::LoggedOut;
-                }
-                tokio::select! {
-                    changed = changes.changed() => if changed.is_err() {
-                        (&mut expiry).await;
-                        return Ended::Expired;
-                    },
-                    _ = &mut expiry => return Ended::Expired,
-                }
-            }
-        };
-        let waiting: Pin<Box<dyn Future<Output = Ended> + Send>> = Box::pin(waiting);
-        Revocation { waiting: waiting.fuse() }
+        let sid = session_key(&claims.sid);
+        let keys: &[&str] = if claims.sid.is_empty() { &[&claims.jti] } else { &[&claims.jti, &sid] };
+        Revocation { watch: self.revoked.watch(keys), expiry: Some(Box::pin(tokio::time::sleep(expires))) }
     }
 }
 
@@ -197,22 +175,33 @@ impl Ended {
 }
 
 /// Resolves once its token is revoked or expired; the handshake checked the token, this keeps
-/// checking.
+/// checking. Made once per connection and polled where it waits: one timer for the token's life,
+/// and a logout wakes only the connections of the login it ends (`model::Watch`).
 pub struct Revocation {
-    /// Made once per connection and polled where it waits: a connection's loop wakes for every
-    /// event it sends, and re-making this wait each time would re-arm its timer, re-register on
-    /// the revocation signal and re-check the revocation list (shared locks) per delivery.
-    waiting: Waiting,
+    watch: Watch,
+    /// None once it has said the token ended: from then on it stays pending.
+    expiry: Option<Pin<Box<tokio::time::Sleep>>>,
 }
-
-/// A connection's wait for the end of its token.
-pub type Waiting = Fuse<Pin<Box<dyn Future<Output = Ended> + Send>>>;
 
 impl Revocation {
     /// Waits until the token's login is logged out or the token expires (cancel-safe, so it can
     /// sit in a `select!`; once it has said so it stays pending).
-    pub fn ended(&mut self) -> &mut Waiting {
-        &mut self.waiting
+    pub fn ended(&mut self) -> impl Future<Output = Ended> + Unpin + '_ {
+        std::future::poll_fn(|cx| self.poll_ended(cx))
+    }
+
+    /// [`Revocation::ended`] for a hand-written poll.
+    pub fn poll_ended(&mut self, cx: &mut Context<'_>) -> Poll<Ended> {
+        let Some(expiry) = self.expiry.as_mut() else { return Poll::Pending };
+        let ended = if self.watch.poll_revoked(cx).is_ready() {
+            Ended::LoggedOut
+        } else if expiry.as_mut().poll(cx).is_ready() {
+            Ended::Expired
+        } else {
+            return Poll::Pending;
+        };
+        self.expiry = None;
+        Poll::Ready(ended)
     }
 
     /// The error a connection sends when its login was logged out.

@@ -8,12 +8,14 @@ mod inbox;
 mod revoked;
 mod room;
 mod seats;
+mod watchers;
 
 pub use event::{Appended, Draft, EventBody, StoredEvent};
 pub use inbox::Inbox;
 pub use revoked::Revoked;
 pub use room::RoomRecord;
 pub use seats::Seats;
+pub use watchers::Watch;
 
 /// Who is acting: always taken from a verified token.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -2,10 +2,10 @@
 //! server's shutdown, the end of its token), polled only after one of them woke the task.
 //!
 //! A connection's loop wakes for every event it sends, and a `select!` polls every branch each
-//! time. Polling the shutdown signal or the revocation watch takes their locks, which every
-//! connection on the node shares: two contended locks per delivery and connection, for waits that
-//! end once in the connection's life. Here they sit behind a flag their own wakers set; a wake-up
-//! for anything else costs a flag check.
+//! time. Polling the shutdown signal takes its lock, which every connection on the node shares,
+//! and the token's watch and the tick their atomics: per delivery and connection, for waits that
+//! end once in the connection's life or fire every few seconds. Here they sit behind a flag their
+//! own wakers set; a wake-up for anything else costs a flag check.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -13,7 +13,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll, Wake, Waker};
 
-use futures_util::FutureExt;
 use futures_util::task::AtomicWaker;
 use tokio::time::Interval;
 use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
@@ -57,7 +56,7 @@ impl Alarms {
                 if w.stopping.as_mut().poll(cx).is_ready() {
                     return Poll::Ready(Alarm::Stopping);
                 }
-                if let Poll::Ready(why) = w.revocation.ended().poll_unpin(cx) {
+                if let Poll::Ready(why) = w.revocation.poll_ended(cx) {
                     return Poll::Ready(Alarm::Ended(why));
                 }
                 w.tick.poll_tick(cx).map(|_| Alarm::Tick)
@@ -116,6 +115,8 @@ impl<T> Quiet<T> {
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
+
+    use futures_util::FutureExt;
 
     use super::*;
 
