@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Result;
-use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
+use futures_util::{FutureExt, StreamExt};
 use hdrhistogram::Histogram;
 
 use crate::probe::{Probe, body};
@@ -26,7 +26,8 @@ pub struct Plan {
 
 /// Clients in their rooms: subscribers with their probes, and a sender per room.
 pub struct Crowd {
-    pub subs: Vec<Sub>,
+    /// Each subscriber with its room.
+    pub subs: Vec<(usize, Sub)>,
     pub probes: Vec<Arc<Probe>>,
     pub publishers: Vec<Publisher>,
 }
@@ -46,7 +47,8 @@ pub async fn crowd(
     for i in 0..rooms * subs {
         let probe = Arc::new(Probe::default());
         probes.push(probe.clone());
-        pending.push(subscribe(ep, world, i % rooms, probe));
+        let room = i % rooms;
+        pending.push(subscribe(ep, world, room, probe).map(move |sub| sub.map(|sub| (room, sub))));
         if pending.len() >= 64 {
             open.push(pending.next().await.expect("pending")?);
             bar.inc(1);
@@ -143,7 +145,8 @@ pub async fn run(ep: &Endpoint, plan: &Plan, crowd: &mut Crowd, bar: &indicatif:
         }
     }
     let max_sustained = steps.iter().filter(|s| s.passed).map(|s| s.deliveries_per_sec).fold(0.0, f64::max);
-    let handshake = crowd.subs.iter().map(|s| s.handshake_bytes).sum::<usize>() as f64 / crowd.subs.len().max(1) as f64;
+    let handshake =
+        crowd.subs.iter().map(|(_, s)| s.handshake_bytes).sum::<usize>() as f64 / crowd.subs.len().max(1) as f64;
     Fanout {
         server: plan.server.clone(),
         transport: format!("{:?}", ep.transport).to_lowercase(),

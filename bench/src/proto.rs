@@ -102,6 +102,8 @@ pub struct Sub {
     task: JoinHandle<()>,
     /// Bytes of the handshake (request + response), where the transport has one.
     pub handshake_bytes: usize,
+    /// The access token it connected with, where the server has logins: a reconnect uses it again.
+    pub who: Option<String>,
 }
 
 impl Drop for Sub {
@@ -123,14 +125,25 @@ async fn within<T>(what: &str, room: &str, open: impl Future<Output = Result<T>>
 
 /// Opens a subscriber of `room` that feeds `probe`; returns once it is in the room.
 pub async fn subscribe(ep: &Endpoint, world: &World, room: usize, probe: Arc<Probe>) -> Result<Sub> {
-    let name = world.name(room);
-    within("subscriber", name, open_sub(ep, world, name, probe)).await
+    resubscribe(ep, world, room, probe, None).await
 }
 
-async fn open_sub(ep: &Endpoint, world: &World, name: &str, probe: Arc<Probe>) -> Result<Sub> {
+/// [`subscribe`] as the client `who` (a [`Sub::who`]) coming back, or a new one if `None`.
+pub async fn resubscribe(
+    ep: &Endpoint,
+    world: &World,
+    room: usize,
+    probe: Arc<Probe>,
+    who: Option<String>,
+) -> Result<Sub> {
+    let name = world.name(room);
+    within("subscriber", name, open_sub(ep, world, name, probe, who)).await
+}
+
+async fn open_sub(ep: &Endpoint, world: &World, name: &str, probe: Arc<Probe>, who: Option<String>) -> Result<Sub> {
     match (ep.kind, world) {
         (Kind::Dt, World::Dt(_)) if ep.transport == Transport::Stomp => stomp::subscribe(ep, name, probe).await,
-        (Kind::Dt, World::Dt(w)) => dt::subscribe(ep, w, name, probe).await,
+        (Kind::Dt, World::Dt(w)) => dt::subscribe(ep, w, name, probe, who).await,
         (Kind::Sio, _) => sio::subscribe(ep, name, probe).await,
         (Kind::Bare, _) => bare::subscribe(ep, name, probe).await,
         _ => anyhow::bail!("the world does not match the endpoint"),

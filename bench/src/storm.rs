@@ -1,6 +1,7 @@
 //! A reconnect storm: N clients in their rooms while messages flow; all drop at once and come
-//! back at once. Measured: until every client is connected again, and until every one has a
-//! message sent after the storm began.
+//! back at once, each as itself (its token again, where the server has logins: its seat is still
+//! there, so coming back is not a new member joining). Measured: until every client is connected
+//! again, and until every one has a message sent after the storm began.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -11,7 +12,7 @@ use futures_util::future::join_all;
 
 use crate::fanout::crowd;
 use crate::probe::{Probe, body, now_ns};
-use crate::proto::{Endpoint, World, subscribe};
+use crate::proto::{Endpoint, World, resubscribe};
 use crate::report::Storm;
 
 /// Runs a storm of `clients` clients over `rooms` rooms.
@@ -51,12 +52,15 @@ pub async fn run(
     tokio::time::sleep(Duration::from_secs(1)).await;
     let began = now_ns();
     let start = Instant::now();
-    c.subs.clear();
-    let probes: Vec<Arc<Probe>> = (0..rooms * subs).map(|_| Arc::new(Probe::default())).collect();
+    let clients: Vec<(usize, Option<String>)> = c.subs.drain(..).map(|(room, sub)| (room, sub.who.clone())).collect();
+    let probes: Vec<Arc<Probe>> = clients.iter().map(|_| Arc::new(Probe::default())).collect();
     for p in &probes {
         p.next_step(1);
     }
-    let back = join_all(probes.iter().enumerate().map(|(i, p)| subscribe(ep, &world, i % rooms, p.clone()))).await;
+    let back = join_all(
+        clients.into_iter().zip(&probes).map(|((room, who), p)| resubscribe(ep, &world, room, p.clone(), who)),
+    )
+    .await;
     let reconnected_ms = start.elapsed().as_secs_f64() * 1000.0;
     let failed = back.iter().filter(|r| r.is_err()).count();
     let _open: Vec<_> = back.into_iter().flatten().collect();

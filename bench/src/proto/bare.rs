@@ -26,7 +26,7 @@ pub async fn subscribe(ep: &Endpoint, room: &str, probe: Arc<Probe>) -> Result<S
             }
         }
     });
-    Ok(Sub { task, handshake_bytes: 0 })
+    Ok(Sub { task, handshake_bytes: 0, who: None })
 }
 
 /// A publisher into a bare room (it drains what the room sends back to it).
@@ -40,7 +40,7 @@ impl Publisher {
     pub async fn open(ep: &Endpoint, room: &str) -> Result<Publisher> {
         let (sink, mut stream) = open(ep, room).await?.split();
         let task = tokio::spawn(async move { while let Some(Ok(_)) = stream.next().await {} });
-        Ok(Publisher { sink, _drain: super::Sub { task, handshake_bytes: 0 } })
+        Ok(Publisher { sink, _drain: super::Sub { task, handshake_bytes: 0, who: None } })
     }
 
     /// Sends a body as a text frame.

@@ -97,9 +97,20 @@ fn head_bytes(resp: &reqwest::Response) -> usize {
     19 + resp.headers().iter().map(|(k, v)| k.as_str().len() + v.len() + 4).sum::<usize>()
 }
 
-/// A subscriber of a room over the endpoint's transport, joined to it.
-pub async fn subscribe(ep: &Endpoint, _world: &World, room: &str, probe: Arc<Probe>) -> Result<Sub> {
-    let token = guest(ep).await?;
+/// A subscriber of a room over the endpoint's transport, joined to it: the guest `who` if given
+/// (a client coming back with its token: its JOIN finds it seated), else a new guest.
+pub async fn subscribe(
+    ep: &Endpoint,
+    _world: &World,
+    room: &str,
+    probe: Arc<Probe>,
+    who: Option<String>,
+) -> Result<Sub> {
+    let token = match who {
+        Some(token) => token,
+        None => guest(ep).await?,
+    };
+    let who = Some(token.clone());
     match ep.transport {
         Transport::Ws => {
             let mut ws = open_ws(ep, &token, room, joins()).await?;
@@ -112,7 +123,7 @@ pub async fn subscribe(ep: &Endpoint, _world: &World, room: &str, probe: Arc<Pro
                     }
                 }
             });
-            Ok(Sub { task, handshake_bytes: 0 })
+            Ok(Sub { task, handshake_bytes: 0, who })
         }
         Transport::Sse => {
             let url = format!("{}/api/rooms/{room}/events?token={token}", ep.base);
@@ -140,7 +151,7 @@ pub async fn subscribe(ep: &Endpoint, _world: &World, room: &str, probe: Arc<Pro
                     }
                 }
             });
-            Ok(Sub { task, handshake_bytes: handshake })
+            Ok(Sub { task, handshake_bytes: handshake, who })
         }
         Transport::Stomp => bail!("STOMP is the stomp module's"),
         Transport::Poll => {
@@ -171,7 +182,7 @@ pub async fn subscribe(ep: &Endpoint, _world: &World, room: &str, probe: Arc<Pro
                     }
                 }
             });
-            Ok(Sub { task, handshake_bytes: 0 })
+            Ok(Sub { task, handshake_bytes: 0, who })
         }
     }
 }
@@ -191,7 +202,7 @@ impl Publisher {
                 let (sink, mut stream) = open_ws(ep, &token, room, true).await?.split();
                 // Its own room's events and its ACKs come back on it: read and drop them.
                 let task = tokio::spawn(async move { while let Some(Ok(_)) = stream.next().await {} });
-                Publisher::Ws { sink, _drain: Sub { task, handshake_bytes: 0 } }
+                Publisher::Ws { sink, _drain: Sub { task, handshake_bytes: 0, who: None } }
             }
             Transport::Stomp => bail!("STOMP is the stomp module's"),
             Transport::Sse | Transport::Poll => {

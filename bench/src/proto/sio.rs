@@ -149,7 +149,7 @@ pub async fn subscribe(ep: &Endpoint, room: &str, probe: Arc<Probe>) -> Result<S
         }
         Transport::Sse | Transport::Stomp => bail!("Socket.IO has no {:?} transport", ep.transport),
     };
-    Ok(Sub { task, handshake_bytes: 0 })
+    Ok(Sub { task, handshake_bytes: 0, who: None })
 }
 
 /// A sender into a Socket.IO room (a member of it: what the room sends is read and dropped).
@@ -199,7 +199,7 @@ impl Publisher {
             }
             Transport::Sse | Transport::Stomp => bail!("Socket.IO has no {:?} transport", ep.transport),
         };
-        Ok(Publisher { tx, _task: Sub { task, handshake_bytes: 0 } })
+        Ok(Publisher { tx, _task: Sub { task, handshake_bytes: 0, who: None } })
     }
 
     /// Sends a body as a `talk` event.

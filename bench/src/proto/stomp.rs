@@ -56,7 +56,7 @@ pub async fn subscribe(ep: &Endpoint, room: &str, probe: Arc<Probe>) -> Result<S
             }
         }
     });
-    Ok(Sub { task, handshake_bytes: 0 })
+    Ok(Sub { task, handshake_bytes: 0, who: None })
 }
 
 /// A sender into one room over its own STOMP connection.
@@ -73,7 +73,7 @@ impl Publisher {
         let (sink, mut stream) = open(ep, &token, room, true).await?.split();
         // The room's events come back on it too: read and drop them.
         let task = tokio::spawn(async move { while let Some(Ok(_)) = stream.next().await {} });
-        Ok(Publisher { sink, room: room.to_owned(), _drain: Sub { task, handshake_bytes: 0 } })
+        Ok(Publisher { sink, room: room.to_owned(), _drain: Sub { task, handshake_bytes: 0, who: None } })
     }
 
     /// Sends one TALK with `body` as its content.
