@@ -38,9 +38,17 @@ for f in results["fanout"]:
 for i in results["idle"]:
     if i["connections"] <= 0 or i["rss_after_kib"] <= 0:
         problems.append(f"idle {i['server']} {i['transport']}: no measurement")
+notes = []
 for s in results["storm"]:
-    if s["failed"]:
-        problems.append(f"storm {s['server']}: {s['failed']} clients could not reconnect")
+    if not s["failed"]:
+        continue
+    what = f"storm {s['server']}: {s['failed']} of {s['clients']} clients could not reconnect"
+    # A peer that cannot take the full run's crowd at once is a result; ours failing, or anyone
+    # failing the smoke run's few dozen clients, is a problem.
+    if s["server"] == "dungeontalk" or s["clients"] <= 1000:
+        problems.append(what)
+    else:
+        notes.append(what)
 if not results["idle"] or not results["storm"]:
     problems.append("idle or storm results are missing")
 
@@ -55,4 +63,6 @@ for name in ("latency-cdf.svg", "throughput.svg", "memory.svg", "comparison.svg"
 if problems:
     print("bench check FAILED:\n  " + "\n  ".join(problems))
     sys.exit(1)
+for note in notes:
+    print(f"bench check: note: {note}")
 print(f"bench check: {len(results['fanout'])} fan-out runs, every delivery counted once; plots parse")

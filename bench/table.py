@@ -24,6 +24,8 @@ for f in r["fanout"]:
     kib = f"{idle[key]:.1f}" if key in idle else "–"
     s = storm.get(key)
     st = f"{s['reconnected_ms']:.0f} / {s['caught_up_ms']:.0f}" if s else "–"
+    if s and s["failed"]:
+        st += f" ({s['failed']} failed)"
     b = big.get(key)
     bg = f"{b['max_sustained'] / 1000:.0f}k" if b else "–"
     print(f"| {f['server']} | {f['transport']} | {f['max_sustained'] / 1000:.0f}k | "
