@@ -16,7 +16,14 @@ use futures_util::task::AtomicWaker;
 /// key is revoked).
 #[derive(Default)]
 pub struct Watchers {
-    by_key: Mutex<HashMap<Arc<str>, Vec<Weak<Signal>>>>,
+    by_key: Mutex<HashMap<Arc<str>, Filed>>,
+}
+
+/// The watches filed under one key: nearly always one (a token's `jti`; a login open in one
+/// tab), kept without a list of its own.
+enum Filed {
+    One(Weak<Signal>),
+    Many(Vec<Weak<Signal>>),
 }
 
 /// One connection's watch; it leaves the table when dropped. One pointer: it sits in every
@@ -47,7 +54,13 @@ impl Watchers {
         let signal =
             Arc::new(Signal { fired: AtomicBool::new(false), waker: AtomicWaker::new(), keys, watchers: self.clone() });
         for key in &signal.keys {
-            by_key.entry(key.clone()).or_default().push(Arc::downgrade(&signal));
+            let watch = Arc::downgrade(&signal);
+            match by_key.get_mut(&**key) {
+                Some(filed) => filed.push(watch),
+                None => {
+                    by_key.insert(key.clone(), Filed::One(watch));
+                }
+            }
         }
         Watch(signal)
     }
@@ -56,7 +69,12 @@ impl Watchers {
     pub fn revoke(&self, key: &str) {
         let fired = self.by_key.lock().expect("watchers lock").remove(key);
         // Woken outside the lock: a waker may run its task's code inline.
-        for signal in fired.into_iter().flatten().filter_map(|w| w.upgrade()) {
+        let fired = match fired {
+            None => Vec::new(),
+            Some(Filed::One(watch)) => vec![watch],
+            Some(Filed::Many(watches)) => watches,
+        };
+        for signal in fired.iter().filter_map(Weak::upgrade) {
             signal.fire();
         }
     }
@@ -95,18 +113,45 @@ impl Signal {
     }
 }
 
+impl Filed {
+    fn push(&mut self, watch: Weak<Signal>) {
+        match self {
+            Filed::One(first) => *self = Filed::Many(vec![first.clone(), watch]),
+            Filed::Many(watches) => watches.push(watch),
+        }
+    }
+
+    /// Takes `mine` out, and any watch already dropped; true when none is left.
+    fn take_out(&mut self, mine: &Weak<Signal>) -> bool {
+        match self {
+            Filed::One(watch) => watch.ptr_eq(mine) || watch.strong_count() == 0,
+            Filed::Many(watches) => {
+                watches.retain(|w| !w.ptr_eq(mine) && w.strong_count() > 0);
+                match watches.len() {
+                    0 => true,
+                    1 => {
+                        *self = Filed::One(watches[0].clone());
+                        false
+                    }
+                    n => {
+                        if watches.capacity() > 4 * n {
+                            watches.shrink_to_fit();
+                        }
+                        false
+                    }
+                }
+            }
+        }
+    }
+}
+
 impl Drop for Watch {
     fn drop(&mut self) {
         let mut by_key = self.0.watchers.by_key.lock().expect("watchers lock");
         let mine = Arc::downgrade(&self.0);
         for key in &self.0.keys {
-            if let Some(list) = by_key.get_mut(&**key) {
-                list.retain(|w| !w.ptr_eq(&mine) && w.strong_count() > 0);
-                if list.is_empty() {
-                    by_key.remove(&**key);
-                } else if list.capacity() > 4 * list.len() {
-                    list.shrink_to_fit();
-                }
+            if by_key.get_mut(&**key).is_some_and(|filed| filed.take_out(&mine)) {
+                by_key.remove(&**key);
             }
         }
     }
@@ -165,5 +210,18 @@ mod tests {
         assert_eq!(watchers.keys(), 1, "a revoked key's watches are fired and its entry goes");
         drop(b);
         assert_eq!(watchers.keys(), 0, "and the watch's other keys go with the watch");
+    }
+
+    #[test]
+    fn a_key_watched_by_several_keeps_the_rest_when_one_goes() {
+        let watchers = Arc::new(Watchers::default());
+        let tabs: Vec<Watch> = (0..3).map(|i| watchers.watch(&[&format!("jti-{i}"), "sid:c"])).collect();
+        let mut tabs = tabs.into_iter();
+        let (first, middle, last) = (tabs.next().unwrap(), tabs.next().unwrap(), tabs.next().unwrap());
+        drop(middle);
+        watchers.revoke("sid:c");
+        let mut cx = Context::from_waker(Waker::noop());
+        assert!(first.poll_revoked(&mut cx).is_ready() && last.poll_revoked(&mut cx).is_ready());
+        assert_eq!(watchers.keys(), 2, "jti-0 and jti-2 are still watched");
     }
 }
