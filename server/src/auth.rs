@@ -2,9 +2,7 @@
 //!
 //! HS256 only: a token signed with any other algorithm, `none` included, is refused.
 
-use std::future::Future;
 use std::path::Path;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
@@ -151,7 +149,7 @@ impl Auth {
             std::time::Duration::from_secs((claims.exp + leeway).saturating_sub(jsonwebtoken::get_current_timestamp()));
         let sid = session_key(&claims.sid);
         let keys: &[&str] = if claims.sid.is_empty() { &[&claims.jti] } else { &[&claims.jti, &sid] };
-        Revocation { watch: self.revoked.watch(keys), expiry: Some(Box::pin(tokio::time::sleep(expires))) }
+        Revocation { watch: Some(self.revoked.watch(keys, tokio::time::Instant::now() + expires)) }
     }
 }
 
@@ -174,33 +172,34 @@ impl Ended {
     }
 }
 
-/// Resolves once its token is revoked or expired; the handshake checked the token, this keeps
-/// checking. Made once per connection and polled where it waits: one timer for the token's life,
-/// and a logout wakes only the connections of the login it ends (`model::Watch`).
+/// Says when its token is revoked or expired; the handshake checked the token, this keeps
+/// checking. Made once per connection: a logout wakes only the connections of the login it ends
+/// (`model::Watch`), and it has no timer of its own: the connection's tick is armed to fire at
+/// the token's expiry too (`http/alarms.rs`), one timer per connection for both.
 pub struct Revocation {
-    watch: Watch,
-    /// None once it has said the token ended: from then on it stays pending.
-    expiry: Option<Pin<Box<tokio::time::Sleep>>>,
+    /// None once it has said the token ended: from then on it says nothing.
+    watch: Option<Watch>,
 }
 
 impl Revocation {
-    /// Waits until the token's login is logged out or the token expires (cancel-safe, so it can
-    /// sit in a `select!`; once it has said so it stays pending).
-    pub fn ended(&mut self) -> impl Future<Output = Ended> + Unpin + '_ {
-        std::future::poll_fn(|cx| self.poll_ended(cx))
+    /// When the token expires (None once it has said the token ended).
+    pub fn expires(&self) -> Option<tokio::time::Instant> {
+        self.watch.as_ref().map(Watch::expires)
     }
 
-    /// [`Revocation::ended`] for a hand-written poll.
+    /// Ready once the token's login was logged out (this waits for it) or the token has expired
+    /// (this only checks: the caller's timer must wake the task at [`Revocation::expires`]);
+    /// once it has said so it stays pending.
     pub fn poll_ended(&mut self, cx: &mut Context<'_>) -> Poll<Ended> {
-        let Some(expiry) = self.expiry.as_mut() else { return Poll::Pending };
-        let ended = if self.watch.poll_revoked(cx).is_ready() {
+        let Some(watch) = &self.watch else { return Poll::Pending };
+        let ended = if watch.poll_revoked(cx).is_ready() {
             Ended::LoggedOut
-        } else if expiry.as_mut().poll(cx).is_ready() {
+        } else if tokio::time::Instant::now() >= watch.expires() {
             Ended::Expired
         } else {
             return Poll::Pending;
         };
-        self.expiry = None;
+        self.watch = None;
         Poll::Ready(ended)
     }
 
@@ -285,42 +284,4 @@ pub fn authenticate_live(auth: &Arc<Auth>, token: Option<String>) -> Result<(Act
     let claims = auth.claims(&token)?;
     let revocation = auth.watch(&claims);
     Ok((claims.into_actor(), revocation))
-}
-
-#[cfg(test)]
-mod tests {
-    use std::time::Duration;
-
-    use futures_util::FutureExt;
-
-    use super::*;
-
-    #[tokio::test(start_paused = true)]
-    async fn a_watch_ends_at_expiry_however_often_other_logouts_wake_it_and_at_its_own_logout() {
-        let (auth, revoked) = crate::tests::auth();
-        let now = jsonwebtoken::get_current_timestamp();
-        let claims = |jti: &str| Claims {
-            sub: "m".into(),
-            nick: "n".into(),
-            iat: now,
-            exp: now + 60,
-            jti: jti.into(),
-            sid: String::new(),
-        };
-        let mut mine = auth.watch(&claims("mine"));
-        let mut logged_out = auth.watch(&claims("logged-out"));
-        let start = tokio::time::Instant::now();
-        for i in 0..5 {
-            revoked.insert(&format!("other-{i}"), now + 600);
-            tokio::time::sleep(Duration::from_secs(10)).await;
-            assert!(mine.ended().now_or_never().is_none(), "another token's logout is not this one's end");
-            assert!(logged_out.ended().now_or_never().is_none());
-        }
-        revoked.insert("logged-out", now + 600);
-        assert_eq!(logged_out.ended().await, Ended::LoggedOut);
-        assert_eq!(mine.ended().await, Ended::Expired);
-        // 60 s of life and the 5 s of leeway verification allows, from when it was watched.
-        let lived = start.elapsed().as_secs();
-        assert!((64..=66).contains(&lived), "ended after {lived} s");
-    }
 }

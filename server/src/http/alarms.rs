@@ -45,7 +45,9 @@ impl Alarms {
     /// Alarms from `tick`, `shutdown` and the token's `revocation`.
     pub fn new(tick: Interval, shutdown: &CancellationToken, revocation: Revocation) -> Alarms {
         let stopping = Box::pin(shutdown.clone().cancelled_owned());
-        Alarms { waits: Quiet::new(Waits { tick, stopping, revocation }) }
+        let mut waits = Waits { tick, stopping, revocation };
+        waits.tick_by_expiry();
+        Alarms { waits: Quiet::new(waits) }
     }
 
     /// The next alarm (cancel-safe: it can sit in a `select!`). Shutdown comes first, then the
@@ -59,9 +61,30 @@ impl Alarms {
                 if let Poll::Ready(why) = w.revocation.poll_ended(cx) {
                     return Poll::Ready(Alarm::Ended(why));
                 }
-                w.tick.poll_tick(cx).map(|_| Alarm::Tick)
+                if w.tick.poll_tick(cx).is_pending() {
+                    return Poll::Pending;
+                }
+                // The tick may have been the token's expiry.
+                if let Poll::Ready(why) = w.revocation.poll_ended(cx) {
+                    return Poll::Ready(Alarm::Ended(why));
+                }
+                w.tick_by_expiry();
+                Poll::Ready(Alarm::Tick)
             })
         })
+    }
+}
+
+impl Waits {
+    /// Makes the next tick come no later than the token's expiry: the tick's timer is the
+    /// expiry's too (a timer each cost every connection a boxed `Sleep`). Only when the expiry
+    /// is less than a period away, so the ticks before it keep their rhythm.
+    fn tick_by_expiry(&mut self) {
+        if let Some(expires) = self.revocation.expires()
+            && expires < tokio::time::Instant::now() + self.tick.period()
+        {
+            self.tick.reset_at(expires);
+        }
     }
 }
 
@@ -150,6 +173,39 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(20)).await;
         notify.notify_one();
         tokio::time::timeout(Duration::from_secs(5), waiting).await.expect("woken").expect("no panic");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_token_ends_at_its_expiry_between_ticks_however_often_other_logouts_come() {
+        let (auth, revoked) = crate::tests::auth();
+        let now = jsonwebtoken::get_current_timestamp();
+        let claims = |jti: &str| crate::auth::Claims {
+            sub: "m".into(),
+            nick: "n".into(),
+            iat: now,
+            exp: now + 60,
+            jti: jti.into(),
+            sid: String::new(),
+        };
+        let every = Duration::from_secs(25);
+        let tick = || tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+        let shutdown = CancellationToken::new();
+        let mut mine = Alarms::new(tick(), &shutdown, auth.watch(&claims("mine")));
+        let mut logged_out = Alarms::new(tick(), &shutdown, auth.watch(&claims("logged-out")));
+        let start = tokio::time::Instant::now();
+        revoked.insert("other", now + 600);
+        assert!(mine.next().now_or_never().is_none(), "another token's logout is not this one's end");
+        revoked.insert("logged-out", now + 600);
+        assert_eq!(logged_out.next().await, Alarm::Ended(Ended::LoggedOut));
+        assert_eq!(mine.next().await, Alarm::Tick);
+        assert_eq!(mine.next().await, Alarm::Tick);
+        assert_eq!(start.elapsed().as_secs(), 50, "the ticks keep their rhythm before the expiry");
+        // 60 s of life and the 5 s of leeway verification allows, from when it was watched: not
+        // at the next tick (75 s).
+        assert_eq!(mine.next().await, Alarm::Ended(Ended::Expired));
+        let lived = start.elapsed().as_secs();
+        assert!((64..=66).contains(&lived), "ended after {lived} s");
+        assert!(!matches!(mine.next().now_or_never(), Some(Alarm::Ended(_))), "said once");
     }
 
     #[tokio::test]

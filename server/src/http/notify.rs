@@ -10,14 +10,12 @@ use dungeontalk_app::wire::{Invite, Invited, Notification, RoomId};
 use futures_util::stream;
 use serde::Deserialize;
 use tokio::sync::broadcast::{self, error::RecvError};
-use tokio::time::Interval;
-use tokio_util::sync::CancellationToken;
 
+use super::alarms::{Alarm, Alarms};
 use super::detach::Detach;
 use super::extract::{Body, Caller, Params};
 use super::rooms::room_for;
 use super::sse::{HEARTBEAT, ended_event, heartbeat, sse_response, stream_caller};
-use crate::auth::Revocation;
 use crate::cluster::Kind;
 use crate::error::AppError;
 use crate::hub::notify::encode;
@@ -34,10 +32,8 @@ pub struct TokenQuery {
 
 struct NoticeStream {
     rx: broadcast::Receiver<Bytes>,
-    heartbeat: Interval,
-    shutdown: CancellationToken,
+    alarms: Alarms,
     hello: Option<Bytes>,
-    revocation: Revocation,
     done: bool,
 }
 
@@ -51,12 +47,14 @@ impl NoticeStream {
         }
         loop {
             tokio::select! {
-                _ = self.shutdown.cancelled() => return None,
-                why = self.revocation.ended() => {
-                    self.done = true;
-                    return Some(ended_event(why));
-                }
-                _ = self.heartbeat.tick() => return Some(Bytes::from_static(HEARTBEAT)),
+                alarm = self.alarms.next() => match alarm {
+                    Alarm::Stopping => return None,
+                    Alarm::Ended(why) => {
+                        self.done = true;
+                        return Some(ended_event(why));
+                    }
+                    Alarm::Tick => return Some(Bytes::from_static(HEARTBEAT)),
+                },
                 n = self.rx.recv() => match n {
                     Ok(bytes) => return Some(bytes),
                     // Notifications are best effort: a reader this far behind skips the oldest.
@@ -80,10 +78,8 @@ pub async fn stream(
         encode(&Notification::Connected { member_id: actor.member_id.clone(), nickname: actor.nickname.clone() });
     let st = NoticeStream {
         rx: state.hub.notifications(&actor).await,
-        heartbeat: heartbeat(&state),
-        shutdown: state.shutdown.clone(),
+        alarms: Alarms::new(heartbeat(&state), &state.shutdown, revocation),
         hello: Some(hello),
-        revocation,
         done: false,
     };
     let body = stream::unfold(st, |mut st| async move { st.chunk().await.map(|c| (c, st)) });

@@ -42,11 +42,12 @@ impl Revoked {
         self.map.read().expect("revoked lock").contains_key(key)
     }
 
-    /// A watch that fires once any of `keys` is revoked (at once if one already was).
-    pub fn watch(&self, keys: &[&str]) -> Watch {
+    /// A watch that fires once any of `keys` is revoked (at once if one already was), for a
+    /// token that `expires` then.
+    pub fn watch(&self, keys: &[&str], expires: tokio::time::Instant) -> Watch {
         // Filed before the list is read: a revocation in between either finds the watch or is
         // in the list.
-        let watch = self.watchers.watch(keys);
+        let watch = self.watchers.watch(keys, expires);
         if keys.iter().any(|key| self.contains(key)) {
             watch.fire();
         }
@@ -91,9 +92,9 @@ mod tests {
     fn a_watch_of_a_key_revoked_before_it_fires_at_once() {
         let revoked = Revoked::default();
         revoked.insert("sid:gone", jsonwebtoken::get_current_timestamp() + 600);
-        let watch = revoked.watch(&["jti-1", "sid:gone"]);
+        let watch = revoked.watch(&["jti-1", "sid:gone"], tokio::time::Instant::now());
         let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
         assert!(watch.poll_revoked(&mut cx).is_ready());
-        assert!(revoked.watch(&["jti-2", "sid:other"]).poll_revoked(&mut cx).is_pending());
+        assert!(revoked.watch(&["jti-2", "sid:other"], tokio::time::Instant::now()).poll_revoked(&mut cx).is_pending());
     }
 }

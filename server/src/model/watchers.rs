@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex, Weak};
 use std::task::{Context, Poll};
 
 use futures_util::task::AtomicWaker;
+use tokio::time::Instant;
 
 /// Every open watch by its key (a table entry lives while one of its watches does, or until the
 /// key is revoked).
@@ -37,12 +38,14 @@ struct Signal {
     /// Where to find it when the watch is dropped.
     keys: Box<[Arc<str>]>,
     watchers: Arc<Watchers>,
+    /// When the watched token expires (kept here, not in the connection's task: see [`Watch`]).
+    expires: Instant,
 }
 
 impl Watchers {
     /// Files a watch under each of `keys`: the revocation of any one fires it (several
-    /// connections of one login share the key's entry).
-    pub fn watch(self: &Arc<Self>, keys: &[&str]) -> Watch {
+    /// connections of one login share the key's entry). `expires`: when its token does.
+    pub fn watch(self: &Arc<Self>, keys: &[&str], expires: Instant) -> Watch {
         let mut by_key = self.by_key.lock().expect("watchers lock");
         let keys = keys
             .iter()
@@ -51,8 +54,8 @@ impl Watchers {
                 None => Arc::from(key),
             })
             .collect();
-        let signal =
-            Arc::new(Signal { fired: AtomicBool::new(false), waker: AtomicWaker::new(), keys, watchers: self.clone() });
+        let (fired, waker, watchers) = (AtomicBool::new(false), AtomicWaker::new(), self.clone());
+        let signal = Arc::new(Signal { fired, waker, keys, watchers, expires });
         for key in &signal.keys {
             let watch = Arc::downgrade(&signal);
             match by_key.get_mut(&**key) {
@@ -98,6 +101,11 @@ impl Watch {
 
     fn fired(&self) -> bool {
         self.0.fired.load(Ordering::Acquire)
+    }
+
+    /// When the watched token expires.
+    pub fn expires(&self) -> Instant {
+        self.0.expires
     }
 
     /// Fires this watch alone (one of its keys was revoked before it was filed).
@@ -178,7 +186,7 @@ mod tests {
         let watchers = Arc::new(Watchers::default());
         let watches: Vec<(Watch, Arc<Count>)> = (0..100)
             .map(|i| {
-                let watch = watchers.watch(&[&format!("jti-{i}"), &format!("sid:{}", i % 50)]);
+                let watch = watchers.watch(&[&format!("jti-{i}"), &format!("sid:{}", i % 50)], Instant::now());
                 let count = Arc::new(Count::default());
                 let waker = Waker::from(count.clone());
                 assert!(watch.poll_revoked(&mut Context::from_waker(&waker)).is_pending());
@@ -198,9 +206,9 @@ mod tests {
     #[test]
     fn a_key_leaves_the_table_with_its_last_watch_or_its_revocation() {
         let watchers = Arc::new(Watchers::default());
-        let a = watchers.watch(&["jti-1", "sid:a"]);
-        let a2 = watchers.watch(&["jti-2", "sid:a"]);
-        let b = watchers.watch(&["jti-3", "sid:b"]);
+        let a = watchers.watch(&["jti-1", "sid:a"], Instant::now());
+        let a2 = watchers.watch(&["jti-2", "sid:a"], Instant::now());
+        let b = watchers.watch(&["jti-3", "sid:b"], Instant::now());
         assert_eq!(watchers.keys(), 5, "one entry per key, shared by its watches");
         drop(a);
         assert_eq!(watchers.keys(), 4, "sid:a still has a watch");
@@ -215,7 +223,8 @@ mod tests {
     #[test]
     fn a_key_watched_by_several_keeps_the_rest_when_one_goes() {
         let watchers = Arc::new(Watchers::default());
-        let tabs: Vec<Watch> = (0..3).map(|i| watchers.watch(&[&format!("jti-{i}"), "sid:c"])).collect();
+        let tabs: Vec<Watch> =
+            (0..3).map(|i| watchers.watch(&[&format!("jti-{i}"), "sid:c"], Instant::now())).collect();
         let mut tabs = tabs.into_iter();
         let (first, middle, last) = (tabs.next().unwrap(), tabs.next().unwrap(), tabs.next().unwrap());
         drop(middle);
