@@ -58,15 +58,13 @@ impl Alarms {
                 if w.stopping.as_mut().poll(cx).is_ready() {
                     return Poll::Ready(Alarm::Stopping);
                 }
+                // The tick first: it may be the token's expiry, which the revocation then sees.
+                let ticked = w.tick.poll_tick(cx).is_ready();
                 if let Poll::Ready(why) = w.revocation.poll_ended(cx) {
                     return Poll::Ready(Alarm::Ended(why));
                 }
-                if w.tick.poll_tick(cx).is_pending() {
+                if !ticked {
                     return Poll::Pending;
-                }
-                // The tick may have been the token's expiry.
-                if let Poll::Ready(why) = w.revocation.poll_ended(cx) {
-                    return Poll::Ready(Alarm::Ended(why));
                 }
                 w.tick_by_expiry();
                 Poll::Ready(Alarm::Tick)

@@ -54,11 +54,6 @@ impl Revoked {
         watch
     }
 
-    /// How many keys open connections watch (for tests of the eviction rule).
-    pub fn watched(&self) -> usize {
-        self.watchers.keys()
-    }
-
     /// How many revocations are remembered (for tests of the eviction rule).
     pub fn len(&self) -> usize {
         self.map.read().expect("revoked lock").len()

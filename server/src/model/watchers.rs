@@ -83,7 +83,8 @@ impl Watchers {
     }
 
     /// How many keys are watched (for tests of the eviction rule).
-    pub fn keys(&self) -> usize {
+    #[cfg(test)]
+    fn keys(&self) -> usize {
         self.by_key.lock().expect("watchers lock").len()
     }
 }
