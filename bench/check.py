@@ -17,7 +17,7 @@ out = Path(sys.argv[1] if len(sys.argv) > 1 else "bench/results")
 results = json.loads((out / "results.json").read_text())
 problems = []
 
-want = {("dungeontalk", t) for t in ("ws", "sse", "poll", "stomp")}
+want = {("dungeontalk", t) for t in ("ws", "ws-compact", "sse", "poll", "stomp")}
 want |= {(s, t) for s in ("socketio", "socketioxide") for t in ("ws", "poll")} | {("bare", "ws")}
 seen = {(f["server"], f["transport"]) for f in results["fanout"]}
 problems += [f"no fan-out run for {s} {t}" for s, t in sorted(want - seen)]

@@ -101,7 +101,7 @@ storm() {
   stop
 }
 
-for t in ws sse poll stomp; do fanout dungeontalk $t $ROOMS $SUBS $RATES; done
+for t in ws ws-compact sse poll stomp; do fanout dungeontalk $t $ROOMS $SUBS $RATES; done
 for t in ws poll; do fanout socketio $t $ROOMS $SUBS $RATES; done
 for t in ws poll; do fanout socketioxide $t $ROOMS $SUBS $RATES; done
 fanout bare ws $ROOMS $SUBS $RATES

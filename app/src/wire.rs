@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+pub mod compact;
 mod error_code;
 mod measure;
 mod ops;

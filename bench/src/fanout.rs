@@ -149,7 +149,7 @@ pub async fn run(ep: &Endpoint, plan: &Plan, crowd: &mut Crowd, bar: &indicatif:
         crowd.subs.iter().map(|(_, s)| s.handshake_bytes).sum::<usize>() as f64 / crowd.subs.len().max(1) as f64;
     Fanout {
         server: plan.server.clone(),
-        transport: format!("{:?}", ep.transport).to_lowercase(),
+        transport: ep.transport.name().to_owned(),
         rooms: plan.rooms,
         subscribers_per_room: plan.subs,
         p99_limit_ms: plan.p99_limit_ms,

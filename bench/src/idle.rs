@@ -42,7 +42,7 @@ pub async fn run(ep: &Endpoint, server: &str, conns: usize, pid: u32, bar: &indi
     drop(open);
     Ok(Idle {
         server: server.into(),
-        transport: format!("{:?}", ep.transport).to_lowercase(),
+        transport: ep.transport.name().to_owned(),
         connections: conns,
         rss_before_kib: before,
         rss_after_kib: after,

@@ -1,7 +1,7 @@
 //! The protocols the generator speaks, one module each, behind one small surface: make the rooms,
 //! open a subscriber (it feeds a [`Probe`]), open a publisher (it sends bodies into its room).
 //!
-//! - `dt`: DungeonTalk's own (`/ws` JSON frames, SSE + POST, long polling + POST);
+//! - `dt`: DungeonTalk's own (`/ws` JSON or compact frames, SSE + POST, long polling + POST);
 //! - `stomp`: DungeonTalk's STOMP 1.2 at `/ws-chat` (the original client's protocol);
 //! - `sio`: Socket.IO 4 (Engine.IO v4 over WebSocket or HTTP long polling), spoken by the Node
 //!   `socket.io` peer and the socketioxide peer alike;
@@ -35,10 +35,27 @@ pub enum Kind {
 #[serde(rename_all = "lowercase")]
 pub enum Transport {
     Ws,
+    /// `/ws?encoding=compact`: TALKs as compact binary frames (DungeonTalk only).
+    #[value(name = "ws-compact")]
+    #[serde(rename = "ws-compact")]
+    WsCompact,
     Sse,
     Poll,
     /// STOMP 1.2 over a WebSocket (DungeonTalk only).
     Stomp,
+}
+
+impl Transport {
+    /// Its name on the command line and in the results.
+    pub fn name(self) -> &'static str {
+        match self {
+            Transport::Ws => "ws",
+            Transport::WsCompact => "ws-compact",
+            Transport::Sse => "sse",
+            Transport::Poll => "poll",
+            Transport::Stomp => "stomp",
+        }
+    }
 }
 
 /// A server to measure.

@@ -73,7 +73,7 @@ pub async fn run(
     join_all(senders).await;
     Ok(Storm {
         server: server.into(),
-        transport: format!("{:?}", ep.transport).to_lowercase(),
+        transport: ep.transport.name().to_owned(),
         clients: rooms * subs,
         reconnected_ms,
         caught_up_ms,

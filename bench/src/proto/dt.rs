@@ -1,9 +1,11 @@
 //! DungeonTalk's own protocol: a guest token per client, rooms made over REST, and the three
-//! transports (`/ws` JSON frames; SSE or long polling to read, POST to send).
+//! transports (`/ws` JSON or compact frames; SSE or long polling to read, POST to send).
 
 use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
+use dungeontalk_app::wire::RoomId;
+use dungeontalk_app::wire::compact::decode_talk;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio::sync::Semaphore;
@@ -71,7 +73,10 @@ async fn post(ep: &Endpoint, token: &str, room: &str, frame: &Value) -> Result<(
 
 /// Opens a room's WebSocket; `join`: send JOIN first (a publisher must: talking takes a seat).
 async fn open_ws(ep: &Endpoint, token: &str, room: &str, join: bool) -> Result<Ws> {
-    let url = format!("{}/ws?token={token}&roomId={room}", ep.ws_base());
+    let mut url = format!("{}/ws?token={token}&roomId={room}", ep.ws_base());
+    if ep.transport == Transport::WsCompact {
+        url.push_str("&encoding=compact");
+    }
     let (mut ws, _) = tokio_tungstenite::connect_async_with_config(url, Some(ws_config()), true).await?;
     // CONNECTED comes first: the handshake was accepted.
     match ws.next().await {
@@ -112,14 +117,22 @@ pub async fn subscribe(
     };
     let who = Some(token.clone());
     match ep.transport {
-        Transport::Ws => {
+        Transport::Ws | Transport::WsCompact => {
             let mut ws = open_ws(ep, &token, room, joins()).await?;
+            let room = RoomId(room.to_owned());
             let task = tokio::spawn(async move {
                 while let Some(Ok(msg)) = ws.next().await {
-                    if let Message::Text(t) = msg
-                        && let Some(body) = talk_body(t.as_str())
-                    {
-                        probe.deliver(body, ws_frame_bytes(t.len()));
+                    match msg {
+                        Message::Text(t) => {
+                            if let Some(body) = talk_body(t.as_str()) {
+                                probe.deliver(body, ws_frame_bytes(t.len()));
+                            }
+                        }
+                        Message::Binary(b) => match decode_talk(&b, &room) {
+                            Ok(talk) => probe.deliver(&talk.content, ws_frame_bytes(b.len())),
+                            Err(e) => eprintln!("dtbench: {e}"),
+                        },
+                        _ => {}
                     }
                 }
             });
@@ -198,7 +211,7 @@ impl Publisher {
     pub async fn open(ep: &Endpoint, _world: &World, room: &str) -> Result<Publisher> {
         let token = guest(ep).await?;
         Ok(match ep.transport {
-            Transport::Ws => {
+            Transport::Ws | Transport::WsCompact => {
                 let (sink, mut stream) = open_ws(ep, &token, room, true).await?.split();
                 // Its own room's events and its ACKs come back on it: read and drop them.
                 let task = tokio::spawn(async move { while let Some(Ok(_)) = stream.next().await {} });

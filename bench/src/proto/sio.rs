@@ -147,7 +147,9 @@ pub async fn subscribe(ep: &Endpoint, room: &str, probe: Arc<Probe>) -> Result<S
                 }
             }))
         }
-        Transport::Sse | Transport::Stomp => bail!("Socket.IO has no {:?} transport", ep.transport),
+        Transport::Sse | Transport::Stomp | Transport::WsCompact => {
+            bail!("Socket.IO has no {:?} transport", ep.transport)
+        }
     };
     Ok(Sub { task, handshake_bytes: 0, who: None })
 }
@@ -197,7 +199,9 @@ impl Publisher {
                     drain.abort();
                 })
             }
-            Transport::Sse | Transport::Stomp => bail!("Socket.IO has no {:?} transport", ep.transport),
+            Transport::Sse | Transport::Stomp | Transport::WsCompact => {
+                bail!("Socket.IO has no {:?} transport", ep.transport)
+            }
         };
         Ok(Publisher { tx, _task: Sub { task, handshake_bytes: 0, who: None } })
     }

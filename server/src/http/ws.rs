@@ -27,6 +27,19 @@ pub struct WsQuery {
     room_id: Option<String>,
     /// Resume: replay every stored event after this seq before going live.
     after: Option<u64>,
+    /// How room TALKs are written: JSON text frames (the default) or compact binary ones.
+    #[serde(default)]
+    encoding: Encoding,
+}
+
+/// How a `/ws` socket writes room TALKs (`?encoding=`); every other frame is JSON either way.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Encoding {
+    #[default]
+    Json,
+    /// `dungeontalk_app::wire::compact`: a third of the JSON's bytes.
+    Compact,
 }
 
 /// The upgrade with the configured sizes (`/ws`, `/ws-chat` and SockJS alike); a request that is
@@ -60,7 +73,7 @@ pub async fn handshake(
     let attendance = state.hub.attend(&room.room_id, &actor, linger, &state.shutdown).await?;
     // One box for what the socket's task starts from: axum's task keeps its callback's captures
     // for the socket's whole life, so they are one pointer there.
-    let start = conn::Start { after: q.after, seated };
+    let start = conn::Start { after: q.after, seated, compact: q.encoding == Encoding::Compact };
     let setup = Box::new((state, actor, room, start, revocation, attendance));
     Ok(upgrade.on_upgrade(move |socket| {
         let (state, actor, room, start, revocation, attendance) = *setup;

@@ -5,7 +5,7 @@ use std::sync::OnceLock;
 
 use axum::body::Bytes;
 use axum::extract::ws::Utf8Bytes;
-use dungeontalk_app::wire::{MemberEvent, MemberId, RoomId, ServerFrame, TalkEvent};
+use dungeontalk_app::wire::{MemberEvent, MemberId, RoomId, ServerFrame, TalkEvent, compact};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -14,7 +14,7 @@ use super::Seats;
 /// A stored room event: its seq and its JSON frame, serialized once and shared by every reader.
 ///
 /// `Utf8Bytes` is a reference-counted UTF-8 buffer: cloning it for a subscriber copies nothing.
-/// The SSE encoding is made on first use and then shared the same way.
+/// The SSE and compact encodings are made on first use and then shared the same way.
 ///
 /// Ephemeral frames (presence, typing) travel the same way so they keep their place among room
 /// events, but have `seq` 0, are never stored and never move a reader's resume point.
@@ -32,6 +32,7 @@ pub struct StoredEvent {
     /// What it says about the room's seats (JOIN, LEAVE, PRESENCE); boxed: most events say nothing.
     pub seats: Option<Box<Seats>>,
     sse: OnceLock<Bytes>,
+    compact: OnceLock<Option<Bytes>>,
 }
 
 #[derive(Deserialize)]
@@ -50,7 +51,17 @@ impl StoredEvent {
             Ok(frame) => (None, None, Seats::of_frame(&frame)),
             Err(_) => (None, None, None),
         };
-        StoredEvent { room_id, seq, json, audience, message_id, born_ms: 0, seats, sse: OnceLock::new() }
+        StoredEvent {
+            room_id,
+            seq,
+            json,
+            audience,
+            message_id,
+            born_ms: 0,
+            seats,
+            sse: OnceLock::new(),
+            compact: OnceLock::new(),
+        }
     }
 
     /// The event a draft becomes with its seq, serialized once.
@@ -64,7 +75,17 @@ impl StoredEvent {
         };
         let seats = Seats::of_body(&draft.body);
         let json = exact_json(&draft.into_frame(seq)).into();
-        StoredEvent { room_id, seq, json, audience, message_id, born_ms: super::now_ms(), seats, sse: OnceLock::new() }
+        StoredEvent {
+            room_id,
+            seq,
+            json,
+            audience,
+            message_id,
+            born_ms: super::now_ms(),
+            seats,
+            sse: OnceLock::new(),
+            compact: OnceLock::new(),
+        }
     }
 
     /// An ephemeral frame for a room (or, with `audience`, for some of its members).
@@ -75,7 +96,17 @@ impl StoredEvent {
 
     /// An ephemeral frame already serialized (as it arrives from another node).
     pub fn ephemeral_json(room_id: RoomId, json: Utf8Bytes, audience: Option<Vec<MemberId>>) -> StoredEvent {
-        StoredEvent { room_id, seq: 0, json, audience, message_id: None, born_ms: 0, seats: None, sse: OnceLock::new() }
+        StoredEvent {
+            room_id,
+            seq: 0,
+            json,
+            audience,
+            message_id: None,
+            born_ms: 0,
+            seats: None,
+            sse: OnceLock::new(),
+            compact: OnceLock::new(),
+        }
     }
 
     /// An ephemeral frame from another node: a PRESENCE frame's seat news is read once, here.
@@ -100,6 +131,19 @@ impl StoredEvent {
     /// The frame's `type` (e.g. `TALK`).
     pub fn kind(&self) -> &str {
         serde_json::from_str::<Tag>(self.json.as_str()).map(|t| t.kind).unwrap_or("message")
+    }
+
+    /// A TALK in the compact encoding (`/ws?encoding=compact`), made on first use and shared;
+    /// `None` for every other frame, which goes as JSON on every socket.
+    pub fn compact(&self) -> Option<Bytes> {
+        // Only a TALK has a messageId: nothing else is parsed for this.
+        self.message_id?;
+        self.compact
+            .get_or_init(|| match serde_json::from_str::<ServerFrame>(self.json.as_str()) {
+                Ok(ServerFrame::Talk(talk)) => Some(Bytes::from(compact::encode_talk(&talk))),
+                _ => None,
+            })
+            .clone()
     }
 
     /// `id: <seq>`, `event: <lower-case type>`, `data: <json>`: built once per event, not per reader.
@@ -274,5 +318,37 @@ mod tests {
         assert!(SCRATCH.with_borrow(|b| b.capacity()) <= SCRATCH_KEPT);
         exact_json(&talk("short"));
         assert!(SCRATCH.with_borrow(|b| b.capacity()) > 0, "a small frame's room stays for the next");
+    }
+
+    #[test]
+    fn a_talk_has_a_compact_form_with_the_servers_own_time_and_nothing_else_has_one() {
+        let room = RoomId("room-1".into());
+        let body = |content: &str| EventBody::Talk {
+            message_id: Uuid::now_v7(),
+            sender_id: MemberId("guest-1".into()),
+            sender_nickname: "Aria".into(),
+            content: content.into(),
+            receiver_id: None,
+            mentions: vec![],
+        };
+        let sealed = StoredEvent::seal(Draft::new(room.clone(), body("hi")), 7);
+        let bytes = sealed.compact().expect("a TALK has one");
+        let frame: ServerFrame = serde_json::from_str(sealed.json.as_str()).unwrap();
+        assert_eq!(ServerFrame::Talk(compact::decode_talk(&bytes, &room).unwrap()), frame);
+        // The layout's flags & 4: the time went as text. The server's own times never should,
+        // whatever their milliseconds (the `time` crate trims trailing zeros).
+        for ms in [0, 5, 50, 120, 500, 999] {
+            let at = time::OffsetDateTime::from_unix_timestamp_nanos(1_764_540_645_000_000_000 + ms * 1_000_000)
+                .unwrap()
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap();
+            let mut draft = Draft::new(room.clone(), body("hi"));
+            draft.created_at = at.clone();
+            let bytes = StoredEvent::seal(draft, 7).compact().unwrap();
+            assert_eq!(bytes[1] & 4, 0, "{at} went as text");
+        }
+        assert_eq!(bytes[1] & 4, 0, "now_rfc3339 went as text");
+        let join = Draft::new(room, EventBody::Join { member_id: MemberId("guest-1".into()), nickname: "Aria".into() });
+        assert_eq!(StoredEvent::seal(join, 8).compact(), None);
     }
 }

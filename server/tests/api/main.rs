@@ -5,6 +5,7 @@
 mod accounts;
 mod auth_matrix;
 mod cluster;
+mod compact;
 mod conformance;
 mod distributed;
 mod http;

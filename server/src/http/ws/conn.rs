@@ -67,6 +67,8 @@ pub struct Start {
     pub after: Option<u64>,
     /// Whether the member held a seat at the handshake.
     pub seated: bool,
+    /// TALKs go as compact binary frames (`?encoding=compact`).
+    pub compact: bool,
 }
 
 /// What the reader and the writer of one connection share.
@@ -99,7 +101,7 @@ pub fn run(
     let every = Duration::from_secs(state.settings.ws_ping_secs);
     let ping = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
     let alarms = Alarms::new(ping, &state.shutdown, revocation);
-    let mut writer = Writer { sink, state: state.clone(), alarms };
+    let mut writer = Writer { sink, state: state.clone(), alarms, compact: start.compact };
     let mut reader = Reader { stream, state, room };
     async move {
         tokio::select! {
@@ -213,6 +215,8 @@ struct Writer {
     state: AppState,
     /// Pings, shutdown, and the end of the handshake's token (the connection ends then).
     alarms: Alarms,
+    /// TALKs go as compact binary frames.
+    compact: bool,
 }
 
 impl Writer {
@@ -301,7 +305,7 @@ impl Writer {
                     None => break,
                 }
             }
-            let events = batch.iter().filter(|m| matches!(m, Message::Text(_))).count() as u64;
+            let events = batch.iter().filter(|m| matches!(m, Message::Text(_) | Message::Binary(_))).count() as u64;
             if Box::pin(self.write(&mut batch)).await.is_err() || ending {
                 return;
             }
@@ -311,7 +315,10 @@ impl Writer {
 
     fn event(&self, item: Item, batch: &mut Vec<Message>) {
         match item {
-            Item::Event(event) => batch.push(Message::Text(event.json.clone())),
+            Item::Event(event) => batch.push(match self.compact.then(|| event.compact()).flatten() {
+                Some(bytes) => Message::Binary(bytes),
+                None => Message::Text(event.json.clone()),
+            }),
             // The client fell a whole ring behind: it fetches the gap, we go on live.
             Item::Lagged { after } => {
                 self.state.hub.metrics().resyncs.inc();
