@@ -31,6 +31,12 @@ pub struct StoredEvent {
     pub born_ms: u64,
     /// What it says about the room's seats (JOIN, LEAVE, PRESENCE); boxed: most events say nothing.
     pub seats: Option<Box<Seats>>,
+    encoded: Encoded,
+}
+
+/// The encodings other than the JSON, each made on first use and then shared.
+#[derive(Clone, Debug, Default)]
+struct Encoded {
     sse: OnceLock<Bytes>,
     compact: OnceLock<Option<Bytes>>,
 }
@@ -51,17 +57,7 @@ impl StoredEvent {
             Ok(frame) => (None, None, Seats::of_frame(&frame)),
             Err(_) => (None, None, None),
         };
-        StoredEvent {
-            room_id,
-            seq,
-            json,
-            audience,
-            message_id,
-            born_ms: 0,
-            seats,
-            sse: OnceLock::new(),
-            compact: OnceLock::new(),
-        }
+        StoredEvent { room_id, seq, json, audience, message_id, born_ms: 0, seats, encoded: Encoded::default() }
     }
 
     /// The event a draft becomes with its seq, serialized once.
@@ -83,8 +79,7 @@ impl StoredEvent {
             message_id,
             born_ms: super::now_ms(),
             seats,
-            sse: OnceLock::new(),
-            compact: OnceLock::new(),
+            encoded: Encoded::default(),
         }
     }
 
@@ -104,8 +99,7 @@ impl StoredEvent {
             message_id: None,
             born_ms: 0,
             seats: None,
-            sse: OnceLock::new(),
-            compact: OnceLock::new(),
+            encoded: Encoded::default(),
         }
     }
 
@@ -138,7 +132,8 @@ impl StoredEvent {
     pub fn compact(&self) -> Option<Bytes> {
         // Only a TALK has a messageId: nothing else is parsed for this.
         self.message_id?;
-        self.compact
+        self.encoded
+            .compact
             .get_or_init(|| match serde_json::from_str::<ServerFrame>(self.json.as_str()) {
                 Ok(ServerFrame::Talk(talk)) => Some(Bytes::from(compact::encode_talk(&talk))),
                 _ => None,
@@ -148,7 +143,8 @@ impl StoredEvent {
 
     /// `id: <seq>`, `event: <lower-case type>`, `data: <json>`: built once per event, not per reader.
     pub fn sse(&self) -> Bytes {
-        self.sse
+        self.encoded
+            .sse
             .get_or_init(|| {
                 let kind = self.kind();
                 let mut out = String::with_capacity(self.json.len() + 40);
@@ -287,19 +283,19 @@ impl Draft {
 mod tests {
     use super::*;
 
+    fn talk_body(content: &str) -> EventBody {
+        EventBody::Talk {
+            message_id: Uuid::now_v7(),
+            sender_id: MemberId("guest-1".into()),
+            sender_nickname: "Aria".into(),
+            content: content.into(),
+            receiver_id: None,
+            mentions: vec![],
+        }
+    }
+
     fn talk(content: &str) -> ServerFrame {
-        Draft::new(
-            RoomId("room-1".into()),
-            EventBody::Talk {
-                message_id: Uuid::now_v7(),
-                sender_id: MemberId("guest-1".into()),
-                sender_nickname: "Aria".into(),
-                content: content.into(),
-                receiver_id: None,
-                mentions: vec![],
-            },
-        )
-        .into_frame(7)
+        Draft::new(RoomId("room-1".into()), talk_body(content)).into_frame(7)
     }
 
     #[test]
@@ -323,15 +319,7 @@ mod tests {
     #[test]
     fn a_talk_has_a_compact_form_with_the_servers_own_time_and_nothing_else_has_one() {
         let room = RoomId("room-1".into());
-        let body = |content: &str| EventBody::Talk {
-            message_id: Uuid::now_v7(),
-            sender_id: MemberId("guest-1".into()),
-            sender_nickname: "Aria".into(),
-            content: content.into(),
-            receiver_id: None,
-            mentions: vec![],
-        };
-        let sealed = StoredEvent::seal(Draft::new(room.clone(), body("hi")), 7);
+        let sealed = StoredEvent::seal(Draft::new(room.clone(), talk_body("hi")), 7);
         let bytes = sealed.compact().expect("a TALK has one");
         let frame: ServerFrame = serde_json::from_str(sealed.json.as_str()).unwrap();
         assert_eq!(ServerFrame::Talk(compact::decode_talk(&bytes, &room).unwrap()), frame);
@@ -342,7 +330,7 @@ mod tests {
                 .unwrap()
                 .format(&time::format_description::well_known::Rfc3339)
                 .unwrap();
-            let mut draft = Draft::new(room.clone(), body("hi"));
+            let mut draft = Draft::new(room.clone(), talk_body("hi"));
             draft.created_at = at.clone();
             let bytes = StoredEvent::seal(draft, 7).compact().unwrap();
             assert_eq!(bytes[1] & 4, 0, "{at} went as text");
