@@ -98,7 +98,14 @@ enum Command {
 }
 
 fn endpoint(t: &Target) -> Endpoint {
-    let http = reqwest::Client::builder().pool_max_idle_per_host(1024).build().expect("an HTTP client");
+    endpoint_with_pool(t, 1024)
+}
+
+/// `idle`'s endpoint keeps no idle HTTP connection: the sign-ins and JOINs that set each client up
+/// would otherwise leave up to 64 pooled keep-alive connections open in the server, each with
+/// hyper's buffers, counted as the idle connections' memory.
+fn endpoint_with_pool(t: &Target, max_idle: usize) -> Endpoint {
+    let http = reqwest::Client::builder().pool_max_idle_per_host(max_idle).build().expect("an HTTP client");
     Endpoint { kind: t.kind, transport: t.transport, base: t.url.trim_end_matches('/').to_owned(), http }
 }
 
@@ -178,7 +185,7 @@ async fn main() -> Result<()> {
             save(&target.out, &results)?;
         }
         Command::Idle { target, conns, pid } => {
-            let ep = endpoint(&target);
+            let ep = endpoint_with_pool(&target, 0);
             let b = bar(conns as u64, &format!("{} {:?} idle", target.server, target.transport));
             let idle = idle::run(&ep, &target.server, conns, pid, &b).await?;
             b.finish();
