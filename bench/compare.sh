@@ -5,6 +5,12 @@
 # the SVG plots next to it. About 15 minutes on 2 cores.
 #   bash bench/compare.sh            the full comparison
 #   bash bench/compare.sh --quick    small numbers, seconds (the CI smoke run uses the same path)
+# The durable path (a node with Kafka as its log, MongoDB as its store, Redis beside them) is
+# measured too, as the server `dungeontalk-durable`, when these name real services:
+#   DTBENCH_KAFKA_BROKERS=HOST:PORT DTBENCH_MONGODB_URI=mongodb://HOST:PORT DTBENCH_REDIS_URL=redis://HOST:PORT
+# (each run gets a topic, consumer group and database of its own). The quick run starts this
+# machine's test stand-ins for them (deploy/services.sh: nisshi, SecantusDB, redis-server) to check
+# the counting through that path, never its speed: SecantusDB is a test double.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 QUICK=${1:-}
@@ -52,14 +58,58 @@ start() {
     socketio) node bench/peers/socketio/server.js --port "$port" >/dev/null &;;
     socketioxide) "$BIN/bench-peer-socketioxide" --bind "127.0.0.1:$port" >/dev/null &;;
     bare) "$BIN/bench-peer-bare" --bind "127.0.0.1:$port" >/dev/null &;;
+    dungeontalk-durable) start_durable "$port";;
   esac
   SERVER_PID=$!
   PIDS+=("$SERVER_PID")
   wait_port "$port"
+  [ "$name" != dungeontalk-durable ] || ready "$port"
 }
 stop() { kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; }
 
-kind_of() { case $1 in dungeontalk) echo dt;; socketio|socketioxide) echo sio;; bare) echo bare;; esac; }
+kind_of() { case $1 in dungeontalk*) echo dt;; socketio|socketioxide) echo sio;; bare) echo bare;; esac; }
+
+DURABLE=
+if [ "$QUICK" = --quick ]; then
+  DIR=$(mktemp -d -t dtbench-services.XXXXXX)
+  TOOLS=${DUNGEONTALK_TOOLS:-$HOME/.cache/dungeontalk-tools}
+  REDIS=${DUNGEONTALK_REDIS_SERVER:-$(command -v redis-server || echo /usr/bin/redis-server)}
+  NISSHI=${DUNGEONTALK_NISSHI:-$TOOLS/nisshi/bin/nisshi}
+  SECANTUS=${DUNGEONTALK_SECANTUS:-$TOOLS/secantus/bin/secantusd-py}
+  SVC_WHO=compare
+  # shellcheck source=deploy/services.sh
+  source deploy/services.sh
+  say "starting the durable path's test stand-ins (Redis, nisshi, SecantusDB)"
+  svc_backends
+  DTBENCH_KAFKA_BROKERS=127.0.0.1:$KAFKA_PORT
+  DTBENCH_MONGODB_URI=mongodb://127.0.0.1:$MONGO_PORT
+  DTBENCH_REDIS_URL=redis://127.0.0.1:$REDIS_PORT
+fi
+if [ -n "${DTBENCH_KAFKA_BROKERS:-}" ] && [ -n "${DTBENCH_MONGODB_URI:-}" ] && [ -n "${DTBENCH_REDIS_URL:-}" ]; then
+  DURABLE=1
+fi
+RUN_TAG=dtbench_$(date +%s)_$$
+RUNS=0
+# A node of the durable path, fresh: its own topic, consumer group and database.
+start_durable() {
+  local port=$1 db
+  RUNS=$((RUNS + 1))
+  db=$(python3 -c 'import sys, urllib.parse as u; p = u.urlsplit(sys.argv[1]); print(u.urlunsplit(p._replace(path="/" + sys.argv[2])))' \
+    "$DTBENCH_MONGODB_URI" "${RUN_TAG}_$RUNS")
+  DUNGEONTALK_KAFKA_BROKERS=$DTBENCH_KAFKA_BROKERS DUNGEONTALK_KAFKA_TOPIC="${RUN_TAG}_$RUNS" \
+    DUNGEONTALK_KAFKA_STORE_GROUP="${RUN_TAG}_$RUNS" DUNGEONTALK_MONGODB_URI=$db \
+    DUNGEONTALK_REDIS_URL=$DTBENCH_REDIS_URL DUNGEONTALK_JWT_SECRET=$(head -c 32 /dev/urandom | base64 -w0) \
+    "$BIN/dungeontalk" --bind "127.0.0.1:$port" --data-dir "$(mktemp -d)" --log warn "${DT_ARGS[@]}" >/dev/null &
+}
+# ready PORT: until GET /readyz answers 200 (the durable node has its topic and store), 60 s at most.
+ready() {
+  for _ in $(seq 1 600); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$1"; printf 'GET /readyz HTTP/1.0\r\n\r\n' >&3; read -r -t 5 l <&3; [[ $l == *" 200 "* ]]) \
+      2>/dev/null && return 0
+    sleep 0.1
+  done
+  echo "the durable node on $1 is not ready" >&2; return 1
+}
 
 if [ "$QUICK" = --quick ]; then
   ROOMS=4; SUBS=5; RATES=20,40; STEP=1; IDLE=50; STORM=40; BIG=""; BIG_RATES=""
@@ -105,6 +155,11 @@ for t in ws ws-compact sse poll stomp; do fanout dungeontalk $t $ROOMS $SUBS $RA
 for t in ws poll; do fanout socketio $t $ROOMS $SUBS $RATES; done
 for t in ws poll; do fanout socketioxide $t $ROOMS $SUBS $RATES; done
 fanout bare ws $ROOMS $SUBS $RATES
+if [ -n "$DURABLE" ]; then
+  fanout dungeontalk-durable ws $ROOMS $SUBS $RATES
+else
+  say "the durable path is not measured: set DTBENCH_KAFKA_BROKERS, DTBENCH_MONGODB_URI and DTBENCH_REDIS_URL"
+fi
 if [ -n "$BIG" ]; then
   # 10k connections: 100 rooms × 100.
   for s in dungeontalk socketioxide bare; do fanout $s ws $ROOMS $BIG $BIG_RATES; done
@@ -114,5 +169,5 @@ idle dungeontalk sse
 idle dungeontalk stomp
 for s in dungeontalk socketio socketioxide bare; do storm $s ws; done
 "$BIN/dtbench" plot --results "$OUT/results.json" --dir "$OUT"
-python3 bench/check.py "$OUT"
+python3 bench/check.py "$OUT" ${DURABLE:+--durable}
 say "results: $OUT/results.json and the SVG plots in $OUT"

@@ -54,82 +54,10 @@ trap 'stop; exit 130' INT
 trap 'stop; exit 143' TERM
 trap stop EXIT
 
-# free_port: a free port well below the kernel's ephemeral range, so that nothing binding port 0
-# or connecting out is handed it before the service binds it; and below the 12 000 ports under
-# that range, which the API tests hand their own services (a test that stops a Redis and starts it
-# again on its port would otherwise meet this cluster's on it).
-free_port() {
-  python3 -c '
-import random, socket
-low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
-top = max(2048, low - 12000)
-while True:
-    port = random.randrange(max(1024, top - 12000), top)
-    try:
-        socket.socket().bind(("127.0.0.1", port))
-        print(port)
-        break
-    except OSError:
-        pass'
-}
-
-# start NAME COMMAND...: runs it in the background, output to DIR/NAME.log.
-start() {
-  local name=$1
-  shift
-  "$@" >"$DIR/$name.log" 2>&1 &
-  PIDS+=($!)
-  echo "$! $name" >>"$DIR/pids"
-}
-
-# http_ok PORT PATH: whether GET PATH answers 200 (bash's /dev/tcp: no curl needed).
-http_ok() {
-  (
-    exec 3<>"/dev/tcp/127.0.0.1/$1"
-    printf 'GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' "$2" >&3
-    read -r -t 5 status <&3
-    [[ $status == *" 200 "* ]]
-  ) 2>/dev/null
-}
-
-# wait_up NAME PORT [PATH]: until the port answers (an HTTP path: answers 200), 60 s at most; the
-# process started as NAME must still run (one that could not bind its port ends at once, and
-# whatever else listens there must not pass for it).
-wait_up() {
-  local pid
-  pid=$(awk -v n="$1" '$2 == n {p = $1} END {print p}' "$DIR/pids")
-  for _ in $(seq 600); do
-    if ! kill -0 "$pid" 2>/dev/null; then
-      echo "cluster: $1 ended before it answered on port $2 (see $DIR/$1.log)" >&2
-      tail -20 "$DIR/$1.log" >&2 || true
-      exit 1
-    fi
-    if [ -n "${3:-}" ]; then
-      http_ok "$2" "$3" && return
-    else
-      (exec 3<>"/dev/tcp/127.0.0.1/$2") 2>/dev/null && return
-    fi
-    sleep 0.1
-  done
-  echo "cluster: $1 did not come up on port $2 (see $DIR/$1.log)" >&2
-  tail -20 "$DIR/$1.log" >&2 || true
-  exit 1
-}
-
-REDIS_PORT=$(free_port)
-KAFKA_PORT=$(free_port)
-MONGO_PORT=$(free_port)
-mkdir -p "$DIR/redis" "$DIR/kafka" "$DIR/mongo"
-start redis "$REDIS" --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$DIR/redis" --save "" --appendonly yes
-# The broker keeps its log in memory here (the engine the tests vet most); Redis and the store keep
-# theirs in the cluster folder.
-start kafka "$NISSHI" broker --listener-url "tcp://127.0.0.1:$KAFKA_PORT" \
-  --advertised-listener-url "tcp://127.0.0.1:$KAFKA_PORT" --storage-engine "memory://nisshi/" \
-  --group-initial-rebalance-delay 0s
-start mongo "$SECANTUS" --host 127.0.0.1 --port "$MONGO_PORT" --storage-path "$DIR/mongo" --cache-size 256M
-wait_up redis "$REDIS_PORT"
-wait_up kafka "$KAFKA_PORT"
-wait_up mongo "$MONGO_PORT"
+SVC_WHO=cluster
+# shellcheck source=deploy/services.sh
+source deploy/services.sh
+svc_backends
 
 # Every node signs and checks tokens with one secret; it never leaves the cluster folder.
 SECRET_FILE="$DIR/jwt-secret"
@@ -138,10 +66,10 @@ chmod 600 "$SECRET_FILE"
 
 NODE_PORTS=()
 for n in 1 2; do
-  port=$(free_port)
+  port=$(svc_free_port)
   NODE_PORTS+=("$port")
   mkdir -p "$DIR/node$n"
-  start "node$n" env \
+  svc_start "node$n" env \
     DUNGEONTALK_CONFIG=deploy/node.toml \
     DUNGEONTALK_BIND="127.0.0.1:$port" \
     DUNGEONTALK_DATA_DIR="$DIR/node$n" \
@@ -152,11 +80,11 @@ for n in 1 2; do
     DUNGEONTALK_MONGODB_URI="mongodb://127.0.0.1:$MONGO_PORT/dungeontalk" \
     "$BIN"
 done
-for n in 1 2; do wait_up "node$n" "${NODE_PORTS[$((n - 1))]}" /readyz; done
+for n in 1 2; do svc_wait_up "node$n" "${NODE_PORTS[$((n - 1))]}" /readyz; done
 
-start lb env DT_LB_ADDR="127.0.0.1:$PORT" DT_NODE1_ADDR="127.0.0.1:${NODE_PORTS[0]}" \
+svc_start lb env DT_LB_ADDR="127.0.0.1:$PORT" DT_NODE1_ADDR="127.0.0.1:${NODE_PORTS[0]}" \
   DT_NODE2_ADDR="127.0.0.1:${NODE_PORTS[1]}" "$HAPROXY" -db -f deploy/haproxy.cfg
-wait_up lb "$PORT" /readyz
+svc_wait_up lb "$PORT" /readyz
 
 say "running (data and logs in $DIR):"
 printf '  %-8s %-22s pid %s\n' \
