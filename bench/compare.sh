@@ -69,6 +69,8 @@ stop() { kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null 
 
 kind_of() { case $1 in dungeontalk*) echo dt;; socketio|socketioxide) echo sio;; bare) echo bare;; esac; }
 
+# shellcheck source=deploy/services.sh
+source deploy/services.sh
 DURABLE=
 if [ "$QUICK" = --quick ]; then
   DIR=$(mktemp -d -t dtbench-services.XXXXXX)
@@ -77,8 +79,6 @@ if [ "$QUICK" = --quick ]; then
   NISSHI=${DUNGEONTALK_NISSHI:-$TOOLS/nisshi/bin/nisshi}
   SECANTUS=${DUNGEONTALK_SECANTUS:-$TOOLS/secantus/bin/secantusd-py}
   SVC_WHO=compare
-  # shellcheck source=deploy/services.sh
-  source deploy/services.sh
   say "starting the durable path's test stand-ins (Redis, nisshi, SecantusDB)"
   svc_backends
   DTBENCH_KAFKA_BROKERS=127.0.0.1:$KAFKA_PORT
@@ -104,8 +104,7 @@ start_durable() {
 # ready PORT: until GET /readyz answers 200 (the durable node has its topic and store), 60 s at most.
 ready() {
   for _ in $(seq 1 600); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$1"; printf 'GET /readyz HTTP/1.0\r\n\r\n' >&3; read -r -t 5 l <&3; [[ $l == *" 200 "* ]]) \
-      2>/dev/null && return 0
+    svc_http_ok "$1" /readyz && return 0
     sleep 0.1
   done
   echo "the durable node on $1 is not ready" >&2; return 1
