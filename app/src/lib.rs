@@ -4,6 +4,7 @@
 //! with the `ui` feature. `fns` (the UI's server functions) is in both halves: the browser's stubs
 //! with `ui`, the server's handlers with `ssr`.
 
+pub mod game;
 pub mod wire;
 
 #[cfg(any(feature = "ui", feature = "ssr"))]

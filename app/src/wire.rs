@@ -7,12 +7,14 @@ use uuid::Uuid;
 
 pub mod compact;
 mod error_code;
+mod game;
 mod measure;
 mod ops;
 mod rest;
 pub mod stomp;
 
 pub use error_code::ErrorCode;
+pub use game::*;
 pub use measure::*;
 pub use ops::*;
 pub use rest::*;
@@ -62,6 +64,19 @@ pub enum ClientFrame {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         receiver_id: Option<MemberId>,
     },
+    /// A player's move for the current turn of a game (sent while the game master answers, it
+    /// counts for the next turn); a repeated `messageId` is accepted once.
+    Action {
+        content: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        message_id: Option<Uuid>,
+    },
+    /// Roll a die in a game; a repeated `messageId` keeps the first roll.
+    Roll {
+        die: Die,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        message_id: Option<Uuid>,
+    },
 }
 
 /// A frame the server sends: a WebSocket frame, an SSE `data:` line or an element of a poll batch.
@@ -96,6 +111,18 @@ pub enum ServerFrame {
     /// A piece of the game master's answer while it streams (ephemeral, no seq); arrives on the
     /// `aichat.{roomId}` channel from the AI service.
     GmChunk { room_id: RoomId, turn: u32, index: u32, text: String },
+    /// The game's clock moved (stored, sequenced).
+    Turn(TurnEvent),
+    /// A player's move (stored, sequenced).
+    Action(ActionEvent),
+    /// A die was rolled (stored, sequenced).
+    Dice(DiceEvent),
+    /// The game master's answer to a turn (stored, sequenced).
+    GmMessage(GmMessageEvent),
+    /// The game is over (stored, sequenced).
+    GameEnd(GameEndEvent),
+    /// A word from the server to the room (stored, sequenced).
+    System(SystemEvent),
 }
 
 impl ServerFrame {
@@ -104,10 +131,34 @@ impl ServerFrame {
         match self {
             ServerFrame::Talk(e) => Some(e.seq),
             ServerFrame::Join(e) | ServerFrame::Leave(e) => Some(e.seq),
+            ServerFrame::Turn(e) => Some(e.seq),
+            ServerFrame::Action(e) => Some(e.seq),
+            ServerFrame::Dice(e) => Some(e.seq),
+            ServerFrame::GmMessage(e) => Some(e.seq),
+            ServerFrame::GameEnd(e) => Some(e.seq),
+            ServerFrame::System(e) => Some(e.seq),
             _ => None,
         }
     }
+
+    /// Whether it belongs to a game: what STOMP's `/sub/aichat/room/{roomId}` carries.
+    pub fn is_game(&self) -> bool {
+        matches!(
+            self,
+            ServerFrame::GmChunk { .. }
+                | ServerFrame::Turn(_)
+                | ServerFrame::Action(_)
+                | ServerFrame::Dice(_)
+                | ServerFrame::GmMessage(_)
+                | ServerFrame::GameEnd(_)
+                | ServerFrame::System(_)
+        )
+    }
 }
+
+/// The `type` of every game frame, as its JSON starts (`{"type":"TURN"`...): what the server
+/// checks without parsing.
+pub const GAME_TYPES: [&str; 7] = ["GM_CHUNK", "TURN", "ACTION", "DICE", "GM_MESSAGE", "GAME_END", "SYSTEM"];
 
 /// What changed in a room's presence.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -208,6 +259,8 @@ pub enum Notification {
     Whisper(TalkEvent),
     /// Someone invited the reader into a room.
     Invitation { room_id: RoomId, room_name: String, from_id: MemberId, from_nickname: String, created_at: String },
+    /// The matching queue found a party: a game room was made for it.
+    Matched { room_id: RoomId, world_type: WorldType },
 }
 
 impl Notification {
@@ -218,6 +271,7 @@ impl Notification {
             Notification::Mention(_) => "mention",
             Notification::Whisper(_) => "whisper",
             Notification::Invitation { .. } => "invitation",
+            Notification::Matched { .. } => "matched",
         }
     }
 }

@@ -7,10 +7,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use dungeontalk_app::wire::{MemberId, NodeStats, Notification, PresenceMember, PresenceType, RoomId};
+use dungeontalk_app::wire::{MemberId, NodeStats, Notification, PresenceMember, PresenceType, RoomId, WorldType};
 
 use crate::model::{Actor, StoredEvent};
 
+mod game_local;
+mod game_redis;
 pub mod local;
 pub mod lockout;
 pub mod presence;
@@ -150,6 +152,11 @@ pub trait Limits: Send + Sync + 'static {
 pub trait Channel: Send + Sync + 'static {
     /// An ephemeral frame for a room's readers on every node.
     async fn room(&self, event: Arc<StoredEvent>) -> Result<(), ClusterError>;
+    /// A piece of the game master's answer (`GM_CHUNK`) for a room's readers on every node: on
+    /// Redis the `aichat.{roomId}` channel, the AI chat's own.
+    async fn narrate(&self, event: Arc<StoredEvent>) -> Result<(), ClusterError> {
+        self.room(event).await
+    }
     /// A notification for a member's streams, on whichever node they are; false when the member
     /// has no stream open anywhere.
     async fn member(&self, member: &MemberId, notification: &Notification) -> Result<bool, ClusterError>;
@@ -173,10 +180,67 @@ pub trait Channel: Send + Sync + 'static {
     async fn nodes(&self, since_ms: u64) -> Result<Vec<NodeStats>, ClusterError>;
 }
 
+/// Leases with an owner and a time to live: one node at a time does a room's game work.
+#[async_trait]
+pub trait Leases: Send + Sync + 'static {
+    /// Takes the lease `key` for `owner` for `ttl`, or renews it when `owner` holds it already;
+    /// false while another owner holds it.
+    async fn hold(&self, key: &str, owner: &str, ttl: Duration) -> Result<bool, ClusterError>;
+    /// Gives the lease up if `owner` holds it.
+    async fn release(&self, key: &str, owner: &str) -> Result<(), ClusterError>;
+    /// Entries held in this process's memory (0 where the backend holds them, with its own expiry).
+    fn held(&self) -> usize {
+        0
+    }
+}
+
+/// Where a member stands after queueing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Queued {
+    /// Players waiting for the world now (after a party left the queue: those left).
+    pub waiting: u32,
+    /// A full party taken out of the queue, oldest first (the caller makes their room).
+    pub party: Option<Vec<Actor>>,
+}
+
+/// The matching queue: players waiting for a game of a world, over every node.
+#[async_trait]
+pub trait MatchQueue: Send + Sync + 'static {
+    /// Queues the actor for `world` (leaving any other world's queue); when `size` players wait
+    /// for it, takes the oldest `size` out as a party. Entries older than `max_wait` are dropped.
+    async fn enqueue(
+        &self,
+        world: WorldType,
+        actor: &Actor,
+        size: u32,
+        max_wait: Duration,
+    ) -> Result<Queued, ClusterError>;
+    /// Takes the member out of the queue; true when they were in it.
+    async fn dequeue(&self, member: &MemberId) -> Result<bool, ClusterError>;
+    /// The world the member waits for and how many wait for it.
+    async fn status(&self, member: &MemberId) -> Result<Option<(WorldType, u32)>, ClusterError>;
+    /// Remembers for `ttl` that the member was matched into `room` (for a client that polls).
+    async fn set_matched(
+        &self,
+        member: &MemberId,
+        room: &RoomId,
+        world: WorldType,
+        ttl: Duration,
+    ) -> Result<(), ClusterError>;
+    /// The room the member was matched into recently, if any.
+    async fn matched(&self, member: &MemberId) -> Result<Option<(RoomId, WorldType)>, ClusterError>;
+    /// Entries held in this process's memory (0 where the backend holds them, with its own expiry).
+    fn held(&self) -> usize {
+        0
+    }
+}
+
 /// The shared state as the hub and the accounts use it.
 #[derive(Clone)]
 pub struct Cluster {
     pub presence: Arc<dyn Presence>,
     pub limits: Arc<dyn Limits>,
     pub channel: Arc<dyn Channel>,
+    pub leases: Arc<dyn Leases>,
+    pub queue: Arc<dyn MatchQueue>,
 }

@@ -87,7 +87,43 @@ pub struct Settings {
     pub presence_ttl_secs: u64,
     pub dedupe_window_secs: u64,
     pub backend_timeout_ms: u64,
+    pub gm: GmKind,
+    pub gm_model_path: PathBuf,
+    pub gm_url: Option<String>,
+    pub gm_model: String,
+    pub gm_api_key: Option<Secret>,
+    pub gm_timeout_secs: u64,
+    pub gm_max_chars: usize,
+    pub gm_script_pace_ms: u64,
+    pub game_turns: u32,
+    pub game_turn_secs: u32,
+    pub game_lease_ms: u64,
+    pub game_idle_secs: u64,
+    pub match_size: u32,
+    pub match_wait_secs: u64,
     pub log: String,
+}
+
+/// Which game master narrates (`gm`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum GmKind {
+    /// `local` when its model file is there, else `script`.
+    Auto,
+    /// A small model in this process, on CPU (`gm_model_path`).
+    Local,
+    /// Templates over the game plan: seeded, reproducible.
+    Script,
+    /// An OpenAI-compatible `/v1/chat/completions` server (`gm_url`, `gm_model`, `gm_api_key`).
+    Http,
+}
+
+/// Where the set-up commands put the game master's model: `~/.cache/dungeontalk-tools/models/`.
+fn default_model_path() -> PathBuf {
+    let tools = std::env::var_os("DUNGEONTALK_TOOLS").map(PathBuf::from).unwrap_or_else(|| {
+        std::env::var_os("HOME").map_or_else(|| PathBuf::from("."), PathBuf::from).join(".cache/dungeontalk-tools")
+    });
+    tools.join("models/smollm2-135m-instruct-q4_1.gguf")
 }
 
 impl Default for Settings {
@@ -168,6 +204,20 @@ impl Default for Settings {
             presence_ttl_secs: 15,
             dedupe_window_secs: 120,
             backend_timeout_ms: 5000,
+            gm: GmKind::Auto,
+            gm_model_path: default_model_path(),
+            gm_url: None,
+            gm_model: "default".into(),
+            gm_api_key: None,
+            gm_timeout_secs: 30,
+            gm_max_chars: 1200,
+            gm_script_pace_ms: 40,
+            game_turns: 10,
+            game_turn_secs: 90,
+            game_lease_ms: 5000,
+            game_idle_secs: 3600,
+            match_size: 3,
+            match_wait_secs: 600,
             log: "info".into(),
         }
     }
@@ -272,8 +322,26 @@ impl Settings {
             presence_ttl_secs,
             dedupe_window_secs,
             backend_timeout_ms,
+            gm,
+            gm_model_path,
+            gm_model,
+            gm_timeout_secs,
+            gm_max_chars,
+            gm_script_pace_ms,
+            game_turns,
+            game_turn_secs,
+            game_lease_ms,
+            game_idle_secs,
+            match_size,
+            match_wait_secs,
             log
         );
+        if o.gm_url.is_some() {
+            self.gm_url = o.gm_url;
+        }
+        if o.gm_api_key.is_some() {
+            self.gm_api_key = o.gm_api_key;
+        }
         if o.jwt_secret.is_some() {
             self.jwt_secret = o.jwt_secret;
         }

@@ -95,6 +95,7 @@ impl From<FeedError> for AppError {
             FeedError::Store(err) => err.into(),
             FeedError::Log(err) => err.into(),
             FeedError::Closed => AppError::new(ErrorCode::Unavailable, "The server is shutting down."),
+            FeedError::AtHead => AppError::new(ErrorCode::Internal, "A feed stopped at its head."),
             FeedError::RoomFull(capacity) => {
                 AppError::new(ErrorCode::RoomFull, format!("This room is full ({capacity} members)."))
             }

@@ -16,6 +16,7 @@ pub(crate) mod detach;
 mod extract;
 pub mod fns;
 mod frames;
+mod games;
 mod health;
 mod messages;
 mod notify;
@@ -45,6 +46,10 @@ pub fn router(state: AppState) -> Router {
         .route("/rooms/{room_id}/poll", get(poll::poll))
         .route("/rooms/{room_id}/invitations", post(notify::invite))
         .route("/notifications/stream", get(notify::stream))
+        .route("/games", post(games::create))
+        .route("/games/{room_id}", get(games::view))
+        .route("/games/{room_id}/{action}", post(games::control))
+        .route("/matching", get(games::status).post(games::enqueue).delete(games::leave))
         .route("/fn/{*name}", post(fns::serve))
         // Bigger POST bodies are refused as `chat.frame_too_large` before they are read whole.
         .layer(DefaultBodyLimit::max(state.settings.max_frame_bytes))

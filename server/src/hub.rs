@@ -141,13 +141,15 @@ impl Hub {
 
     /// Entries of this node's per-key tables, by table: each has an eviction rule, and `/metrics`
     /// shows them so a leak is visible.
-    pub fn tables(&self) -> [(&'static str, usize); 5] {
+    pub fn tables(&self) -> [(&'static str, usize); 7] {
         [
             ("rings", self.rooms.len()),
             ("notify", self.notifier.len()),
             ("connections", self.counted_keys()),
             ("presence", self.cluster.presence.held()),
             ("limits", self.cluster.limits.held()),
+            ("leases", self.cluster.leases.held()),
+            ("match_queue", self.cluster.queue.held()),
         ]
     }
 
@@ -169,6 +171,14 @@ impl Hub {
         }
     }
 
+    /// Publishes a piece of the game master's answer to the room on every node.
+    pub async fn narrate(&self, event: StoredEvent) {
+        if let Err(e) = self.cluster.channel.narrate(Arc::new(event)).await {
+            self.metrics.backend_errors.with_label_values(&["redis"]).inc();
+            tracing::warn!(error = %e, "narration publish failed");
+        }
+    }
+
     /// The actor's notifications from now on (other nodes learn that this member listens here).
     pub async fn notifications(&self, actor: &Actor) -> broadcast::Receiver<Bytes> {
         let rx = self.notifier.subscribe(actor);
@@ -176,6 +186,11 @@ impl Hub {
             tracing::warn!(error = %e, "notification stream not announced");
         }
         rx
+    }
+
+    /// Whether the member has a notification stream open on this node.
+    pub fn listens(&self, member: &MemberId) -> bool {
+        self.notifier.listens(member)
     }
 
     /// Takes a token of `kind` for `actor` (JOIN/LEAVE, typing, invitations, new rooms), or

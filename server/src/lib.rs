@@ -12,6 +12,7 @@ pub mod auth;
 pub mod cluster;
 pub mod config;
 pub mod error;
+pub mod game;
 pub mod http;
 pub mod hub;
 pub mod log;
@@ -39,6 +40,8 @@ pub enum StartError {
     Log(#[from] log::LogError),
     #[error("{0}")]
     Cluster(#[from] cluster::ClusterError),
+    #[error("cannot resume the games in progress: {0}")]
+    Game(String),
     #[error("cannot set up auth: {0}")]
     Auth(String),
     #[error("cannot listen on {0}: {1}")]
@@ -131,7 +134,17 @@ pub async fn build_state(
     let auth = Arc::new(auth);
     let settings = Arc::new(settings);
     let fns = http::fns::data(&auth, &hub, &settings);
-    let state = AppState { settings, hub, auth, accounts: Arc::new(accounts), fns, shutdown };
+    let narrator = game::narrator_for(&settings);
+    let games = game::Games::new(
+        hub.clone(),
+        game::GameSettings::from_settings(&settings),
+        narrator,
+        settings.node_id.clone(),
+        shutdown.clone(),
+    );
+    // A game whose node stopped (this one, before a restart, or another) goes on here.
+    games.resume_all().await.map_err(|e| StartError::Game(e.to_string()))?;
+    let state = AppState { settings, hub, games, auth, accounts: Arc::new(accounts), fns, shutdown };
     Ok((state, tasks))
 }
 

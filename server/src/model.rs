@@ -13,7 +13,7 @@ mod watchers;
 pub use event::{Appended, Draft, EventBody, StoredEvent};
 pub use inbox::Inbox;
 pub use revoked::Revoked;
-pub use room::RoomRecord;
+pub use room::{GameSetup, RoomRecord};
 pub use seats::Seats;
 pub use watchers::Watch;
 

@@ -7,6 +7,7 @@ use tokio_util::sync::CancellationToken;
 use crate::accounts::Accounts;
 use crate::auth::Auth;
 use crate::config::Settings;
+use crate::game::Games;
 use crate::hub::Hub;
 
 /// Settings, hub, auth, accounts, the server functions' data and the shutdown signal.
@@ -14,6 +15,8 @@ use crate::hub::Hub;
 pub struct AppState {
     pub settings: Arc<Settings>,
     pub hub: Arc<Hub>,
+    /// AI game rooms and the matching queue.
+    pub games: Arc<Games>,
     pub auth: Arc<Auth>,
     pub accounts: Arc<Accounts>,
     /// What the UI's server functions see (`/api/fn/*`).

@@ -330,6 +330,19 @@ impl ChatState {
                 return Next::Connected;
             }
             ServerFrame::Resync { .. } => return Next::Resume,
+            // Stored game events read as lines until the game screen shows them its own way.
+            ServerFrame::Turn(t) => system_line(t.seq, turn_text(&t), &t.created_at),
+            ServerFrame::Action(a) => {
+                system_line(a.seq, format!("{} (turn {}): {}", a.nickname, a.turn, a.content), &a.created_at)
+            }
+            ServerFrame::Dice(d) => system_line(
+                d.seq,
+                format!("{} rolled {}: {} ({})", d.nickname, d.die.label(), d.result, d.outcome.label()),
+                &d.created_at,
+            ),
+            ServerFrame::GmMessage(g) => system_line(g.seq, format!("Game master: {}", g.content), &g.created_at),
+            ServerFrame::GameEnd(e) => system_line(e.seq, format!("The game is over. {}", e.result), &e.created_at),
+            ServerFrame::System(m) => system_line(m.seq, m.content, &m.created_at),
             // The narrator's streamed pieces belong to the game view (not built yet).
             ServerFrame::Ack { .. } | ServerFrame::GmChunk { .. } => return Next::Continue,
         };
@@ -361,6 +374,18 @@ pub enum Next {
     /// The server ended the link: its token expired (renew and reconnect), was logged out, or the
     /// room filled up without a seat for us (stop).
     Ended(ErrorBody),
+}
+
+fn turn_text(t: &crate::wire::TurnEvent) -> String {
+    use crate::wire::{GamePhase, GameStatus};
+    match (t.status, t.phase) {
+        (GameStatus::Paused, _) => {
+            format!("The game is paused{}.", t.by.as_ref().map_or(String::new(), |b| format!(" by {b}")))
+        }
+        (_, GamePhase::TurnInput) => format!("Turn {}: what do you do?", t.turn),
+        (_, GamePhase::AiResponse) => format!("Turn {}: the game master answers…", t.turn),
+        (_, GamePhase::Waiting | GamePhase::GameEnd) => String::new(),
+    }
 }
 
 fn system_line(seq: u64, text: String, created_at: &str) -> Line {

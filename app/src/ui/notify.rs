@@ -27,7 +27,7 @@ async fn open(token: String, member: String, toasts: Toasts) -> Option<Stream> {
     let url = format!("/api/notifications/stream?as={}", js_sys::encode_uri_component(&member));
     let source = web_sys::EventSource::new(&url).ok()?;
     let mut listeners = Vec::new();
-    for name in ["mention", "invitation"] {
+    for name in ["mention", "invitation", "matched"] {
         let listener = Closure::<dyn FnMut(web_sys::Event)>::new(move |ev: web_sys::Event| {
             let data = ev.dyn_ref::<web_sys::MessageEvent>().and_then(|m| m.data().as_string());
             match data.and_then(|d| serde_json::from_str::<Notification>(&d).ok()) {
@@ -36,6 +36,9 @@ async fn open(token: String, member: String, toasts: Toasts) -> Option<Stream> {
                 }
                 Some(Notification::Invitation { room_name, from_nickname, .. }) => {
                     toasts.news(format!("{from_nickname} invited you to {room_name}."))
+                }
+                Some(Notification::Matched { world_type, .. }) => {
+                    toasts.news(format!("A {} game found its party: it is in your room list.", world_type.label()))
                 }
                 _ => {}
             }

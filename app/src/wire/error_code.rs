@@ -86,6 +86,16 @@ codes! {
     RoomForbidden = "room.forbidden", 403;
     /// The room is at its capacity.
     RoomFull = "room.full", 409;
+    /// That room is not a game.
+    NotAGame = "game.not_found", 404;
+    /// That cannot be done in the game's current status or phase (e.g. starting a running game).
+    GameBadState = "game.bad_state", 409;
+    /// You have sent your ACTION for this turn already; wait for the next one.
+    AlreadyActed = "game.already_acted", 409;
+    /// The game moved on while the request was on its way (another player or the clock was first): look again.
+    GameConflict = "game.conflict", 409;
+    /// You are not waiting in the matching queue.
+    NotQueued = "match.not_queued", 404;
     /// No such API endpoint.
     NotFound = "request.not_found", 404;
     /// Something failed on the server; details are in its log.

@@ -34,6 +34,8 @@ pub fn cluster(settings: &Settings, inbox: Arc<dyn Inbox>, accounts: Arc<dyn Acc
             ),
         }),
         channel: Arc::new(LocalChannel { inbox, accounts, stats: Default::default() }),
+        leases: Arc::new(super::game_local::LocalLeases::default()),
+        queue: Arc::new(super::game_local::LocalQueue::default()),
     }
 }
 

@@ -15,6 +15,7 @@ use futures_util::StreamExt;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use tokio_util::sync::CancellationToken;
 
+use super::game_redis::{RedisLeases, RedisQueue};
 use super::redis_limits::RedisLimits;
 use super::redis_presence::RedisPresence;
 use super::{Channel, Cluster, ClusterError};
@@ -59,8 +60,10 @@ pub async fn connect(
     subscriber.first_subscribe(shutdown).await?;
     Ok(Cluster {
         presence: Arc::new(RedisPresence::new(conn.clone(), settings.node_id.clone(), ttl)),
-        limits: Arc::new(RedisLimits::new(conn, settings)),
+        limits: Arc::new(RedisLimits::new(conn.clone(), settings)),
         channel,
+        leases: Arc::new(RedisLeases { conn: conn.clone() }),
+        queue: Arc::new(RedisQueue { conn }),
     })
 }
 
@@ -90,6 +93,18 @@ impl Channel for RedisChannel {
         let _: i64 = redis::cmd("PUBLISH")
             .arg(channel)
             .arg(encode_room(&event))
+            .query_async(&mut self.conn.clone())
+            .await
+            .map_err(failed)?;
+        Ok(())
+    }
+
+    async fn narrate(&self, event: Arc<StoredEvent>) -> Result<(), ClusterError> {
+        // Every node reads `aichat.*`, so the frame reaches the room's readers everywhere, this
+        // node's included.
+        let _: i64 = redis::cmd("PUBLISH")
+            .arg(format!("aichat.{}", event.room_id))
+            .arg(event.json.as_str())
             .query_async(&mut self.conn.clone())
             .await
             .map_err(failed)?;

@@ -25,7 +25,7 @@ impl Settings {
             (self.invite_rate_per_sec, self.invite_burst),
             (self.room_rate_per_sec, self.room_burst),
         ];
-        let checks: [(bool, &'static str); 29] = [
+        let checks: [(bool, &'static str); 33] = [
             (self.listen_backlog > 0, "listen_backlog must be > 0"),
             (self.max_frame_bytes > 0, "max_frame_bytes must be > 0"),
             (self.ws_max_message_bytes >= self.max_frame_bytes, "ws_max_message_bytes must be >= max_frame_bytes"),
@@ -82,6 +82,22 @@ impl Settings {
             (
                 self.http_header_timeout_secs > 0 && self.ws_ping_secs > 0,
                 "http_header_timeout_secs and ws_ping_secs must be > 0",
+            ),
+            (
+                (1..=100).contains(&self.game_turns) && (5..=3600).contains(&self.game_turn_secs),
+                "game_turns must be 1..=100 and game_turn_secs 5..=3600",
+            ),
+            ((1..=5).contains(&self.match_size), "match_size must be 1..=5 (a game seats at most 5)"),
+            (
+                self.game_lease_ms >= 300
+                    && self.gm_timeout_secs > 0
+                    && self.match_wait_secs > 0
+                    && self.game_idle_secs > 0,
+                "game_lease_ms >= 300, gm_timeout_secs, match_wait_secs and game_idle_secs > 0",
+            ),
+            (
+                (100..=8000).contains(&self.gm_max_chars) && (self.gm != super::GmKind::Http || self.gm_url.is_some()),
+                "gm_max_chars must be 100..=8000, and gm = http needs gm_url",
             ),
         ];
         match checks.iter().find(|(ok, _)| !ok) {

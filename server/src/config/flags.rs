@@ -301,6 +301,54 @@ pub struct Overrides {
     /// failed [default: 5000].
     #[arg(long, env = "DUNGEONTALK_BACKEND_TIMEOUT_MS", value_name = "MS")]
     pub backend_timeout_ms: Option<u64>,
+    /// The game master: auto (local when its model file is there, else script), local (a small
+    /// model on this machine's CPU), script (templates, reproducible) or http (an OpenAI-compatible
+    /// server) [default: auto].
+    #[arg(long, env = "DUNGEONTALK_GM", value_name = "KIND")]
+    pub gm: Option<super::GmKind>,
+    /// The local game master's model, a GGUF file [default:
+    /// ~/.cache/dungeontalk-tools/models/smollm2-135m-instruct-q4_1.gguf].
+    #[arg(long, env = "DUNGEONTALK_GM_MODEL_PATH", value_name = "FILE")]
+    pub gm_model_path: Option<PathBuf>,
+    /// The http game master's base URL, e.g. http://127.0.0.1:8081 (it speaks
+    /// /v1/chat/completions with stream: true).
+    #[arg(long, env = "DUNGEONTALK_GM_URL", value_name = "URL")]
+    pub gm_url: Option<String>,
+    /// The model the http game master is asked for [default: default].
+    #[arg(long, env = "DUNGEONTALK_GM_MODEL", value_name = "NAME")]
+    pub gm_model: Option<String>,
+    /// The http game master's API key (sent as a Bearer token).
+    #[arg(long, env = "DUNGEONTALK_GM_API_KEY", value_name = "KEY", hide_env_values = true)]
+    pub gm_api_key: Option<Secret>,
+    /// Longest wait for the game master's first words, and between two pieces of its answer;
+    /// then the game pauses [default: 30].
+    #[arg(long, env = "DUNGEONTALK_GM_TIMEOUT_SECS", value_name = "SECS")]
+    pub gm_timeout_secs: Option<u64>,
+    /// Longest answer of the game master, in characters [default: 1200].
+    #[arg(long, env = "DUNGEONTALK_GM_MAX_CHARS", value_name = "N")]
+    pub gm_max_chars: Option<usize>,
+    /// The script game master's pause between streamed pieces, so it reads like a model [default: 40].
+    #[arg(long, env = "DUNGEONTALK_GM_SCRIPT_PACE_MS", value_name = "MS")]
+    pub gm_script_pace_ms: Option<u64>,
+    /// Turns a new game lasts (1-100) [default: 10].
+    #[arg(long, env = "DUNGEONTALK_GAME_TURNS", value_name = "N")]
+    pub game_turns: Option<u32>,
+    /// How long a new game's turn waits for every player's ACTION (5-3600) [default: 90].
+    #[arg(long, env = "DUNGEONTALK_GAME_TURN_SECS", value_name = "SECS")]
+    pub game_turn_secs: Option<u32>,
+    /// A game's lease: the node running a game renews it a third of this often; another node
+    /// takes the game over this long after that node died [default: 5000].
+    #[arg(long, env = "DUNGEONTALK_GAME_LEASE_MS", value_name = "MS")]
+    pub game_lease_ms: Option<u64>,
+    /// A game not yet started or paused with no event for this long ends as abandoned [default: 3600].
+    #[arg(long, env = "DUNGEONTALK_GAME_IDLE_SECS", value_name = "SECS")]
+    pub game_idle_secs: Option<u64>,
+    /// Players the matching queue puts in one game (1-5) [default: 3].
+    #[arg(long, env = "DUNGEONTALK_MATCH_SIZE", value_name = "N")]
+    pub match_size: Option<u32>,
+    /// Longest a player waits in the matching queue before they are taken out [default: 600].
+    #[arg(long, env = "DUNGEONTALK_MATCH_WAIT_SECS", value_name = "SECS")]
+    pub match_wait_secs: Option<u64>,
     /// Log filter in `tracing` syntax; RUST_LOG wins when set [default: info].
     #[arg(long, env = "DUNGEONTALK_LOG", value_name = "FILTER")]
     pub log: Option<String>,

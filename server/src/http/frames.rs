@@ -59,7 +59,9 @@ pub async fn start(
     let kind = match &frame {
         ClientFrame::Join | ClientFrame::Leave => Some(Kind::Membership),
         ClientFrame::Typing => Some(Kind::Typing),
-        ClientFrame::Talk { .. } | ClientFrame::Heartbeat => None,
+        ClientFrame::Talk { .. } | ClientFrame::Heartbeat | ClientFrame::Action { .. } | ClientFrame::Roll { .. } => {
+            None
+        }
     };
     if let Some(kind) = kind {
         hub.admit(actor, kind).await?;
@@ -77,6 +79,14 @@ pub async fn start(
         ClientFrame::Heartbeat => {
             hub.heartbeat(room_id, actor).await?;
             Acted::default()
+        }
+        ClientFrame::Action { content, message_id } => {
+            let (appended, warning) = state.games.act(room, actor, content, message_id).await?;
+            Acted { seq: Some(appended.seq), message_id: appended.message_id, warning: warning.map(AppError::from) }
+        }
+        ClientFrame::Roll { die, message_id } => {
+            let appended = state.games.roll(room, actor, die, message_id).await?;
+            Acted { seq: Some(appended.seq), message_id: appended.message_id, warning: None }
         }
         ClientFrame::Talk { content, message_id, receiver_id } => {
             let pending = hub.talk_enqueue(room, actor, content, message_id, receiver_id).await?;

@@ -69,5 +69,6 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     for (table, n) in hub.tables() {
         hub.metrics().table_entries.with_label_values(&[table]).set(n as i64);
     }
+    hub.metrics().table_entries.with_label_values(&["games"]).set(state.games.watched() as i64);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], hub.metrics().render())
 }

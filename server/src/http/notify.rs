@@ -6,7 +6,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use dungeontalk_app::wire::{Invite, Invited, Notification, RoomId};
+use dungeontalk_app::wire::{Invite, Invited, MemberId, Notification, RoomId};
 use futures_util::stream;
 use serde::Deserialize;
 use tokio::sync::broadcast::{self, error::RecvError};
@@ -35,6 +35,20 @@ struct NoticeStream {
     alarms: Alarms,
     hello: Option<Bytes>,
     done: bool,
+    _queue: QueueSeat,
+}
+
+/// A member's place in the matching queue while their notification stream is open: once no
+/// stream of theirs is open here, they leave the queue (see `Games::stream_closed`).
+struct QueueSeat {
+    games: std::sync::Arc<crate::game::Games>,
+    member: MemberId,
+}
+
+impl Drop for QueueSeat {
+    fn drop(&mut self) {
+        self.games.stream_closed(std::mem::replace(&mut self.member, MemberId(String::new())));
+    }
 }
 
 impl NoticeStream {
@@ -81,6 +95,7 @@ pub async fn stream(
         alarms: Alarms::new(heartbeat(&state), &state.shutdown, revocation),
         hello: Some(hello),
         done: false,
+        _queue: QueueSeat { games: state.games.clone(), member: actor.member_id.clone() },
     };
     let body = stream::unfold(st, |mut st| async move { st.chunk().await.map(|c| (c, st)) });
     Ok(sse_response(detach, body))

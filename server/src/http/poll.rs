@@ -23,6 +23,10 @@ pub struct PollQuery {
     after: Option<u64>,
     /// How long to wait for the first event, in ms (capped by `poll_timeout_ms`).
     timeout: Option<u64>,
+    /// Ephemeral frames (GM_CHUNK, PRESENCE, TYPING) the client has had since the `after` seq:
+    /// with it, the answer also holds the ephemeral frames that came after that seq, past those
+    /// first `seen`, so the narrator's chunks that came between two polls are not lost.
+    seen: Option<usize>,
 }
 
 /// `{"events": [...], "next": <seq>}`; an empty list when nothing came in time.
@@ -47,19 +51,33 @@ pub async fn poll(
         Some(after) => feed.resume(after),
         None => feed.recent(settings.history_on_join.min(batch_max)).await?,
     }
+    let mut skip = 0;
+    if let (Some(after), Some(seen)) = (q.after, q.seen) {
+        feed.replay_ephemeral_after(after);
+        skip = seen;
+    }
     let wait = Duration::from_millis(q.timeout.unwrap_or(settings.poll_timeout_ms).min(settings.poll_timeout_ms));
-    let first = tokio::select! {
-        _ = state.shutdown.cancelled() => None,
-        item = tokio::time::timeout(wait, feed.next()) => item.ok(),
-    };
+    let deadline = tokio::time::Instant::now() + wait;
     let mut events = Vec::new();
-    match first {
-        Some(Ok(Item::Event(e))) => events.push(e),
-        Some(Ok(Item::Lagged { .. })) | None => {}
-        Some(Err(e)) => return Err(e.into()),
+    loop {
+        let first = tokio::select! {
+            _ = state.shutdown.cancelled() => None,
+            item = tokio::time::timeout_at(deadline, feed.next()) => item.ok(),
+        };
+        match first {
+            // Ephemeral frames after the cursor that the client had already.
+            Some(Ok(Item::Event(e))) if e.is_ephemeral() && skip > 0 => skip -= 1,
+            Some(Ok(Item::Event(e))) => {
+                events.push(e);
+                break;
+            }
+            Some(Ok(Item::Lagged { .. })) | None => break,
+            Some(Err(e)) => return Err(e.into()),
+        }
     }
     while !events.is_empty() && events.len() < batch_max && feed.ready() {
         match feed.next().now_or_never() {
+            Some(Ok(Item::Event(e))) if e.is_ephemeral() && skip > 0 => skip -= 1,
             Some(Ok(Item::Event(e))) => events.push(e),
             _ => break,
         }

@@ -6,7 +6,9 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use dungeontalk_app::wire::{CreateRoom, ErrorCode, RoomId, RoomPresence, RoomSummary, UpdateRoom};
+use dungeontalk_app::wire::{
+    CreateGame, CreateRoom, ErrorCode, RoomId, RoomPresence, RoomSummary, RoomType, UpdateRoom, WorldType,
+};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -60,10 +62,18 @@ pub async fn create(
     }
     let max_capacity = req.max_capacity.unwrap_or(state.settings.default_room_capacity);
     state.hub.admit(&actor, Kind::CreateRoom).await?;
-    let made = state.hub.store().rooms().await?.iter().filter(|r| r.created_by == actor.member_id).count();
-    if made >= state.settings.max_rooms_per_member {
-        let msg = format!("You have made {made} rooms, as many as one may.");
-        return Err(AppError::new(ErrorCode::TooManyRooms, msg));
+    check_room_quota(&state, &actor).await?;
+    if req.room_type == RoomType::Game {
+        // A game room made here is a game like `POST /api/games` makes, in the default world.
+        let req = CreateGame {
+            name: Some(name),
+            world_type: WorldType::default(),
+            max_players: req.max_capacity,
+            private: req.private,
+        };
+        let game = state.games.create(&actor, req).await?;
+        let room = existing_room(&state, &game.room_id).await?;
+        return Ok((StatusCode::CREATED, Json(summary(room, 0))));
     }
     if max_capacity > MAX_ROOM_CAPACITY {
         let msg = format!("A room holds at most {MAX_ROOM_CAPACITY} members (0 means unlimited).");
@@ -78,9 +88,20 @@ pub async fn create(
         room_type: req.room_type,
         private: req.private,
         allowed: Vec::new(),
+        game: None,
     };
     state.hub.store().create_room(room.clone()).await?;
     Ok((StatusCode::CREATED, Json(summary(room, 0))))
+}
+
+/// Refuses a new room from a member who has made `max_rooms_per_member` already (`limit.rooms`).
+pub async fn check_room_quota(state: &AppState, actor: &Actor) -> Result<(), AppError> {
+    let made = state.hub.store().rooms().await?.iter().filter(|r| r.created_by == actor.member_id).count();
+    if made >= state.settings.max_rooms_per_member {
+        let msg = format!("You have made {made} rooms, as many as one may.");
+        return Err(AppError::new(ErrorCode::TooManyRooms, msg));
+    }
+    Ok(())
 }
 
 /// The room if `actor` may enter it: 404 `room.not_found`, or 403 `room.forbidden` (private).

@@ -53,6 +53,9 @@ pub enum FeedError {
     RoomFull(u32),
     #[error(transparent)]
     Cluster(#[from] ClusterError),
+    /// Everything the room holds so far was given out (only from [`Feed::next_or_head`]).
+    #[error("no new event yet")]
+    AtHead,
 }
 
 /// Events taken from the ring per read.
@@ -87,6 +90,8 @@ pub struct Feed {
     presence: Arc<dyn Presence>,
     /// Whether the reader holds a seat, once [`Feed::keep_seat`] says seats matter.
     seated: Option<bool>,
+    /// Answer `AtHead` instead of waiting for the room's next event (once).
+    stop_at_head: bool,
 }
 
 impl Feed {
@@ -111,6 +116,7 @@ impl Feed {
             live: true,
             presence: hub.cluster.presence.clone(),
             seated: None,
+            stop_at_head: false,
         }
     }
 
@@ -151,6 +157,15 @@ impl Feed {
         self.catching_up = true;
     }
 
+    /// Also gives the ephemeral frames (GM_CHUNK, PRESENCE, TYPING) that came after the stored
+    /// event `seq`, while this node's ring still holds that event; a client that reads in
+    /// separate requests (long polling) would miss those that came between two of them.
+    pub fn replay_ephemeral_after(&mut self, seq: u64) {
+        if let Some(pos) = self.sub.after_seq(seq) {
+            self.live_from = self.live_from.min(pos);
+        }
+    }
+
     /// Gives the newest `n` stored events first (history on join), then live ones. (A whisper for
     /// others counts towards `n` and is skipped, so a reader may get fewer.)
     pub async fn recent(&mut self, n: usize) -> Result<(), FeedError> {
@@ -181,6 +196,20 @@ impl Feed {
     /// The highest seq given out so far (the cursor a client resumes from).
     pub fn last(&self) -> u64 {
         self.last
+    }
+
+    /// The next event if the room has one already (in the store or the ring); `None` once
+    /// everything it holds so far was given out. A reader that must know when it has caught up
+    /// (a game's driver) reads with this.
+    pub async fn next_or_head(&mut self) -> Result<Option<Item>, FeedError> {
+        self.stop_at_head = true;
+        let got = self.next().await;
+        self.stop_at_head = false;
+        match got {
+            Ok(item) => Ok(Some(item)),
+            Err(FeedError::AtHead) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     /// True when the next event is already here: [`Feed::next`] will not wait.
@@ -262,6 +291,9 @@ impl Feed {
                     // that back before idling, idle readers are most readers.
                     if self.pending.capacity() > RING_BATCH {
                         self.pending = VecDeque::new();
+                    }
+                    if std::mem::take(&mut self.stop_at_head) {
+                        return Err(FeedError::AtHead);
                     }
                     self.sub.wait(self.pos).await
                 }

@@ -66,6 +66,11 @@ impl Notifier {
         members.keys().cloned().collect()
     }
 
+    /// Whether the member has a notification stream open on this node.
+    pub fn listens(&self, member: &MemberId) -> bool {
+        self.members.lock().expect("notifier lock").get(member).is_some_and(|tx| tx.receiver_count() > 0)
+    }
+
     /// Members with a channel (for the eviction test).
     pub fn len(&self) -> usize {
         self.members.lock().expect("notifier lock").len()

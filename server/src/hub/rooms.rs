@@ -208,6 +208,13 @@ impl Subscription {
         st.buf.iter().filter(|e| !e.is_ephemeral()).cloned().collect()
     }
 
+    /// The ring position right after the stored event `seq`, if the ring holds it.
+    pub fn after_seq(&self, seq: u64) -> Option<u64> {
+        let st = self.ring.state.read().expect("ring lock");
+        let i = st.buf.iter().position(|e| e.seq == seq && !e.is_ephemeral())?;
+        Some(st.start + i as u64 + 1)
+    }
+
     /// Appends up to `max` events from position `*pos` to `out` and moves `*pos` past them.
     /// Ephemeral events from before `live_from` are skipped: they were news before this reader came.
     pub fn read(&self, pos: &mut u64, live_from: u64, max: usize, out: &mut VecDeque<Arc<StoredEvent>>) -> Read {

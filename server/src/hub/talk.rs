@@ -45,15 +45,7 @@ impl Hub {
         message_id: Option<Uuid>,
         receiver_id: Option<MemberId>,
     ) -> Result<PendingSaid, HubError> {
-        if content.trim().is_empty() {
-            return Err(HubError::Invalid(ErrorCode::EmptyMessage, "A message needs some text.".into()));
-        }
-        let chars = content.chars().count();
-        if chars > self.limits.max_content_chars {
-            let max = self.limits.max_content_chars;
-            let msg = format!("A message may have at most {max} characters; this one has {chars}.");
-            return Err(HubError::Invalid(ErrorCode::MessageTooLong, msg));
-        }
+        self.measure(&content)?;
         // A seat is what capacity limits: talking needs one (this also marks the activity).
         if !self.cluster.presence.touch(&room.room_id, &actor.member_id).await? {
             let msg = "Join the room before you talk in it.";
@@ -68,15 +60,7 @@ impl Hub {
         // Clients resend what they have not seen echoed; a retry of a stored message must not use
         // up the rate: without a token it still passes if stored (the store is asked only then),
         // and a token it took comes back once the append says it was a duplicate.
-        let limits = &self.cluster.limits;
-        let charged = match limits.take(&actor.member_id, Kind::Talk).await? {
-            Ok(()) => true,
-            Err(_) if self.is_stored(&room.room_id, message_id).await? => false,
-            Err(wait) => {
-                let msg = "You are sending messages too fast; wait a moment.";
-                return Err(HubError::Refused(Refusal::new(ErrorCode::RateLimited, msg).retry_after(wait)));
-            }
-        };
+        let charged = self.charge(room, actor, message_id).await?;
         let (content, warning) = self.screen(room, content)?;
         let mentions = match receiver_id {
             // A whisper notifies its receiver only: a mention in it must not leak it to others.
@@ -122,6 +106,61 @@ impl Hub {
             .filter(|m| named.contains(&m.nickname.to_lowercase()))
             .map(|m| m.member_id)
             .collect())
+    }
+
+    /// Refuses text that is empty or longer than `max_content_chars`.
+    pub fn measure(&self, content: &str) -> Result<(), HubError> {
+        if content.trim().is_empty() {
+            return Err(HubError::Invalid(ErrorCode::EmptyMessage, "A message needs some text.".into()));
+        }
+        let chars = content.chars().count();
+        if chars > self.limits.max_content_chars {
+            let max = self.limits.max_content_chars;
+            let msg = format!("A message may have at most {max} characters; this one has {chars}.");
+            return Err(HubError::Invalid(ErrorCode::MessageTooLong, msg));
+        }
+        Ok(())
+    }
+
+    /// A player's text (a TALK or a game ACTION) through every check but the seat: its length,
+    /// the rate limit (a retry of a stored `messageId` passes free) and the room's profanity
+    /// filter. Returns the text to store, its warning, and whether a rate token was taken.
+    pub async fn vet(
+        &self,
+        room: &RoomRecord,
+        actor: &Actor,
+        content: String,
+        message_id: Option<Uuid>,
+    ) -> Result<(String, Option<Refusal>, bool), HubError> {
+        self.measure(&content)?;
+        let charged = self.charge(room, actor, message_id).await?;
+        let (content, warning) = self.screen(room, content)?;
+        Ok((content, warning, charged))
+    }
+
+    /// Takes a message token (`chat.rate_limited` when there is none), except for a retry of a
+    /// message stored already; true when a token was taken.
+    pub async fn charge(&self, room: &RoomRecord, actor: &Actor, message_id: Option<Uuid>) -> Result<bool, HubError> {
+        match self.cluster.limits.take(&actor.member_id, Kind::Talk).await? {
+            Ok(()) => Ok(true),
+            Err(_) if self.is_stored(&room.room_id, message_id).await? => Ok(false),
+            Err(wait) => {
+                let msg = "You are sending messages too fast; wait a moment.";
+                Err(HubError::Refused(Refusal::new(ErrorCode::RateLimited, msg).retry_after(wait)))
+            }
+        }
+    }
+
+    /// Gives back a message token taken for what turned out to be a retry.
+    pub async fn refund(&self, actor: &Actor) -> Result<(), HubError> {
+        Ok(self.cluster.limits.refund(&actor.member_id, Kind::Talk).await?)
+    }
+
+    /// The game master's text through the game rooms' filter: masked whatever the mode, since a
+    /// narrator's words cannot be refused or warned.
+    pub fn mask(&self, text: &str) -> String {
+        let found = self.profanity.find(text);
+        if found.is_empty() { text.to_owned() } else { Filter::mask(text, &found) }
     }
 
     async fn is_stored(&self, room_id: &RoomId, message_id: Option<Uuid>) -> Result<bool, HubError> {

@@ -76,6 +76,7 @@ fn rec() -> RoomRecord {
         room_type: Default::default(),
         private: false,
         allowed: Vec::new(),
+        game: None,
     }
 }
 

@@ -5,7 +5,10 @@ use std::sync::OnceLock;
 
 use axum::body::Bytes;
 use axum::extract::ws::Utf8Bytes;
-use dungeontalk_app::wire::{MemberEvent, MemberId, RoomId, ServerFrame, TalkEvent, compact};
+use dungeontalk_app::wire::{
+    ActionEvent, DiceEvent, Die, GameEndEvent, GamePhase, GameStatus, GmMessageEvent, MemberEvent, MemberId, Outcome,
+    RoomId, ServerFrame, SystemEvent, TalkEvent, TurnEvent, compact,
+};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -54,7 +57,7 @@ impl StoredEvent {
         // a JOIN or LEAVE (small), whose member the seats need.
         let (audience, message_id, seats) = match serde_json::from_str::<ServerFrame>(json.as_str()) {
             Ok(ServerFrame::Talk(t)) => (t.receiver_id.map(|to| vec![t.sender_id, to]), Some(t.message_id), None),
-            Ok(frame) => (None, None, Seats::of_frame(&frame)),
+            Ok(frame) => (None, game_message_id(&frame), Seats::of_frame(&frame)),
             Err(_) => (None, None, None),
         };
         StoredEvent { room_id, seq, json, audience, message_id, born_ms: 0, seats, encoded: Encoded::default() }
@@ -67,7 +70,7 @@ impl StoredEvent {
             EventBody::Talk { message_id, sender_id, receiver_id, .. } => {
                 (receiver_id.clone().map(|to| vec![sender_id.clone(), to]), Some(*message_id))
             }
-            _ => (None, None),
+            _ => (None, draft.message_id()),
         };
         let seats = Seats::of_body(&draft.body);
         let json = exact_json(&draft.into_frame(seq)).into();
@@ -130,7 +133,7 @@ impl StoredEvent {
     /// A TALK in the compact encoding (`/ws?encoding=compact`), made on first use and shared;
     /// `None` for every other frame, which goes as JSON on every socket.
     pub fn compact(&self) -> Option<Bytes> {
-        // Only a TALK has a messageId: nothing else is parsed for this.
+        // Only TALKs and game events have a messageId: nothing else is parsed for this.
         self.message_id?;
         self.encoded
             .compact
@@ -236,6 +239,63 @@ pub enum EventBody {
         member_id: MemberId,
         nickname: String,
     },
+    /// The game's clock moved (`step` claims the next one: see `dungeontalk_app::game`).
+    Turn {
+        message_id: Uuid,
+        step: u32,
+        turn: u32,
+        phase: GamePhase,
+        status: GameStatus,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        ends_at_ms: Option<u64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        by: Option<String>,
+    },
+    Action {
+        message_id: Uuid,
+        member_id: MemberId,
+        nickname: String,
+        turn: u32,
+        content: String,
+    },
+    Dice {
+        message_id: Uuid,
+        member_id: MemberId,
+        nickname: String,
+        die: Die,
+        result: u8,
+        turn: u32,
+    },
+    GmMessage {
+        message_id: Uuid,
+        step: u32,
+        turn: u32,
+        content: String,
+    },
+    GameEnd {
+        message_id: Uuid,
+        step: u32,
+        turn: u32,
+        result: String,
+        victory: bool,
+    },
+    System {
+        message_id: Uuid,
+        content: String,
+    },
+}
+
+/// A stored game event's idempotency key.
+fn game_message_id(frame: &ServerFrame) -> Option<Uuid> {
+    match frame {
+        ServerFrame::Turn(e) => Some(e.message_id),
+        ServerFrame::Action(e) => Some(e.message_id),
+        ServerFrame::Dice(e) => Some(e.message_id),
+        ServerFrame::GmMessage(e) => Some(e.message_id),
+        ServerFrame::GameEnd(e) => Some(e.message_id),
+        ServerFrame::System(e) => Some(e.message_id),
+        _ => None,
+    }
 }
 
 impl Draft {
@@ -244,11 +304,18 @@ impl Draft {
         Draft { room_id, created_at: super::now_rfc3339(), body }
     }
 
-    /// The idempotency key of a TALK.
+    /// The idempotency key of a TALK or a game event: the log and the store keep one event per
+    /// `(roomId, messageId)`.
     pub fn message_id(&self) -> Option<Uuid> {
         match &self.body {
-            EventBody::Talk { message_id, .. } => Some(*message_id),
-            _ => None,
+            EventBody::Talk { message_id, .. }
+            | EventBody::Turn { message_id, .. }
+            | EventBody::Action { message_id, .. }
+            | EventBody::Dice { message_id, .. }
+            | EventBody::GmMessage { message_id, .. }
+            | EventBody::GameEnd { message_id, .. }
+            | EventBody::System { message_id, .. } => Some(*message_id),
+            EventBody::Join { .. } | EventBody::Leave { .. } => None,
         }
     }
 
@@ -274,6 +341,49 @@ impl Draft {
             }
             EventBody::Leave { member_id, nickname } => {
                 ServerFrame::Leave(MemberEvent { seq, room_id, member_id, nickname, created_at })
+            }
+            EventBody::Turn { message_id, step, turn, phase, status, ends_at_ms, by } => ServerFrame::Turn(TurnEvent {
+                seq,
+                room_id,
+                message_id,
+                step,
+                turn,
+                phase,
+                status,
+                ends_at_ms,
+                by,
+                created_at,
+            }),
+            EventBody::Action { message_id, member_id, nickname, turn, content } => ServerFrame::Action(ActionEvent {
+                seq,
+                room_id,
+                message_id,
+                member_id,
+                nickname,
+                turn,
+                content,
+                created_at,
+            }),
+            EventBody::Dice { message_id, member_id, nickname, die, result, turn } => ServerFrame::Dice(DiceEvent {
+                seq,
+                room_id,
+                message_id,
+                member_id,
+                nickname,
+                die,
+                result,
+                outcome: Outcome::of(result),
+                turn,
+                created_at,
+            }),
+            EventBody::GmMessage { message_id, step, turn, content } => {
+                ServerFrame::GmMessage(GmMessageEvent { seq, room_id, message_id, step, turn, content, created_at })
+            }
+            EventBody::GameEnd { message_id, step, turn, result, victory } => {
+                ServerFrame::GameEnd(GameEndEvent { seq, room_id, message_id, step, turn, result, victory, created_at })
+            }
+            EventBody::System { message_id, content } => {
+                ServerFrame::System(SystemEvent { seq, room_id, message_id, content, created_at })
             }
         }
     }

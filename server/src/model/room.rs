@@ -1,6 +1,6 @@
 //! A room as stored.
 
-use dungeontalk_app::wire::{MemberId, RoomId, RoomType};
+use dungeontalk_app::wire::{MemberId, RoomId, RoomType, WorldType};
 use serde::{Deserialize, Serialize};
 
 /// A room as stored.
@@ -21,6 +21,27 @@ pub struct RoomRecord {
     /// Members invited into a private room.
     #[serde(default)]
     pub allowed: Vec<MemberId>,
+    /// A game room's rules, fixed when it was made (every node runs the game by them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub game: Option<GameSetup>,
+}
+
+/// How a game room's game runs: fixed at creation, so a game keeps its rules on every node and
+/// across restarts whatever the settings say later.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GameSetup {
+    pub world_type: WorldType,
+    /// Turns the game lasts.
+    pub turns: u32,
+    /// How long a turn waits for its actions.
+    pub turn_secs: u32,
+    /// A matched party's size: the game starts by itself once that many have joined.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub autostart: Option<u32>,
+    /// Set once the game is over (a node starting up need not follow it).
+    #[serde(default)]
+    pub finished: bool,
 }
 
 impl RoomRecord {

@@ -20,7 +20,7 @@ impl Seats {
         let change = match body {
             EventBody::Join { member_id, .. } => (member_id.clone(), true),
             EventBody::Leave { member_id, .. } => (member_id.clone(), false),
-            EventBody::Talk { .. } => return None,
+            _ => return None,
         };
         Some(Box::new(Seats { change: Some(change), full_at: 0 }))
     }

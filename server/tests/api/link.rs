@@ -30,9 +30,11 @@ pub enum Transport {
 enum Inner {
     Ws(WebSocketStream<MaybeTlsStream<TcpStream>>),
     Sse(SseReader),
-    /// Long polling keeps only its cursor between requests.
+    /// Long polling keeps only its cursor between requests (and, when it asks for them, how
+    /// many ephemeral frames it has had since the cursor's event).
     Poll {
         cursor: Option<u64>,
+        seen: Option<usize>,
     },
 }
 
@@ -85,7 +87,7 @@ impl TestServer {
                 assert_eq!(resp.headers()["content-type"], "text/event-stream");
                 Inner::Sse(SseReader::new(resp))
             }
-            Transport::Poll => Inner::Poll { cursor: after },
+            Transport::Poll => Inner::Poll { cursor: after, seen: None },
         };
         let mut link = Link {
             inner,
@@ -114,7 +116,8 @@ impl Link {
     /// Sends raw text as a frame.
     pub async fn send_text(&mut self, text: String) -> Outcome {
         if let Inner::Ws(ws) = &mut self.inner {
-            let answered = text.contains("\"TALK\"") || serde_json::from_str::<Value>(&text).is_err();
+            let answered = ["\"TALK\"", "\"ACTION\"", "\"ROLL\""].iter().any(|t| text.contains(t))
+                || serde_json::from_str::<Value>(&text).is_err();
             ws.send(Message::text(text)).await.unwrap();
             if !answered {
                 return Outcome::Accepted(None);
@@ -218,10 +221,13 @@ impl Link {
 
     /// One long poll: its answer (events queued), or the status and body of a refusal.
     pub async fn try_poll(&mut self, timeout_ms: u64) -> Result<Value, (u16, Value)> {
-        let Inner::Poll { cursor } = &mut self.inner else { panic!("not a polling link") };
+        let Inner::Poll { cursor, seen } = &mut self.inner else { panic!("not a polling link") };
         let mut url = format!("{}/api/rooms/{}/poll?timeout={timeout_ms}", self.base, self.room);
         if let Some(after) = cursor {
             url.push_str(&format!("&after={after}"));
+            if let Some(seen) = seen {
+                url.push_str(&format!("&seen={seen}"));
+            }
         }
         let resp = self.http.get(url).bearer_auth(&self.token).send().await.unwrap();
         let status = resp.status().as_u16();
@@ -230,7 +236,13 @@ impl Link {
             return Err((status, batch));
         }
         *cursor = Some(batch["next"].as_u64().expect("next is a seq"));
-        self.queued.extend(batch["events"].as_array().unwrap().iter().cloned());
+        let events = batch["events"].as_array().unwrap();
+        if let Some(seen) = seen {
+            for e in events {
+                *seen = if e["seq"].is_u64() { 0 } else { *seen + 1 };
+            }
+        }
+        self.queued.extend(events.iter().cloned());
         Ok(batch)
     }
 
@@ -269,6 +281,14 @@ impl Link {
                 Some(Ok(Message::Close(_))) | Some(Err(_)) | None => return None,
                 Some(Ok(_)) => {}
             }
+        }
+    }
+
+    /// A polling link from now on also asks for the ephemeral frames (the narrator's chunks) that
+    /// came between its polls (`&seen=`).
+    pub fn poll_ephemerals(&mut self) {
+        if let Inner::Poll { seen, .. } = &mut self.inner {
+            seen.get_or_insert(0);
         }
     }
 

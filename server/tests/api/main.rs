@@ -8,6 +8,7 @@ mod cluster;
 mod compact;
 mod conformance;
 mod distributed;
+mod game;
 mod http;
 mod link;
 mod membership;

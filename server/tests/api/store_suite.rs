@@ -4,10 +4,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use dungeontalk::model::{Draft, EventBody, RoomRecord, StoredEvent};
+use dungeontalk::model::{Draft, EventBody, GameSetup, RoomRecord, StoredEvent};
 use dungeontalk::store::accounts::{AccountRecord, AccountStore, RefreshRecord, Renewal, Rotation};
 use dungeontalk::store::{Inserted, Store};
-use dungeontalk_app::wire::{MemberId, RoomId};
+use dungeontalk_app::wire::{MemberId, RoomId, WorldType};
 use uuid::Uuid;
 
 use crate::services::Service;
@@ -104,6 +104,14 @@ async fn rooms_are_created_listed_and_updated(s: Under) {
         room_type: Default::default(),
         private: n == 2,
         allowed: Vec::new(),
+        // A game room's rules round-trip too (every node runs a game by them).
+        game: (n == 2).then_some(GameSetup {
+            world_type: WorldType::Sf,
+            turns: 10,
+            turn_secs: 90,
+            autostart: Some(3),
+            finished: false,
+        }),
     };
     s.store.create_room(record(1)).await.unwrap();
     s.store.create_room(record(2)).await.unwrap();

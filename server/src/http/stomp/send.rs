@@ -1,7 +1,7 @@
 //! What a STOMP `SEND` to `/pub/chat/send` carries: the original client's JSON
 //! (`{"type","roomId","senderId","content","messageId"?,"timestamp"?}`), read as one of our frames.
 
-use dungeontalk_app::wire::{ClientFrame, ErrorCode, MemberId, RoomId};
+use dungeontalk_app::wire::{ClientFrame, Die, ErrorCode, MemberId, RoomId};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -19,6 +19,8 @@ struct Original {
     content: Option<String>,
     message_id: Option<String>,
     receiver_id: Option<String>,
+    /// A ROLL's die (`d20`, `str`, ...).
+    die: Option<Die>,
 }
 
 /// The room a `SEND` body names and the frame it asks for.
@@ -38,8 +40,18 @@ pub fn read(body: &[u8]) -> Result<(RoomId, ClientFrame), AppError> {
             message_id: o.message_id.as_deref().map(|id| message_uuid(&room_id, id)),
             receiver_id: o.receiver_id.filter(|r| !r.is_empty()).map(MemberId),
         },
+        "ACTION" => ClientFrame::Action {
+            content: o.content.unwrap_or_default(),
+            message_id: o.message_id.as_deref().map(|id| message_uuid(&room_id, id)),
+        },
+        "ROLL" => ClientFrame::Roll {
+            die: o.die.ok_or_else(|| {
+                AppError::new(ErrorCode::MissingParam, "A ROLL needs a die: d20, str, dex, int, wis, wil or luk.")
+            })?,
+            message_id: o.message_id.as_deref().map(|id| message_uuid(&room_id, id)),
+        },
         other => {
-            let msg = format!("Unknown message type {other:?}: JOIN, LEAVE, TALK, TYPING or PRESENCE.");
+            let msg = format!("Unknown message type {other:?}: JOIN, LEAVE, TALK, TYPING, PRESENCE, ACTION or ROLL.");
             return Err(AppError::new(ErrorCode::BadFrame, msg));
         }
     };

@@ -70,9 +70,11 @@ pub struct RoomStart {
     pub attendance: Attendance,
 }
 
-/// A game master's frame (what `/sub/aichat/room/…` carries).
+/// A game's frame (what `/sub/aichat/room/…` carries): its type is one of the game's, read from
+/// the JSON's start without parsing it (every frame starts `{"type":"…"`).
 fn is_game(event: &StoredEvent) -> bool {
-    event.json.as_str().starts_with(r#"{"type":"GM_"#)
+    let kind = event.json.as_str().strip_prefix(r#"{"type":""#).and_then(|rest| rest.split('"').next());
+    kind.is_some_and(|k| dungeontalk_app::wire::GAME_TYPES.contains(&k))
 }
 
 /// A room subscription's MESSAGEs, read by the connection's own task (no task or queue of its

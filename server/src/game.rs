@@ -1,0 +1,483 @@
+//! AI game rooms: what players do in a game (act, roll, start, pause, resume, end), the matching
+//! queue, and on every node a driver per running game that folds the room's log into the game's
+//! state and, while it holds the game's lease, moves the game's clock and narrates.
+//!
+//! The state is `dungeontalk_app::game::Game`, a fold of the room's events shared with the UI.
+//! What a node writes into the game (a TURN, the GM_MESSAGE) claims the next `step` under a
+//! messageId made from the room and that step, so two nodes that race write one event.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use dungeontalk_app::game::Game;
+use dungeontalk_app::wire::{
+    CreateGame, Die, ErrorCode, GamePhase, GamePlayer, GameStatus, GameView, RoomId, RoomType,
+};
+use sha2::{Digest, Sha256};
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::config::{GmKind, Settings};
+use crate::hub::{Hub, HubError};
+use crate::model::{Actor, Appended, Draft, EventBody, GameSetup, Refusal, RoomRecord, now_ms, now_rfc3339};
+
+mod driver;
+mod matching;
+pub mod narrator;
+pub mod plan;
+
+use narrator::Narrator;
+
+/// Players a game seats at most.
+pub const MAX_PLAYERS: u32 = 5;
+/// Players a game seats when none is asked for.
+pub const DEFAULT_PLAYERS: u32 = 3;
+/// How long a member's match is remembered for a client that asks (`GET /api/matching`).
+const MATCHED_TTL: Duration = Duration::from_secs(600);
+
+/// The game's share of the settings.
+#[derive(Clone, Debug)]
+pub struct GameSettings {
+    pub turns: u32,
+    pub turn_secs: u32,
+    pub lease: Duration,
+    pub idle: Duration,
+    pub match_size: u32,
+    pub match_wait: Duration,
+    pub max_chars: usize,
+    pub gm_timeout: Duration,
+    pub backend_timeout: Duration,
+}
+
+impl GameSettings {
+    /// From the settings.
+    pub fn from_settings(s: &Settings) -> GameSettings {
+        GameSettings {
+            turns: s.game_turns,
+            turn_secs: s.game_turn_secs,
+            lease: Duration::from_millis(s.game_lease_ms),
+            idle: Duration::from_secs(s.game_idle_secs),
+            match_size: s.match_size,
+            match_wait: Duration::from_secs(s.match_wait_secs),
+            max_chars: s.gm_max_chars,
+            gm_timeout: Duration::from_secs(s.gm_timeout_secs),
+            backend_timeout: Duration::from_millis(s.backend_timeout_ms),
+        }
+    }
+}
+
+/// The narrator the settings ask for (`auto`: `local` when its model file is there).
+pub fn narrator_for(s: &Settings) -> Arc<dyn Narrator> {
+    let script = Arc::new(narrator::script::Script { pace: Duration::from_millis(s.gm_script_pace_ms) });
+    match s.gm {
+        GmKind::Script => script,
+        GmKind::Auto | GmKind::Local | GmKind::Http => {
+            let why = match s.gm {
+                GmKind::Http => "the http game master is not built into this version".to_owned(),
+                _ if !s.gm_model_path.exists() => {
+                    format!("no model file at {} (bash .ci/setup tools installs it)", s.gm_model_path.display())
+                }
+                _ => "the local game master is not built into this version".to_owned(),
+            };
+            if s.gm != GmKind::Auto || s.gm_model_path.exists() {
+                tracing::warn!("game master: {why}; the script game master narrates instead");
+            } else {
+                tracing::info!("game master: script ({why})");
+            }
+            script
+        }
+    }
+}
+
+/// A game's state on this node, and whether it has read the room's log up to its end yet.
+#[derive(Clone, Debug, Default)]
+pub struct Folded {
+    pub game: Game,
+    pub caught_up: bool,
+}
+
+/// What a seated player may ask of a game.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Control {
+    Start,
+    Pause,
+    Resume,
+    End,
+}
+
+/// The messageId of the event that claims `step` of a room's game clock, the same on every node.
+fn step_id(room: &RoomId, kind: &str, step: u32) -> Uuid {
+    let digest = Sha256::new()
+        .chain_update(room.0.as_bytes())
+        .chain_update([0])
+        .chain_update(kind.as_bytes())
+        .chain_update(step.to_be_bytes())
+        .finalize();
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    uuid::Builder::from_custom_bytes(bytes).into_uuid()
+}
+
+fn refused(code: ErrorCode, message: impl Into<String>) -> HubError {
+    HubError::Invalid(code, message.into())
+}
+
+/// The games of this node: their drivers (one per game room with a game in progress), the
+/// narrator, and what players ask.
+pub struct Games {
+    hub: Arc<Hub>,
+    settings: GameSettings,
+    narrator: Arc<dyn Narrator>,
+    node: String,
+    shutdown: CancellationToken,
+    /// Room → its driver's state; an entry goes when its driver ends (the game is over, or the
+    /// server stops).
+    watched: Mutex<HashMap<RoomId, watch::Receiver<Folded>>>,
+}
+
+impl Games {
+    /// The games over `hub`; drivers stop with `shutdown`.
+    pub fn new(
+        hub: Arc<Hub>,
+        settings: GameSettings,
+        narrator: Arc<dyn Narrator>,
+        node: String,
+        shutdown: CancellationToken,
+    ) -> Arc<Games> {
+        Arc::new(Games { hub, settings, narrator, node, shutdown, watched: Mutex::default() })
+    }
+
+    /// Games with a driver on this node (a per-key table: `/metrics` shows it).
+    pub fn watched(&self) -> usize {
+        self.watched.lock().expect("games lock").len()
+    }
+
+    /// Starts a driver for every game the store holds that is not over (at start: a game whose
+    /// node stopped goes on here).
+    pub async fn resume_all(self: &Arc<Self>) -> Result<(), HubError> {
+        for room in self.hub.store().rooms().await? {
+            if room.game.as_ref().is_some_and(|g| !g.finished) {
+                self.watch(&room);
+            }
+        }
+        Ok(())
+    }
+
+    /// The state of `room`'s game on this node, following it from now on.
+    fn watch(self: &Arc<Self>, room: &RoomRecord) -> watch::Receiver<Folded> {
+        let mut watched = self.watched.lock().expect("games lock");
+        if let Some(rx) = watched.get(&room.room_id)
+            && rx.has_changed().is_ok()
+        {
+            return rx.clone();
+        }
+        let (tx, rx) = watch::channel(Folded::default());
+        watched.insert(room.room_id.clone(), rx.clone());
+        tokio::spawn(driver::run(self.clone(), room.clone(), tx));
+        rx
+    }
+
+    /// Called by a driver as it ends.
+    fn unwatch(&self, room: &RoomId) {
+        let mut watched = self.watched.lock().expect("games lock");
+        if watched.get(room).is_some_and(|rx| rx.has_changed().is_err()) {
+            watched.remove(room);
+        }
+    }
+
+    /// The game's state once this node has read its log through `seq` (0: to its end).
+    async fn folded(self: &Arc<Self>, room: &RoomRecord, seq: u64) -> Result<Folded, HubError> {
+        let mut rx = self.watch(room);
+        let ready = |f: &Folded| f.caught_up && f.game.seq >= seq;
+        let waited = match tokio::time::timeout(self.settings.backend_timeout, rx.wait_for(ready)).await {
+            Ok(Ok(f)) => Some(f.clone()),
+            _ => None,
+        };
+        match waited {
+            Some(f) => Ok(f),
+            // The driver ended (a finished game it read to its end): its last state stands.
+            None if ready(&rx.borrow()) => Ok(rx.borrow().clone()),
+            None => Err(HubError::Log(crate::log::LogError::Unavailable("the game's log is not readable now".into()))),
+        }
+    }
+
+    fn setup<'a>(&self, room: &'a RoomRecord) -> Result<&'a GameSetup, HubError> {
+        room.game.as_ref().ok_or_else(|| refused(ErrorCode::NotAGame, "That room is not a game."))
+    }
+
+    /// A new game's rules from the settings.
+    pub fn new_setup(&self, world_type: dungeontalk_app::wire::WorldType, autostart: Option<u32>) -> GameSetup {
+        GameSetup {
+            world_type,
+            turns: self.settings.turns,
+            turn_secs: self.settings.turn_secs,
+            autostart,
+            finished: false,
+        }
+    }
+
+    /// Makes a game room for `actor` (`POST /api/games`).
+    pub async fn create(self: &Arc<Self>, actor: &Actor, req: CreateGame) -> Result<GameView, HubError> {
+        let max_players = req.max_players.unwrap_or(DEFAULT_PLAYERS);
+        if !(1..=MAX_PLAYERS).contains(&max_players) {
+            let msg = format!("A game seats 1 to {MAX_PLAYERS} players.");
+            return Err(refused(ErrorCode::InvalidRequest, msg));
+        }
+        let name = req.name.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
+        let name = name.unwrap_or_else(|| format!("{} game", req.world_type.label()));
+        if name.chars().count() > 60 || name.chars().any(char::is_control) {
+            return Err(refused(ErrorCode::InvalidRequest, "A game's name needs 1 to 60 characters."));
+        }
+        let room = RoomRecord {
+            room_id: RoomId(Uuid::now_v7().to_string()),
+            name,
+            max_capacity: max_players,
+            created_by: actor.member_id.clone(),
+            created_at: now_rfc3339(),
+            room_type: RoomType::Game,
+            private: req.private,
+            allowed: Vec::new(),
+            game: Some(self.new_setup(req.world_type, None)),
+        };
+        self.hub.store().create_room(room.clone()).await?;
+        self.view(&room).await
+    }
+
+    /// The game's state as `GET /api/games/{roomId}` shows it.
+    pub async fn view(self: &Arc<Self>, room: &RoomRecord) -> Result<GameView, HubError> {
+        let setup = self.setup(room)?;
+        let folded = self.folded(room, 0).await?;
+        Ok(view(room, setup, &folded.game))
+    }
+
+    /// A player's move for the open turn (`ACTION`).
+    pub async fn act(
+        self: &Arc<Self>,
+        room: &RoomRecord,
+        actor: &Actor,
+        content: String,
+        message_id: Option<Uuid>,
+    ) -> Result<(Appended, Option<Refusal>), HubError> {
+        self.setup(room)?;
+        self.hub.measure(&content)?;
+        self.seated(room, actor).await?;
+        let game = self.folded(room, 0).await?.game;
+        let turn = self.open_turn(&game)?;
+        if game.has_moved(&actor.member_id, turn) && !self.stored(room, message_id).await? {
+            let msg = match game.phase {
+                GamePhase::AiResponse => "Your move for the next turn is in already; wait for the game master.",
+                _ => "You have made your move this turn; wait for the next one.",
+            };
+            return Err(refused(ErrorCode::AlreadyActed, msg));
+        }
+        let (content, warning, charged) = self.hub.vet(room, actor, content, message_id).await?;
+        let body = EventBody::Action {
+            message_id: message_id.unwrap_or_else(Uuid::now_v7),
+            member_id: actor.member_id.clone(),
+            nickname: actor.nickname.clone(),
+            turn,
+            content,
+        };
+        let appended = self.hub.append(Draft::new(room.room_id.clone(), body)).await?;
+        if appended.duplicate() && charged {
+            self.hub.refund(actor).await?;
+        }
+        // The player's next request (on this node) sees this move.
+        self.folded(room, appended.seq).await?;
+        let warning = warning.filter(|_| !appended.duplicate());
+        Ok((appended, warning))
+    }
+
+    /// Rolls a die for a player (`ROLL`): the server rolls once; a retry keeps the first roll.
+    pub async fn roll(
+        self: &Arc<Self>,
+        room: &RoomRecord,
+        actor: &Actor,
+        die: Die,
+        message_id: Option<Uuid>,
+    ) -> Result<Appended, HubError> {
+        self.setup(room)?;
+        self.seated(room, actor).await?;
+        let game = self.folded(room, 0).await?.game;
+        let turn = self.open_turn(&game)?;
+        let charged = self.hub.charge(room, actor, message_id).await?;
+        let mut byte = [0u8; 4];
+        getrandom::fill(&mut byte).map_err(|e| HubError::Log(crate::log::LogError::Unavailable(e.to_string())))?;
+        let result = (u32::from_le_bytes(byte) % 20) as u8 + 1;
+        let body = EventBody::Dice {
+            message_id: message_id.unwrap_or_else(Uuid::now_v7),
+            member_id: actor.member_id.clone(),
+            nickname: actor.nickname.clone(),
+            die,
+            result,
+            turn,
+        };
+        let appended = self.hub.append(Draft::new(room.room_id.clone(), body)).await?;
+        if appended.duplicate() && charged {
+            self.hub.refund(actor).await?;
+        }
+        self.folded(room, appended.seq).await?;
+        Ok(appended)
+    }
+
+    /// Start, pause, resume or end the game (a seated player): the state once it took effect, or
+    /// `game.conflict` when the clock or another player moved the game first.
+    pub async fn control(
+        self: &Arc<Self>,
+        room: &RoomRecord,
+        actor: &Actor,
+        what: Control,
+    ) -> Result<GameView, HubError> {
+        let setup = self.setup(room)?.clone();
+        if !self.hub.is_joined(&room.room_id, &actor.member_id).await? {
+            let msg = "Only players seated in the game may start, pause, resume or end it: join it first.";
+            return Err(refused(ErrorCode::NotJoined, msg));
+        }
+        let game = self.folded(room, 0).await?.game;
+        let step = game.step + 1;
+        let by = Some(actor.nickname.clone());
+        let bad = |what: &str| refused(ErrorCode::GameBadState, format!("{what}: the game is {:?}.", game.status));
+        let body = match (what, game.status) {
+            (Control::Start, GameStatus::Created) => self.turn_body(room, step, 1, GamePhase::TurnInput, &setup, by),
+            (Control::Start, _) => return Err(bad("It has started already")),
+            (Control::Pause, GameStatus::Active) => EventBody::Turn {
+                message_id: step_id(&room.room_id, "step", step),
+                step,
+                turn: game.turn,
+                phase: game.phase,
+                status: GameStatus::Paused,
+                ends_at_ms: None,
+                by,
+            },
+            (Control::Pause, _) => return Err(bad("Only a running game can be paused")),
+            (Control::Resume, GameStatus::Paused) => self.turn_body(room, step, game.turn, game.phase, &setup, by),
+            (Control::Resume, _) => return Err(bad("Only a paused game can be resumed")),
+            (Control::End, GameStatus::Completed) => return Err(bad("It is over already")),
+            (Control::End, _) => {
+                let plan = plan::Plan::new(&room.room_id, setup.world_type);
+                let (result, victory) = plan::result(&game, &plan);
+                let result = format!("Ended by {} at turn {}. {result}", actor.nickname, game.turn.max(1));
+                EventBody::GameEnd {
+                    message_id: step_id(&room.room_id, "step", step),
+                    step,
+                    turn: game.turn,
+                    result,
+                    victory,
+                }
+            }
+        };
+        let appended = self.hub.append(Draft::new(room.room_id.clone(), body)).await?;
+        let after = self.folded(room, appended.seq).await?.game;
+        let took = match what {
+            Control::Start => after.status != GameStatus::Created,
+            Control::Pause => after.status == GameStatus::Paused,
+            Control::Resume => after.status == GameStatus::Active,
+            Control::End => after.status == GameStatus::Completed,
+        };
+        if !took || (appended.duplicate() && after.step > step) {
+            let msg = "The game moved on meanwhile (the clock or another player was first); look again.";
+            return Err(refused(ErrorCode::GameConflict, msg));
+        }
+        if what == Control::End {
+            self.finished(room).await;
+        }
+        Ok(view(room, &setup, &after))
+    }
+
+    /// A TURN that (re)opens `turn` in `phase` as ACTIVE, claiming `step`.
+    fn turn_body(
+        &self,
+        room: &RoomRecord,
+        step: u32,
+        turn: u32,
+        phase: GamePhase,
+        setup: &GameSetup,
+        by: Option<String>,
+    ) -> EventBody {
+        let ends_at_ms = (phase == GamePhase::TurnInput).then(|| now_ms() + u64::from(setup.turn_secs) * 1000);
+        EventBody::Turn {
+            message_id: step_id(&room.room_id, "step", step),
+            step,
+            turn,
+            phase,
+            status: GameStatus::Active,
+            ends_at_ms,
+            by,
+        }
+    }
+
+    /// Marks the room's game as over in its record (best effort: a node starting up reads the
+    /// log anyway and finds it over).
+    async fn finished(&self, room: &RoomRecord) {
+        let Ok(Some(mut fresh)) = self.hub.store().room(&room.room_id).await else { return };
+        if let Some(g) = fresh.game.as_mut().filter(|g| !g.finished) {
+            g.finished = true;
+            if let Err(e) = self.hub.store().update_room(fresh).await {
+                tracing::warn!(error = %e, room = %room.room_id, "game: could not mark the game over");
+            }
+        }
+    }
+
+    fn open_turn(&self, game: &Game) -> Result<u32, HubError> {
+        game.open_turn().ok_or_else(|| refused(ErrorCode::GameBadState, "The game is over."))
+    }
+
+    /// Refuses a member who holds no seat (`room.not_joined`); marks their activity.
+    async fn seated(&self, room: &RoomRecord, actor: &Actor) -> Result<(), HubError> {
+        if !self.hub.cluster().presence.touch(&room.room_id, &actor.member_id).await? {
+            return Err(refused(ErrorCode::NotJoined, "Join the game before you play in it."));
+        }
+        Ok(())
+    }
+
+    async fn stored(&self, room: &RoomRecord, message_id: Option<Uuid>) -> Result<bool, HubError> {
+        Ok(match message_id {
+            Some(id) => self.hub.store().message_seq(&room.room_id, id).await?.is_some(),
+            None => false,
+        })
+    }
+}
+
+/// The view of a game's state for its room.
+fn view(room: &RoomRecord, setup: &GameSetup, game: &Game) -> GameView {
+    let players = game
+        .players
+        .iter()
+        .map(|p| GamePlayer {
+            member_id: p.member_id.clone(),
+            nickname: p.nickname.clone(),
+            acted: game.has_moved(&p.member_id, game.turn.max(1)),
+        })
+        .collect();
+    GameView {
+        room_id: room.room_id.clone(),
+        name: room.name.clone(),
+        room_type: RoomType::Game,
+        world_type: setup.world_type,
+        max_players: room.max_capacity,
+        status: game.status,
+        phase: game.phase,
+        turn: game.turn,
+        turns: setup.turns,
+        players,
+        ends_at_ms: game.ends_at_ms,
+        result: game.result.as_ref().map(|(r, _)| r.clone()),
+        seq: game.seq,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_step_s_id_is_the_same_everywhere_and_differs_per_room_kind_and_step() {
+        let r = RoomId("r1".into());
+        assert_eq!(step_id(&r, "step", 3), step_id(&r, "step", 3));
+        assert_ne!(step_id(&r, "step", 3), step_id(&r, "step", 4));
+        assert_ne!(step_id(&r, "step", 3), step_id(&r, "gm", 3));
+        assert_ne!(step_id(&r, "step", 3), step_id(&RoomId("r2".into()), "step", 3));
+    }
+}

@@ -1,0 +1,143 @@
+//! The game master: a narrator turns a [`Scene`] into text that streams. Three kinds behind one
+//! trait, chosen once from the settings: `script` (templates, seeded, for tests and as the
+//! fallback), `local` (a small model in this process) and `http` (any OpenAI-compatible server).
+
+use std::pin::Pin;
+
+use futures_util::Stream;
+
+use super::plan::Scene;
+
+pub mod script;
+
+/// Why a narrator gave no (whole) answer.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum NarrateError {
+    #[error("the narrator did not answer within {0} s")]
+    Timeout(u64),
+    #[error("the narrator failed: {0}")]
+    Failed(String),
+}
+
+/// Pieces of an answer as they are made.
+pub type Pieces = Pin<Box<dyn Stream<Item = Result<String, NarrateError>> + Send>>;
+
+/// Something that phrases a scene.
+pub trait Narrator: Send + Sync + 'static {
+    /// `script`, `local` or `http`.
+    fn name(&self) -> &'static str;
+    /// The answer to `scene`, piece by piece.
+    fn narrate(&self, scene: Scene) -> Pieces;
+}
+
+/// Cuts a narrator's pieces into the chunks a room sees: whole words only (so the profanity
+/// filter sees each word whole), masked, and no more than `max_chars` in all (ending at the last
+/// sentence that fits, where there is one).
+pub struct Chunker {
+    pending: String,
+    sent_chars: usize,
+    max_chars: usize,
+    done: bool,
+}
+
+impl Chunker {
+    /// A chunker for an answer of at most `max_chars`.
+    pub fn new(max_chars: usize) -> Chunker {
+        Chunker { pending: String::new(), sent_chars: 0, max_chars, done: false }
+    }
+
+    /// True once the answer is as long as it may be: stop reading the narrator.
+    pub fn done(&self) -> bool {
+        self.done
+    }
+
+    /// Takes a piece; returns the text ready to go out (whole words), if any.
+    pub fn push(&mut self, piece: &str, mask: impl Fn(&str) -> String) -> Option<String> {
+        if self.done {
+            return None;
+        }
+        self.pending.push_str(piece);
+        let cut = self.pending.rfind(char::is_whitespace)? + 1;
+        let ready: String = self.pending.drain(..cut).collect();
+        self.emit(ready, mask)
+    }
+
+    /// The rest, once the narrator has finished.
+    pub fn finish(&mut self, mask: impl Fn(&str) -> String) -> Option<String> {
+        let rest = std::mem::take(&mut self.pending);
+        self.emit(rest, mask)
+    }
+
+    fn emit(&mut self, text: String, mask: impl Fn(&str) -> String) -> Option<String> {
+        if self.done || text.is_empty() {
+            return None;
+        }
+        let room = self.max_chars.saturating_sub(self.sent_chars);
+        let chars = text.chars().count();
+        let text = if chars > room {
+            self.done = true;
+            let head: String = text.chars().take(room).collect();
+            // End on the last sentence that fits; with none, at what went out already (or, for
+            // an answer that is one long sentence, at the last whole word).
+            match head.rfind(['.', '!', '?']) {
+                Some(i) => head[..=i].to_owned(),
+                None if self.sent_chars > 0 => String::new(),
+                None => head.rfind(' ').map_or(head.clone(), |i| head[..i].to_owned()),
+            }
+        } else {
+            text
+        };
+        if text.is_empty() {
+            return None;
+        }
+        self.sent_chars += text.chars().count();
+        Some(mask(&text))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn same(s: &str) -> String {
+        s.to_owned()
+    }
+
+    #[test]
+    fn chunks_are_whole_words_and_join_to_the_answer() {
+        let mut c = Chunker::new(1000);
+        let mut out = Vec::new();
+        for piece in ["The do", "or cre", "aks open", ". Dust"] {
+            out.extend(c.push(piece, same));
+        }
+        out.extend(c.finish(same));
+        assert_eq!(out, ["The ", "door ", "creaks ", "open. ", "Dust"]);
+        assert_eq!(out.concat(), "The door creaks open. Dust");
+    }
+
+    #[test]
+    fn a_long_answer_ends_at_the_last_sentence_that_fits() {
+        let mut c = Chunker::new(30);
+        let mut out = String::new();
+        for piece in ["One sentence here. ", "Another one that is too long to fit. ", "More."] {
+            if let Some(t) = c.push(piece, same) {
+                out.push_str(&t);
+            }
+            if c.done() {
+                break;
+            }
+        }
+        assert!(c.done());
+        assert_eq!(out, "One sentence here. ", "not a sentence cut in the middle");
+        assert!(out.chars().count() <= 30);
+    }
+
+    #[test]
+    fn each_chunk_is_masked() {
+        let mut c = Chunker::new(100);
+        let mask = |s: &str| s.replace("darn", "****");
+        let mut got: Vec<_> = ["da", "rn it ", "all"].iter().filter_map(|p| c.push(p, mask)).collect();
+        got.extend(c.finish(mask));
+        assert_eq!(got.concat(), "**** it all", "a word split across pieces is masked whole");
+    }
+}
