@@ -71,20 +71,20 @@ impl GameSettings {
 /// The narrator the settings ask for (`auto`: `local` when its model file is there).
 pub fn narrator_for(s: &Settings) -> Arc<dyn Narrator> {
     let script = Arc::new(narrator::script::Script { pace: Duration::from_millis(s.gm_script_pace_ms) });
-    match s.gm {
-        GmKind::Script => script,
-        GmKind::Auto | GmKind::Local | GmKind::Http => {
-            let why = match s.gm {
-                GmKind::Http => "the http game master is not built into this version".to_owned(),
-                _ if !s.gm_model_path.exists() => {
-                    format!("no model file at {} (bash .ci/setup tools installs it)", s.gm_model_path.display())
-                }
-                _ => "the local game master is not built into this version".to_owned(),
+    match (s.gm, &s.gm_url) {
+        (GmKind::Script, _) => script,
+        (GmKind::Http, Some(url)) => {
+            tracing::info!(url, model = s.gm_model, "game master: http");
+            Arc::new(narrator::http::Http::new(url, &s.gm_model, s.gm_api_key.clone()))
+        }
+        _ => {
+            let why = match s.gm_model_path.exists() {
+                false => format!("no model file at {} (bash .ci/setup tools installs it)", s.gm_model_path.display()),
+                true => "the local game master is not built into this version".to_owned(),
             };
-            if s.gm != GmKind::Auto || s.gm_model_path.exists() {
-                tracing::warn!("game master: {why}; the script game master narrates instead");
-            } else {
-                tracing::info!("game master: script ({why})");
+            match s.gm {
+                GmKind::Auto if !s.gm_model_path.exists() => tracing::info!("game master: script ({why})"),
+                _ => tracing::warn!("game master: {why}; the script game master narrates instead"),
             }
             script
         }

@@ -41,10 +41,14 @@ impl Leases for LocalLeases {
     }
 
     fn held(&self) -> usize {
-        self.held.lock().expect("leases lock").len()
+        let now = Instant::now();
+        let mut held = self.held.lock().expect("leases lock");
+        held.retain(|_, (_, until)| *until > now);
+        held.len()
     }
 }
 
+/// Per world, oldest first: each entry with the moment it leaves the queue by itself.
 #[derive(Default)]
 struct Queues {
     waiting: HashMap<WorldType, VecDeque<(Actor, Instant)>>,
@@ -63,21 +67,20 @@ impl Queues {
         found
     }
 
-    /// Drops queue entries older than `max_wait` and matches past their time.
-    fn sweep(&mut self, max_wait: Option<Duration>) {
+    /// Drops queue entries and matches past their time.
+    fn sweep(&mut self) {
         let now = Instant::now();
-        if let Some(max) = max_wait {
-            for q in self.waiting.values_mut() {
-                q.retain(|(_, at)| now.duration_since(*at) < max);
-            }
-            self.waiting.retain(|_, q| !q.is_empty());
+        for q in self.waiting.values_mut() {
+            q.retain(|(_, until)| *until > now);
         }
+        self.waiting.retain(|_, q| !q.is_empty());
         self.matched.retain(|_, (_, _, until)| *until > now);
     }
 }
 
 /// The matching queue in memory: per world, oldest first; an entry goes when its member leaves,
-/// is matched, or has waited `max_wait`; a match record after its time to live.
+/// is matched, or has waited `max_wait` (seen at the next call); a match record after its time
+/// to live.
 #[derive(Default)]
 pub struct LocalQueue {
     queues: Mutex<Queues>,
@@ -93,11 +96,11 @@ impl MatchQueue for LocalQueue {
         max_wait: Duration,
     ) -> Result<Queued, ClusterError> {
         let mut q = self.queues.lock().expect("queue lock");
-        q.sweep(Some(max_wait));
+        q.sweep();
         q.remove(&actor.member_id);
         q.matched.remove(&actor.member_id);
         let line = q.waiting.entry(world).or_default();
-        line.push_back((actor.clone(), Instant::now()));
+        line.push_back((actor.clone(), Instant::now() + max_wait));
         let party = (line.len() >= size as usize).then(|| line.drain(..size as usize).map(|(a, _)| a).collect());
         let waiting = line.len() as u32;
         q.waiting.retain(|_, l| !l.is_empty());
@@ -124,19 +127,20 @@ impl MatchQueue for LocalQueue {
         ttl: Duration,
     ) -> Result<(), ClusterError> {
         let mut q = self.queues.lock().expect("queue lock");
-        q.sweep(None);
+        q.sweep();
         q.matched.insert(member.clone(), (room.clone(), world, Instant::now() + ttl));
         Ok(())
     }
 
     async fn matched(&self, member: &MemberId) -> Result<Option<(RoomId, WorldType)>, ClusterError> {
         let mut q = self.queues.lock().expect("queue lock");
-        q.sweep(None);
+        q.sweep();
         Ok(q.matched.get(member).map(|(r, w, _)| (r.clone(), *w)))
     }
 
     fn held(&self) -> usize {
-        let q = self.queues.lock().expect("queue lock");
+        let mut q = self.queues.lock().expect("queue lock");
+        q.sweep();
         q.waiting.values().map(VecDeque::len).sum::<usize>() + q.matched.len()
     }
 }
@@ -185,9 +189,9 @@ mod tests {
         q.enqueue(WorldType::Modern, &actor("a"), 3, Duration::from_secs(60)).await.unwrap();
         assert!(q.dequeue(&MemberId("a".into())).await.unwrap());
         assert!(!q.dequeue(&MemberId("a".into())).await.unwrap());
-        q.enqueue(WorldType::Modern, &actor("b"), 3, Duration::from_secs(60)).await.unwrap();
+        q.enqueue(WorldType::Modern, &actor("b"), 3, Duration::from_millis(20)).await.unwrap();
         tokio::time::sleep(Duration::from_millis(30)).await;
-        let queued = q.enqueue(WorldType::Modern, &actor("c"), 3, Duration::from_millis(20)).await.unwrap();
+        let queued = q.enqueue(WorldType::Modern, &actor("c"), 3, Duration::from_secs(60)).await.unwrap();
         assert_eq!(queued.waiting, 1, "b waited longer than max_wait");
         q.set_matched(&MemberId("c".into()), &RoomId("r".into()), WorldType::Modern, Duration::from_millis(10))
             .await

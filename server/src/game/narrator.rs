@@ -8,6 +8,8 @@ use futures_util::Stream;
 
 use super::plan::Scene;
 
+pub mod http;
+mod prompt;
 pub mod script;
 
 /// Why a narrator gave no (whole) answer.

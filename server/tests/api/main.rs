@@ -9,6 +9,8 @@ mod compact;
 mod conformance;
 mod distributed;
 mod game;
+mod game_cluster;
+mod game_http;
 mod http;
 mod link;
 mod membership;

@@ -9,7 +9,8 @@ use super::{actor, hub_with};
 use crate::config::Settings;
 
 /// Every per-key table of the hub (rings, notification channels, connection counts, presence,
-/// rate buckets) gives its entries back once the keys' connections are gone.
+/// rate buckets, game leases, the matching queue) gives its entries back once the keys'
+/// connections are gone.
 #[tokio::test]
 async fn every_per_key_table_empties_when_its_keys_go() {
     let refill_at_once = Settings {
@@ -29,6 +30,11 @@ async fn every_per_key_table_empties_when_its_keys_go() {
         let notifications = f.hub.notifications(&who).await;
         f.hub.admit(&who, crate::cluster::Kind::Membership).await.unwrap();
         f.hub.admit(&who, crate::cluster::Kind::Typing).await.unwrap();
+        // A game's lease and a place in the matching queue go at their time.
+        let lease = Duration::from_secs(1);
+        assert!(f.hub.cluster().leases.hold(&format!("game:{room}"), "node", lease).await.unwrap());
+        let world = dungeontalk_app::wire::WorldType::Fantasy;
+        f.hub.cluster().queue.enqueue(world, &who, 100, lease).await.unwrap();
         held.push((attendance, feed, notifications));
     }
     for (table, n) in f.hub.tables() {

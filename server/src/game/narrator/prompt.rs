@@ -1,0 +1,116 @@
+//! What a model is told: the game plan decides what happens, so the prompt holds the plan, the
+//! stage of the arc, this turn's moves and what the dice made of them; the model only phrases it.
+
+use dungeontalk_app::wire::{Outcome, WorldType};
+
+use crate::game::plan::{Scene, Stage};
+
+/// The system message: who the model is and the rules of its answer.
+pub fn system(scene: &Scene) -> String {
+    let world = match scene.plan.world {
+        WorldType::Fantasy => "a fantasy dungeon adventure",
+        WorldType::Sf => "a science-fiction adventure aboard derelict ships and stations",
+        WorldType::Modern => "a modern-day mystery thriller",
+    };
+    format!(
+        "You are the game master of {world}. Narrate in the present tense, speaking to the players. \
+         Answer every player by name and say what came of what they did, exactly as the outcome \
+         given for them says. Write four to six sentences, no lists, no headings, no questions to \
+         the game master, and never invent players."
+    )
+}
+
+fn outcome_words(o: Outcome) -> &'static str {
+    match o {
+        Outcome::Fumble => "it goes badly wrong",
+        Outcome::Failure => "it fails",
+        Outcome::Partial => "it half works, at a cost",
+        Outcome::Success => "it works",
+        Outcome::Triumph => "it works brilliantly",
+    }
+}
+
+/// The user message: the plan, the stage, and each player's move with its outcome.
+pub fn user(scene: &Scene) -> String {
+    let plan = &scene.plan;
+    let stage = match scene.stage {
+        Stage::Intro => "the beginning: set the scene and the goal",
+        Stage::Rising => "the rising action: the danger grows",
+        Stage::Middle => "the middle: a setback or a discovery",
+        Stage::Climax => "the climax: the party faces the foe",
+        Stage::End => "the end: tell how it ends",
+    };
+    let mut out = format!(
+        "Turn {} of {}, {stage}.\nPlace: {}.\nFoe: {}.\nThe party seeks: {}.\nAlly: {}.\n",
+        scene.turn,
+        scene.turns,
+        scene.place(),
+        plan.foe,
+        plan.prize,
+        plan.ally
+    );
+    if let Some(previous) = &scene.previous {
+        let short: String = previous.chars().take(300).collect();
+        out.push_str(&format!("Last turn: {short}\n"));
+    }
+    out.push_str("This turn:\n");
+    for beat in &scene.beats {
+        match &beat.action {
+            Some(action) => {
+                let roll = beat.roll.map_or(String::new(), |(die, r)| format!(" (rolled {} {r})", die.label()));
+                out.push_str(&format!(
+                    "- {} tries to {}{roll}: {}.\n",
+                    beat.nickname,
+                    action.trim(),
+                    outcome_words(beat.outcome)
+                ));
+            }
+            None => out.push_str(&format!("- {} does nothing this turn.\n", beat.nickname)),
+        }
+    }
+    out.push_str("Narrate this turn.");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use dungeontalk_app::wire::{Die, RoomId};
+
+    use super::*;
+    use crate::game::plan::{Beat, Plan};
+
+    #[test]
+    fn the_prompt_holds_the_plan_and_every_move_with_its_outcome() {
+        let plan = Plan::new(&RoomId("r".into()), WorldType::Sf);
+        let beat = |n: &str, a: Option<&str>, roll, outcome| Beat {
+            nickname: n.into(),
+            action: a.map(str::to_owned),
+            roll,
+            outcome,
+            queued: false,
+        };
+        let scene = Scene {
+            plan: plan.clone(),
+            stage: Stage::Climax,
+            turn: 8,
+            turns: 10,
+            beats: vec![
+                beat("Aria", Some("hack the door"), Some((Die::Int, 17)), Outcome::Success),
+                beat("Bo", None, None, Outcome::Failure),
+            ],
+            previous: Some("The lights flicker.".into()),
+        };
+        let text = user(&scene);
+        for want in [
+            "Turn 8 of 10, the climax",
+            plan.foe,
+            plan.prize,
+            "- Aria tries to hack the door (rolled Intelligence 17): it works.",
+            "- Bo does nothing",
+            "Last turn: The lights flicker.",
+        ] {
+            assert!(text.contains(want), "{want:?} in {text}");
+        }
+        assert!(system(&scene).contains("science-fiction"));
+    }
+}
