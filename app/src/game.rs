@@ -12,6 +12,8 @@ use crate::wire::{
     TurnEvent,
 };
 
+pub mod hints;
+
 /// GM answers kept for the narrator's context and the UI.
 const NARRATIONS_KEPT: usize = 3;
 /// Rolls one player's counted per turn (more are shown, not counted).

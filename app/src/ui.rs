@@ -9,6 +9,8 @@ mod api;
 mod chat;
 mod chat_view;
 mod connection;
+mod find_game;
+mod game;
 mod link;
 mod login;
 mod measure;

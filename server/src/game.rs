@@ -83,7 +83,7 @@ pub fn narrator_for(s: &Settings) -> Arc<dyn Narrator> {
                 true => "the local game master is not built into this version".to_owned(),
             };
             match s.gm {
-                GmKind::Auto if !s.gm_model_path.exists() => tracing::info!("game master: script ({why})"),
+                GmKind::Auto => tracing::info!("game master: script ({why})"),
                 _ => tracing::warn!("game master: {why}; the script game master narrates instead"),
             }
             script
@@ -187,9 +187,12 @@ impl Games {
         }
     }
 
-    /// The game's state once this node has read its log through `seq` (0: to its end).
+    /// The game's state once this node has read its log through `seq`, and at least through
+    /// every event already delivered here (what a client of this node may have seen: a player
+    /// who saw the game pause may resume it at once).
     async fn folded(self: &Arc<Self>, room: &RoomRecord, seq: u64) -> Result<Folded, HubError> {
         let mut rx = self.watch(room);
+        let seq = seq.max(self.hub.rooms().newest_seq(&room.room_id));
         let ready = |f: &Folded| f.caught_up && f.game.seq >= seq;
         let waited = match tokio::time::timeout(self.settings.backend_timeout, rx.wait_for(ready)).await {
             Ok(Ok(f)) => Some(f.clone()),

@@ -9,8 +9,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::wire::{
-    CreateRoom, ErrorBody, ErrorCode, GuestLogin, Login, Register, Registered, RoomPresence, RoomSummary, RoomType,
-    Session,
+    CreateGame, CreateRoom, ErrorBody, ErrorCode, GameView, GuestLogin, HistoryPage, Login, MatchRequest, MatchStatus,
+    Register, Registered, RoomPresence, RoomSummary, RoomType, ServerFrame, Session, WorldType,
 };
 
 const SESSION_KEY: &str = "dungeontalk.session";
@@ -155,4 +155,59 @@ pub async fn create_room(token: &str, name: String, max_capacity: Option<u32>) -
 pub async fn create_private_room(token: &str, name: String) -> Result<RoomSummary, ErrorBody> {
     let body = CreateRoom { name, max_capacity: Some(0), room_type: RoomType::Player, private: true };
     post_json(bearer(Request::post("/api/rooms"), token), &body).await
+}
+
+/// `POST /api/games`: a game room of the caller's.
+pub async fn create_game(
+    token: &str,
+    name: String,
+    world_type: WorldType,
+    players: u32,
+) -> Result<GameView, ErrorBody> {
+    let body = CreateGame { name: Some(name), world_type, max_players: Some(players), private: false };
+    post_json(bearer(Request::post("/api/games"), token), &body).await
+}
+
+/// `GET /api/games/{roomId}`: the game's state (`game.not_found` for a chat room).
+pub async fn game(token: &str, room_id: &str) -> Result<GameView, ErrorBody> {
+    let url = format!("/api/games/{}", js_sys::encode_uri_component(room_id));
+    read(bearer(Request::get(&url), token).send().await).await
+}
+
+/// `POST /api/games/{roomId}/{start|pause|resume|end}`.
+pub async fn game_control(token: &str, room_id: &str, what: &str) -> Result<GameView, ErrorBody> {
+    let url = format!("/api/games/{}/{what}", js_sys::encode_uri_component(room_id));
+    read(bearer(Request::post(&url), token).send().await).await
+}
+
+/// Every stored event of a room the caller may see, oldest first (a game's log is short).
+pub async fn whole_history(token: &str, room_id: &str) -> Result<Vec<ServerFrame>, ErrorBody> {
+    let mut all = Vec::new();
+    let mut after = 0;
+    loop {
+        let url = format!("/api/rooms/{}/messages?after={after}&limit=200", js_sys::encode_uri_component(room_id));
+        let page: HistoryPage = read(bearer(Request::get(&url), token).send().await).await?;
+        let empty = page.events.is_empty();
+        all.extend(page.events);
+        match page.next {
+            Some(next) if next > after && !empty => after = next,
+            _ => return Ok(all),
+        }
+    }
+}
+
+/// `POST /api/matching`: wait for a game of `world_type`.
+pub async fn find_game(token: &str, world_type: WorldType) -> Result<MatchStatus, ErrorBody> {
+    post_json(bearer(Request::post("/api/matching"), token), &MatchRequest { world_type }).await
+}
+
+/// `GET /api/matching`: where the caller stands (`match.not_queued` when nowhere).
+pub async fn match_status(token: &str) -> Result<MatchStatus, ErrorBody> {
+    read(bearer(Request::get("/api/matching"), token).send().await).await
+}
+
+/// `DELETE /api/matching`: stop waiting.
+pub async fn stop_finding(token: &str) -> Result<(), ErrorBody> {
+    let resp = bearer(Request::delete("/api/matching"), token).send().await.map_err(network_error)?;
+    if resp.ok() { Ok(()) } else { Err(error_of(resp).await) }
 }

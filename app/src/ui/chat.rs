@@ -8,6 +8,7 @@ use uuid::Uuid;
 use super::link::Transport;
 use super::toast::Toasts;
 use super::{SessionCtx, api};
+use crate::game::Game;
 use crate::wire::{ClientFrame, ErrorBody, ErrorCode, MemberId, PresenceMember, PresenceType, ServerFrame, TalkEvent};
 
 pub use super::chat_view::ChatRoom;
@@ -80,6 +81,25 @@ pub struct ChatState {
     room_id: StoredValue<String>,
     /// 0: no member fetch out; 1: one out; 2: one out and another wanted after it.
     members_fetch: StoredValue<u8>,
+    /// A game room's state, folded from its whole log and then from every frame that arrives.
+    pub game: RwSignal<Option<Game>>,
+    /// The game frames that arrive while the log is read (`None`: read, or not a game).
+    game_buffer: StoredValue<Option<Vec<ServerFrame>>>,
+}
+
+/// The idempotency key of a frame that has one (TALK, ACTION, ROLL).
+fn message_id_of(frame: &ClientFrame) -> Option<Uuid> {
+    match frame {
+        ClientFrame::Talk { message_id, .. }
+        | ClientFrame::Action { message_id, .. }
+        | ClientFrame::Roll { message_id, .. } => *message_id,
+        _ => None,
+    }
+}
+
+/// Whether a frame changes a game's state (its events, its players, the narrator's chunks).
+fn folds(frame: &ServerFrame) -> bool {
+    frame.is_game() || matches!(frame, ServerFrame::Join(_) | ServerFrame::Leave(_))
 }
 
 fn clock(rfc3339: &str) -> String {
@@ -120,6 +140,36 @@ impl ChatState {
             me: StoredValue::new(me),
             room_id: StoredValue::new(room_id),
             members_fetch: StoredValue::new(0),
+            game: RwSignal::new(None),
+            game_buffer: StoredValue::new(Some(Vec::new())),
+        }
+    }
+
+    /// The room is a game and `game` is its log folded: from now on frames fold into it (those
+    /// that came meanwhile first; the fold skips what it has by seq).
+    pub fn game_loaded(&self, mut game: Game) {
+        for frame in self.game_buffer.try_update_value(Option::take).flatten().unwrap_or_default() {
+            game.apply(&frame);
+        }
+        self.game.try_set(Some(game));
+    }
+
+    /// The room is no game: nothing to keep for one.
+    pub fn not_a_game(&self) {
+        self.game_buffer.try_set_value(None);
+    }
+
+    fn fold(&self, frame: &ServerFrame) {
+        if !folds(frame) {
+            return;
+        }
+        let buffered = self.game_buffer.try_update_value(|b| b.as_mut().map(|b| b.push(frame.clone())).is_some());
+        if buffered != Some(true) {
+            self.game.try_update(|g| {
+                if let Some(g) = g {
+                    g.apply(frame);
+                }
+            });
         }
     }
 
@@ -162,6 +212,16 @@ impl ChatState {
         frame
     }
 
+    /// A game move (ACTION or ROLL with its messageId): pending until its event comes back, like
+    /// a message.
+    pub fn compose_move(&self, frame: ClientFrame) -> ClientFrame {
+        if let Some(id) = message_id_of(&frame) {
+            let p = Pending { id, frame: frame.clone(), sent_at: now_ms(), transport: self.transport() };
+            self.pending.try_update_value(|v| v.push(p));
+        }
+        frame
+    }
+
     /// Messages still waiting for their echo, oldest first (sent again on a new link).
     pub fn pending_frames(&self) -> Vec<ClientFrame> {
         self.pending.try_with_value(|v| v.iter().map(|p| p.frame.clone()).collect()).unwrap_or_default()
@@ -169,8 +229,8 @@ impl ChatState {
 
     /// The server refused a frame for good: stop retrying it and say why.
     pub fn refused(&self, frame: &ClientFrame, e: ErrorBody) {
-        if let ClientFrame::Talk { message_id: Some(id), .. } = frame {
-            self.pending.try_update_value(|v| v.retain(|p| p.id != *id));
+        if let Some(id) = message_id_of(frame) {
+            self.pending.try_update_value(|v| v.retain(|p| p.id != id));
         }
         self.toasts.show(e);
     }
@@ -283,6 +343,7 @@ impl ChatState {
     /// Applies a server frame and tells the connection what to do next.
     pub fn apply(&self, frame: ServerFrame) -> Next {
         let me = self.me.try_get_value();
+        self.fold(&frame);
         let line = match frame {
             ServerFrame::Talk(t) => {
                 // A message ends its sender's "typing…".
@@ -333,17 +394,23 @@ impl ChatState {
             // Stored game events read as lines until the game screen shows them its own way.
             ServerFrame::Turn(t) => system_line(t.seq, turn_text(&t), &t.created_at),
             ServerFrame::Action(a) => {
-                system_line(a.seq, format!("{} (turn {}): {}", a.nickname, a.turn, a.content), &a.created_at)
+                if me.as_ref() == Some(&a.member_id) {
+                    self.echoed(a.message_id);
+                }
+                let text = format!("{} (turn {}): {}", a.nickname, a.turn, a.content);
+                system_line(a.seq, text, &a.created_at)
             }
-            ServerFrame::Dice(d) => system_line(
-                d.seq,
-                format!("{} rolled {}: {} ({})", d.nickname, d.die.label(), d.result, d.outcome.label()),
-                &d.created_at,
-            ),
+            ServerFrame::Dice(d) => {
+                if me.as_ref() == Some(&d.member_id) {
+                    self.echoed(d.message_id);
+                }
+                let text = format!("{} rolled {}: {} ({})", d.nickname, d.die.label(), d.result, d.outcome.label());
+                system_line(d.seq, text, &d.created_at)
+            }
             ServerFrame::GmMessage(g) => system_line(g.seq, format!("Game master: {}", g.content), &g.created_at),
             ServerFrame::GameEnd(e) => system_line(e.seq, format!("The game is over. {}", e.result), &e.created_at),
             ServerFrame::System(m) => system_line(m.seq, m.content, &m.created_at),
-            // The narrator's streamed pieces belong to the game view (not built yet).
+            // The narrator's streamed pieces show in the game panel (folded above).
             ServerFrame::Ack { .. } | ServerFrame::GmChunk { .. } => return Next::Continue,
         };
         // Seq order is the truth: anything at or below the last seq shown is a duplicate.

@@ -9,12 +9,14 @@ use leptos_router::hooks::use_params_map;
 
 use super::chat::{ChatState, Status, median_p99, now_ms};
 use super::connection::{self, Inputs};
+use super::game::GamePanel;
 use super::link::Transport;
 use super::members::{Members, TypingLine, WhisperTarget};
 use super::text_input::TextInput;
 use super::toast::Toasts;
 use super::{SessionCtx, api};
-use crate::wire::ClientFrame;
+use crate::game::Game;
+use crate::wire::{ClientFrame, GameView};
 
 /// A TYPING frame goes out at most this often while the player types, in ms.
 const TYPING_EVERY_MS: f64 = 2_000.0;
@@ -57,6 +59,23 @@ fn ChatView(room_id: String) -> impl IntoView {
             }
         });
     }
+    // A game room: its rules, then its whole log folded into the game's state.
+    let setup = RwSignal::new(None::<GameView>);
+    {
+        let (token, room_id) = (me.access_token.clone(), room_id.clone());
+        spawn_local(async move {
+            let Ok(view) = api::game(&token, &room_id).await else { return state.not_a_game() };
+            setup.try_set(Some(view));
+            if let Ok(events) = api::whole_history(&token, &room_id).await {
+                let mut game = Game::default();
+                events.iter().for_each(|e| game.apply(e));
+                state.game_loaded(game);
+            }
+        });
+    }
+    let send_frame = move |frame: ClientFrame| {
+        outbox_tx.with_value(|o| o.as_ref().map(|tx| tx.unbounded_send(frame)));
+    };
     let draft = RwSignal::new(String::new());
     let send = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -106,6 +125,9 @@ fn ChatView(room_id: String) -> impl IntoView {
                     {status_text}
                 </span>
             </div>
+            <Show when=move || setup.with(Option::is_some)>
+                <GamePanel state setup room_id=room_id.clone() send=send_frame />
+            </Show>
             <Switcher state switch />
             <div class="room-body">
                 <ol class="messages" node_ref=list data-testid="messages">

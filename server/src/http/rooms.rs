@@ -68,7 +68,8 @@ pub async fn create(
         let req = CreateGame {
             name: Some(name),
             world_type: WorldType::default(),
-            max_players: req.max_capacity,
+            // "No limit" (0) is as many as a game seats.
+            max_players: req.max_capacity.map(|c| if c == 0 { crate::game::MAX_PLAYERS } else { c }),
             private: req.private,
         };
         let game = state.games.create(&actor, req).await?;

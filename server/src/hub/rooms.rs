@@ -151,6 +151,16 @@ impl Rooms {
         }
     }
 
+    /// The seq of the newest stored event this node has delivered to the room's readers (0 when
+    /// the room has no ring here, or its ring holds no stored event).
+    pub fn newest_seq(&self, room: &RoomId) -> u64 {
+        let ring = self.shard(room).read().expect("rooms lock").get(room).cloned();
+        ring.map_or(0, |r| {
+            let st = r.state.read().expect("ring lock");
+            st.buf.iter().rev().find(|e| !e.is_ephemeral()).map_or(0, |e| e.seq)
+        })
+    }
+
     /// The rooms that have a ring.
     pub fn ids(&self) -> Vec<RoomId> {
         self.shards.iter().flat_map(|s| s.read().expect("rooms lock").keys().cloned().collect::<Vec<_>>()).collect()

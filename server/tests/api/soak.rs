@@ -80,7 +80,7 @@ async fn gauge(server: &TestServer, prefix: &str) -> Vec<(String, u64)> {
 async fn settled(server: &TestServer) {
     eventually(|| async {
         let t = gauge(server, "dungeontalk_table_entries{table=\"").await;
-        match t.len() == 5 && t.iter().all(|(_, n)| *n == 0) {
+        match t.len() == 8 && t.iter().all(|(_, n)| *n == 0) {
             true => Ok(()),
             false => Err(format!("tables: {t:?}")),
         }
