@@ -283,14 +283,26 @@ impl Games {
             turn,
             content,
         };
+        let appended = self.append_move(room, actor, body, charged).await?;
+        let warning = warning.filter(|_| !appended.duplicate());
+        Ok((appended, warning))
+    }
+
+    /// Appends a player's move; gives back the rate token of a retry; returns once this node's
+    /// state holds it, so the player's next request here sees it.
+    async fn append_move(
+        self: &Arc<Self>,
+        room: &RoomRecord,
+        actor: &Actor,
+        body: EventBody,
+        charged: bool,
+    ) -> Result<Appended, HubError> {
         let appended = self.hub.append(Draft::new(room.room_id.clone(), body)).await?;
         if appended.duplicate() && charged {
             self.hub.refund(actor).await?;
         }
-        // The player's next request (on this node) sees this move.
         self.folded(room, appended.seq).await?;
-        let warning = warning.filter(|_| !appended.duplicate());
-        Ok((appended, warning))
+        Ok(appended)
     }
 
     /// Rolls a die for a player (`ROLL`): the server rolls once; a retry keeps the first roll.
@@ -317,12 +329,7 @@ impl Games {
             result,
             turn,
         };
-        let appended = self.hub.append(Draft::new(room.room_id.clone(), body)).await?;
-        if appended.duplicate() && charged {
-            self.hub.refund(actor).await?;
-        }
-        self.folded(room, appended.seq).await?;
-        Ok(appended)
+        self.append_move(room, actor, body, charged).await
     }
 
     /// Start, pause, resume or end the game (a seated player): the state once it took effect, or

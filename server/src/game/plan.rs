@@ -212,6 +212,14 @@ pub struct Beat {
     pub queued: bool,
 }
 
+impl Beat {
+    /// A player's part of a turn, not sent early (for tests of the narrators).
+    #[cfg(test)]
+    pub fn of(nickname: &str, action: Option<&str>, roll: Option<(Die, u8)>, outcome: Outcome) -> Beat {
+        Beat { nickname: nickname.into(), action: action.map(str::to_owned), roll, outcome, queued: false }
+    }
+}
+
 /// Everything the narrator needs for one answer.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Scene {

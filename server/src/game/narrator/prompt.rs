@@ -82,13 +82,7 @@ mod tests {
     #[test]
     fn the_prompt_holds_the_plan_and_every_move_with_its_outcome() {
         let plan = Plan::new(&RoomId("r".into()), WorldType::Sf);
-        let beat = |n: &str, a: Option<&str>, roll, outcome| Beat {
-            nickname: n.into(),
-            action: a.map(str::to_owned),
-            roll,
-            outcome,
-            queued: false,
-        };
+        let beat = Beat::of;
         let scene = Scene {
             plan: plan.clone(),
             stage: Stage::Climax,

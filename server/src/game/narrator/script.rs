@@ -123,13 +123,7 @@ mod tests {
 
     fn scene() -> Scene {
         let plan = Plan::new(&RoomId("r1".into()), WorldType::Fantasy);
-        let beat = |n: &str, a: Option<&str>, roll, outcome| Beat {
-            nickname: n.into(),
-            action: a.map(str::to_owned),
-            roll,
-            outcome,
-            queued: false,
-        };
+        let beat = Beat::of;
         Scene {
             plan,
             stage: Stage::Intro,
