@@ -93,7 +93,7 @@ pub fn GamePanel(
             </div>
             <Show when=over>
                 <div class="game-end" data-testid="game-end" role="status">
-                    <h2>{move || if game().result.as_ref().is_some_and(|r| r.1) { "Victory" } else { "The end" }}</h2>
+                    <h2>{move || if game().result.as_ref().is_some_and(|r| r.1) { "The party won" } else { "The tale is over" }}</h2>
                     <p>{move || game().result.map(|r| r.0)}</p>
                 </div>
             </Show>
