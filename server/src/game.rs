@@ -11,9 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use dungeontalk_app::game::Game;
-use dungeontalk_app::wire::{
-    CreateGame, Die, ErrorCode, GamePhase, GamePlayer, GameStatus, GameView, RoomId, RoomType,
-};
+use dungeontalk_app::wire::{CreateGame, Die, ErrorCode, GamePhase, GamePlayer, GameView, RoomId, RoomType};
 use sha2::{Digest, Sha256};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
@@ -21,8 +19,9 @@ use uuid::Uuid;
 
 use crate::config::{GmKind, Settings};
 use crate::hub::{Hub, HubError};
-use crate::model::{Actor, Appended, Draft, EventBody, GameSetup, Refusal, RoomRecord, now_ms, now_rfc3339};
+use crate::model::{Actor, Appended, Draft, EventBody, GameSetup, Refusal, RoomRecord, now_rfc3339};
 
+mod control;
 mod driver;
 mod matching;
 pub mod narrator;
@@ -268,7 +267,7 @@ impl Games {
         self.seated(room, actor).await?;
         let game = self.folded(room, 0).await?.game;
         let turn = self.open_turn(&game)?;
-        if game.has_moved(&actor.member_id, turn) && !self.stored(room, message_id).await? {
+        if game.has_moved(&actor.member_id, turn) && !self.hub.is_stored(&room.room_id, message_id).await? {
             let msg = match game.phase {
                 GamePhase::AiResponse => "Your move for the next turn is in already; wait for the game master.",
                 _ => "You have made your move this turn; wait for the next one.",
@@ -332,104 +331,6 @@ impl Games {
         self.append_move(room, actor, body, charged).await
     }
 
-    /// Start, pause, resume or end the game (a seated player): the state once it took effect, or
-    /// `game.conflict` when the clock or another player moved the game first.
-    pub async fn control(
-        self: &Arc<Self>,
-        room: &RoomRecord,
-        actor: &Actor,
-        what: Control,
-    ) -> Result<GameView, HubError> {
-        let setup = self.setup(room)?.clone();
-        if !self.hub.is_joined(&room.room_id, &actor.member_id).await? {
-            let msg = "Only players seated in the game may start, pause, resume or end it: join it first.";
-            return Err(refused(ErrorCode::NotJoined, msg));
-        }
-        let game = self.folded(room, 0).await?.game;
-        let step = game.step + 1;
-        let by = Some(actor.nickname.clone());
-        let bad = |what: &str| refused(ErrorCode::GameBadState, format!("{what}: the game is {:?}.", game.status));
-        let body = match (what, game.status) {
-            (Control::Start, GameStatus::Created) => self.turn_body(room, step, 1, GamePhase::TurnInput, &setup, by),
-            (Control::Start, _) => return Err(bad("It has started already")),
-            (Control::Pause, GameStatus::Active) => EventBody::Turn {
-                message_id: step_id(&room.room_id, "step", step),
-                step,
-                turn: game.turn,
-                phase: game.phase,
-                status: GameStatus::Paused,
-                ends_at_ms: None,
-                by,
-            },
-            (Control::Pause, _) => return Err(bad("Only a running game can be paused")),
-            (Control::Resume, GameStatus::Paused) => self.turn_body(room, step, game.turn, game.phase, &setup, by),
-            (Control::Resume, _) => return Err(bad("Only a paused game can be resumed")),
-            (Control::End, GameStatus::Completed) => return Err(bad("It is over already")),
-            (Control::End, _) => {
-                let plan = plan::Plan::new(&room.room_id, setup.world_type);
-                let (result, victory) = plan::result(&game, &plan);
-                let result = format!("Ended by {} at turn {}. {result}", actor.nickname, game.turn.max(1));
-                EventBody::GameEnd {
-                    message_id: step_id(&room.room_id, "step", step),
-                    step,
-                    turn: game.turn,
-                    result,
-                    victory,
-                }
-            }
-        };
-        let appended = self.hub.append(Draft::new(room.room_id.clone(), body)).await?;
-        let after = self.folded(room, appended.seq).await?.game;
-        let took = match what {
-            Control::Start => after.status != GameStatus::Created,
-            Control::Pause => after.status == GameStatus::Paused,
-            Control::Resume => after.status == GameStatus::Active,
-            Control::End => after.status == GameStatus::Completed,
-        };
-        if !took || (appended.duplicate() && after.step > step) {
-            let msg = "The game moved on meanwhile (the clock or another player was first); look again.";
-            return Err(refused(ErrorCode::GameConflict, msg));
-        }
-        if what == Control::End {
-            self.finished(room).await;
-        }
-        Ok(view(room, &setup, &after))
-    }
-
-    /// A TURN that (re)opens `turn` in `phase` as ACTIVE, claiming `step`.
-    fn turn_body(
-        &self,
-        room: &RoomRecord,
-        step: u32,
-        turn: u32,
-        phase: GamePhase,
-        setup: &GameSetup,
-        by: Option<String>,
-    ) -> EventBody {
-        let ends_at_ms = (phase == GamePhase::TurnInput).then(|| now_ms() + u64::from(setup.turn_secs) * 1000);
-        EventBody::Turn {
-            message_id: step_id(&room.room_id, "step", step),
-            step,
-            turn,
-            phase,
-            status: GameStatus::Active,
-            ends_at_ms,
-            by,
-        }
-    }
-
-    /// Marks the room's game as over in its record (best effort: a node starting up reads the
-    /// log anyway and finds it over).
-    async fn finished(&self, room: &RoomRecord) {
-        let Ok(Some(mut fresh)) = self.hub.store().room(&room.room_id).await else { return };
-        if let Some(g) = fresh.game.as_mut().filter(|g| !g.finished) {
-            g.finished = true;
-            if let Err(e) = self.hub.store().update_room(fresh).await {
-                tracing::warn!(error = %e, room = %room.room_id, "game: could not mark the game over");
-            }
-        }
-    }
-
     fn open_turn(&self, game: &Game) -> Result<u32, HubError> {
         game.open_turn().ok_or_else(|| refused(ErrorCode::GameBadState, "The game is over."))
     }
@@ -440,13 +341,6 @@ impl Games {
             return Err(refused(ErrorCode::NotJoined, "Join the game before you play in it."));
         }
         Ok(())
-    }
-
-    async fn stored(&self, room: &RoomRecord, message_id: Option<Uuid>) -> Result<bool, HubError> {
-        Ok(match message_id {
-            Some(id) => self.hub.store().message_seq(&room.room_id, id).await?.is_some(),
-            None => false,
-        })
     }
 }
 

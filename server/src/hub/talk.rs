@@ -163,7 +163,8 @@ impl Hub {
         if found.is_empty() { text.to_owned() } else { Filter::mask(text, &found) }
     }
 
-    async fn is_stored(&self, room_id: &RoomId, message_id: Option<Uuid>) -> Result<bool, HubError> {
+    /// Whether the room holds a message under this `messageId` already (a retry).
+    pub async fn is_stored(&self, room_id: &RoomId, message_id: Option<Uuid>) -> Result<bool, HubError> {
         Ok(match message_id {
             Some(id) => self.store.message_seq(room_id, id).await?.is_some(),
             None => false,
