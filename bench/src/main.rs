@@ -10,6 +10,7 @@ use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
 mod fanout;
+mod game;
 mod idle;
 mod plot;
 mod probe;
@@ -87,6 +88,33 @@ enum Command {
         clients: usize,
         #[arg(long, default_value_t = 100)]
         rooms: usize,
+    },
+    /// Plays whole games (three players each, matched through the queue) and measures the game
+    /// master: first words after a turn closes, streaming speed, the server's memory, and chat
+    /// latency in another room while the games narrate against none.
+    Game {
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        url: String,
+        #[arg(long, default_value = "dungeontalk")]
+        server: String,
+        #[arg(long, default_value = "bench/results/results.json")]
+        out: PathBuf,
+        /// Games at once (1 to 3).
+        #[arg(long, default_value_t = 2)]
+        games: usize,
+        /// The server's process id (its /proc/PID/status is read).
+        #[arg(long)]
+        pid: u32,
+        /// Seconds of chat measured before any game starts.
+        #[arg(long, default_value_t = 20)]
+        baseline_secs: u64,
+        /// Where to write the first game's transcript (Markdown).
+        #[arg(long)]
+        transcript: Option<PathBuf>,
+        /// A second node of the same cluster: the second player reads each game there, and each
+        /// chunk's hop between the nodes is measured.
+        #[arg(long)]
+        url_b: Option<String>,
     },
     /// Writes the SVG plots of a results file.
     Plot {
@@ -206,6 +234,81 @@ async fn main() -> Result<()> {
             let mut results = load(&target.out);
             results.storm.push(storm);
             save(&target.out, &results)?;
+        }
+        Command::Game { url, server, out, games, pid, baseline_secs, transcript, url_b } => {
+            let node = |url: &str| Endpoint {
+                kind: Kind::Dt,
+                transport: Transport::Ws,
+                base: url.trim_end_matches('/').to_owned(),
+                http: reqwest::Client::new(),
+            };
+            let ep = node(&url);
+            let ep_b = url_b.as_deref().map(node);
+            let every = Duration::from_millis(50);
+            let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let probe = tokio::spawn(game::chat_probe(ep.clone(), every, stop.clone()));
+            tokio::time::sleep(Duration::from_secs(baseline_secs)).await;
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+            let chat_idle = report::Latency::of(&probe.await??);
+            let before = game::gm_work(&ep).await?;
+            let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let probe = tokio::spawn(game::chat_probe(ep.clone(), every, stop.clone()));
+            let played =
+                futures_util::future::try_join_all((0..games.clamp(1, 3)).map(|g| game::play(&ep, g, ep_b.as_ref())))
+                    .await?;
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+            let chat_during = report::Latency::of(&probe.await??);
+            let after = game::gm_work(&ep).await?;
+            let (rss_kib, rss_peak_kib) = game::rss(pid);
+            let delta = |k: &str| after.get(k).copied().unwrap_or(0.0) - before.get(k).copied().unwrap_or(0.0);
+            let model_turns = delta("turns").max(1.0);
+            let first: Vec<u64> = played.iter().flat_map(|p| p.first_chunk_us.iter().copied()).collect();
+            let chars: u64 = played.iter().map(|p| p.chars).sum();
+            let streaming: u64 = played.iter().map(|p| p.streaming_us).sum();
+            let hops: Vec<u64> = played.iter().flat_map(|p| p.cross_node_us.iter().copied()).collect();
+            let run = report::Game {
+                server,
+                games: played.len(),
+                turns: played.iter().map(|p| p.turns).sum(),
+                first_chunk: game::latency(&first),
+                chars_per_sec: chars as f64 / (streaming as f64 / 1e6).max(1e-9),
+                tokens_per_sec: delta("generated_tokens") / (delta("generate_micros") / 1e6).max(1e-9),
+                prompt_tokens_per_turn: delta("prompt_tokens") / model_turns,
+                reused_tokens_per_turn: delta("reused_tokens") / model_turns,
+                rss_kib,
+                rss_peak_kib,
+                chat_idle,
+                chat_during,
+                cross_node: (!hops.is_empty()).then(|| game::latency(&hops)),
+            };
+            println!(
+                "{} games, {} turns: first words after a turn closes p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms",
+                run.games, run.turns, run.first_chunk.p50, run.first_chunk.p99, run.first_chunk.max
+            );
+            println!(
+                "streaming: {:.0} chars/s; model: {:.1} tokens/s, {:.0} prompt tokens computed and {:.0} reused per turn",
+                run.chars_per_sec, run.tokens_per_sec, run.prompt_tokens_per_turn, run.reused_tokens_per_turn
+            );
+            println!("server memory: RSS {} MiB, peak {} MiB", rss_kib / 1024, rss_peak_kib / 1024);
+            println!(
+                "chat echo in another room: no game p50 {:.2} p99 {:.2} ms; {} games narrating p50 {:.2} p99 {:.2} ms",
+                run.chat_idle.p50, run.chat_idle.p99, run.games, run.chat_during.p50, run.chat_during.p99
+            );
+            if let Some(hop) = &run.cross_node {
+                println!(
+                    "a chunk from the narrating node's client to the other node's: p50 {:.2} ms, p99 {:.2} ms ({} chunks)",
+                    hop.p50,
+                    hop.p99,
+                    hops.len()
+                );
+            }
+            if let (Some(path), Some(first)) = (transcript, played.first()) {
+                std::fs::write(&path, &first.transcript)?;
+                println!("wrote {}", path.display());
+            }
+            let mut results = load(&out);
+            results.game.push(run);
+            save(&out, &results)?;
         }
         Command::Plot { results, dir } => {
             let r = load(&results);

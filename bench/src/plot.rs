@@ -46,6 +46,14 @@ pub fn all(results: &Results, dir: &Path) -> Result<Vec<String>> {
         .map(|f| (format!("{} {}", f.server, f.transport), f.max_sustained / 1000.0))
         .collect();
     bars(&out("comparison.svg"), "Max sustained fan-out (thousand deliveries/s, p99 <= limit, none lost)", best)?;
+    if let Some(game) = results.game.last() {
+        let series = [
+            ("chat echo, no game".to_owned(), &game.chat_idle),
+            (format!("chat echo, {} games narrating", game.games), &game.chat_during),
+            ("game master's first words after a turn closes".to_owned(), &game.first_chunk),
+        ];
+        cdf(&out("game.svg"), "The game master and chat beside it (CDF)", &series)?;
+    }
     Ok(written)
 }
 
@@ -72,6 +80,30 @@ fn latency_cdf(results: &Results, path: &Path) -> Result<()> {
         chart
             .draw_series(LineSeries::new(points, c.stroke_width(2)))?
             .label(format!("{} {}", f.server, f.transport))
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2)));
+    }
+    chart.configure_series_labels().border_style(BLACK).background_style(WHITE).draw()?;
+    root.present()?;
+    Ok(())
+}
+
+/// Latency CDFs of named series (log scale).
+fn cdf(path: &Path, title: &str, series: &[(String, &crate::report::Latency)]) -> Result<()> {
+    let root = SVGBackend::new(path, (900, 560)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, ("sans-serif", 20))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(50)
+        .build_cartesian_2d((0.05f64..10000f64).log_scale(), 0f64..1f64)?;
+    chart.configure_mesh().x_desc("milliseconds").y_desc("fraction").draw()?;
+    for (i, (name, latency)) in series.iter().enumerate() {
+        let points: Vec<(f64, f64)> = latency.cdf.iter().map(|&(ms, q)| (ms.max(0.05), q)).collect();
+        let c = color(i);
+        chart
+            .draw_series(LineSeries::new(points, c.stroke_width(2)))?
+            .label(name.clone())
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2)));
     }
     chart.configure_series_labels().border_style(BLACK).background_style(WHITE).draw()?;

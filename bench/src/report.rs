@@ -83,6 +83,33 @@ pub struct Storm {
     pub failed: usize,
 }
 
+/// Games played against one server: the game master's speed and chat beside it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Game {
+    pub server: String,
+    /// Games played at once.
+    pub games: usize,
+    pub turns: u32,
+    /// From a turn closing to the first words of its answer.
+    pub first_chunk: Latency,
+    /// Narrated characters per second while an answer streams.
+    pub chars_per_sec: f64,
+    /// The model's tokens per second and prompt tokens per turn (computed, reused), from the
+    /// server's `dungeontalk_gm_work` (zero for a narrator without a model).
+    pub tokens_per_sec: f64,
+    pub prompt_tokens_per_turn: f64,
+    pub reused_tokens_per_turn: f64,
+    pub rss_kib: u64,
+    pub rss_peak_kib: u64,
+    /// Chat echo latency in another room with no game running, and while the games narrate.
+    pub chat_idle: Latency,
+    pub chat_during: Latency,
+    /// With two nodes: a chunk reaching a client of the other node after one of the narrating
+    /// node's (the hop over Redis `aichat.{room}`).
+    #[serde(default)]
+    pub cross_node: Option<Latency>,
+}
+
 /// Everything one `dtbench` invocation measured.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Results {
@@ -90,4 +117,6 @@ pub struct Results {
     pub fanout: Vec<Fanout>,
     pub idle: Vec<Idle>,
     pub storm: Vec<Storm>,
+    #[serde(default)]
+    pub game: Vec<Game>,
 }

@@ -79,7 +79,7 @@ pub fn narrator_for(s: &Settings) -> Arc<dyn Narrator> {
         _ => {
             let why = match s.gm_model_path.exists() {
                 false => format!("no model file at {} (bash .ci/setup tools installs it)", s.gm_model_path.display()),
-                true => "the local game master is not built into this version".to_owned(),
+                true => return local_narrator(s, script),
             };
             match s.gm {
                 GmKind::Auto => tracing::info!("game master: script ({why})"),
@@ -88,6 +88,25 @@ pub fn narrator_for(s: &Settings) -> Arc<dyn Narrator> {
             script
         }
     }
+}
+
+/// The `local` narrator, which loads its model at the first turn (script narrates if it can't).
+#[cfg(feature = "local-gm")]
+fn local_narrator(s: &Settings, script: Arc<narrator::script::Script>) -> Arc<dyn Narrator> {
+    use narrator::local::{Local, Tuning};
+    tracing::info!(model = %s.gm_model_path.display(), "game master: local");
+    let tuning = Tuning::new(&s.gm_model_path, s.gm_threads, s.gm_contexts);
+    Arc::new(Local::new(tuning, narrator::script::Script { pace: script.pace }))
+}
+
+#[cfg(not(feature = "local-gm"))]
+fn local_narrator(s: &Settings, script: Arc<narrator::script::Script>) -> Arc<dyn Narrator> {
+    let why = "the local game master is not built into this version (the local-gm feature)";
+    match s.gm {
+        GmKind::Auto => tracing::info!("game master: script ({why})"),
+        _ => tracing::warn!("game master: {why}; the script game master narrates instead"),
+    }
+    script
 }
 
 /// A game's state on this node, and whether it has read the room's log up to its end yet.
@@ -146,6 +165,11 @@ impl Games {
         shutdown: CancellationToken,
     ) -> Arc<Games> {
         Arc::new(Games { hub, settings, narrator, node, shutdown, watched: Mutex::default() })
+    }
+
+    /// What the narrator's model has computed (for `/metrics`).
+    pub fn narrator_work(&self) -> narrator::Work {
+        self.narrator.work()
     }
 
     /// Games with a driver on this node (a per-key table: `/metrics` shows it).
@@ -375,6 +399,18 @@ fn view(room: &RoomRecord, setup: &GameSetup, game: &Game) -> GameView {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn auto_picks_the_local_game_master_when_its_model_file_is_there() {
+        let mut s = Settings { gm_model_path: "/nonexistent/model.gguf".into(), ..Settings::default() };
+        assert_eq!(narrator_for(&s).name(), "script");
+        let file = tempfile::NamedTempFile::new().unwrap();
+        s.gm_model_path = file.path().to_owned();
+        let want = if cfg!(feature = "local-gm") { "local" } else { "script" };
+        assert_eq!(narrator_for(&s).name(), want);
+        s.gm = GmKind::Script;
+        assert_eq!(narrator_for(&s).name(), "script", "asked for by name");
+    }
 
     #[test]
     fn a_step_s_id_is_the_same_everywhere_and_differs_per_room_kind_and_step() {

@@ -36,6 +36,9 @@ pub struct Metrics {
     /// Entries of each per-key table in this node's memory (set when scraped): all of them have
     /// an eviction rule, so this returns towards zero when the keys go away.
     pub table_entries: IntGaugeVec,
+    /// What the local game master's model has computed since start (set when scraped): turns,
+    /// prompt tokens computed and reused, tokens generated, and microseconds spent on each.
+    pub gm_work: IntGaugeVec,
     /// Bytes the allocator holds for live data, and bytes of its pages in memory (set when
     /// scraped; 0 when jemalloc is not the allocator, as in unit tests).
     pub heap: IntGaugeVec,
@@ -100,6 +103,11 @@ impl Metrics {
             table_entries: register(
                 &r,
                 IntGaugeVec::new(opts("table_entries", "Entries of each per-key table in memory."), &["table"])
+                    .unwrap(),
+            ),
+            gm_work: register(
+                &r,
+                IntGaugeVec::new(opts("gm_work", "What the local game master's model has computed."), &["kind"])
                     .unwrap(),
             ),
             heap: register(

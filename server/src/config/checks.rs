@@ -25,7 +25,7 @@ impl Settings {
             (self.invite_rate_per_sec, self.invite_burst),
             (self.room_rate_per_sec, self.room_burst),
         ];
-        let checks: [(bool, &'static str); 33] = [
+        let checks: [(bool, &'static str); 34] = [
             (self.listen_backlog > 0, "listen_backlog must be > 0"),
             (self.max_frame_bytes > 0, "max_frame_bytes must be > 0"),
             (self.ws_max_message_bytes >= self.max_frame_bytes, "ws_max_message_bytes must be >= max_frame_bytes"),
@@ -98,6 +98,10 @@ impl Settings {
             (
                 (100..=8000).contains(&self.gm_max_chars) && (self.gm != super::GmKind::Http || self.gm_url.is_some()),
                 "gm_max_chars must be 100..=8000, and gm = http needs gm_url",
+            ),
+            (
+                self.gm_threads <= 64 && (1..=16).contains(&self.gm_contexts),
+                "gm_threads must be 0..=64 (0: half the cores) and gm_contexts 1..=16",
             ),
         ];
         match checks.iter().find(|(ok, _)| !ok) {

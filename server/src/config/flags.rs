@@ -330,6 +330,14 @@ pub struct Overrides {
     /// The script game master's pause between streamed pieces, so it reads like a model [default: 40].
     #[arg(long, env = "DUNGEONTALK_GM_SCRIPT_PACE_MS", value_name = "MS")]
     pub gm_script_pace_ms: Option<u64>,
+    /// Threads the local game master computes on; 0: half the cores, at least one, so chat keeps
+    /// the rest [default: 0].
+    #[arg(long, env = "DUNGEONTALK_GM_THREADS", value_name = "N")]
+    pub gm_threads: Option<usize>,
+    /// Games whose prompt the local game master keeps computed (about 25 MB each), the least
+    /// recently narrated dropped first [default: 2].
+    #[arg(long, env = "DUNGEONTALK_GM_CONTEXTS", value_name = "N")]
+    pub gm_contexts: Option<usize>,
     /// Turns a new game lasts (1-100) [default: 10].
     #[arg(long, env = "DUNGEONTALK_GAME_TURNS", value_name = "N")]
     pub game_turns: Option<u32>,

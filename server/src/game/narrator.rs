@@ -9,6 +9,8 @@ use futures_util::Stream;
 use super::plan::Scene;
 
 pub mod http;
+#[cfg(feature = "local-gm")]
+pub mod local;
 mod prompt;
 pub mod script;
 
@@ -24,12 +26,42 @@ pub enum NarrateError {
 /// Pieces of an answer as they are made.
 pub type Pieces = Pin<Box<dyn Stream<Item = Result<String, NarrateError>> + Send>>;
 
+/// What a model has computed since the process started (zero for narrators without one).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Work {
+    pub turns: u64,
+    /// Prompt tokens computed, and those reused from a game's earlier turn.
+    pub prompt_tokens: u64,
+    pub reused_tokens: u64,
+    pub generated_tokens: u64,
+    pub prompt_micros: u64,
+    pub generate_micros: u64,
+}
+
+impl Work {
+    /// The counts as (label, value) pairs, for `/metrics`.
+    pub fn labelled(&self) -> [(&'static str, u64); 6] {
+        [
+            ("turns", self.turns),
+            ("prompt_tokens", self.prompt_tokens),
+            ("reused_tokens", self.reused_tokens),
+            ("generated_tokens", self.generated_tokens),
+            ("prompt_micros", self.prompt_micros),
+            ("generate_micros", self.generate_micros),
+        ]
+    }
+}
+
 /// Something that phrases a scene.
 pub trait Narrator: Send + Sync + 'static {
     /// `script`, `local` or `http`.
     fn name(&self) -> &'static str;
     /// The answer to `scene`, piece by piece.
     fn narrate(&self, scene: Scene) -> Pieces;
+    /// What its model has computed so far.
+    fn work(&self) -> Work {
+        Work::default()
+    }
 }
 
 /// Cuts a narrator's pieces into the chunks a room sees: whole words only (so the profanity

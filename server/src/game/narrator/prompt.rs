@@ -1,12 +1,15 @@
 //! What a model is told: the game plan decides what happens, so the prompt holds the plan, the
 //! stage of the arc, this turn's moves and what the dice made of them; the model only phrases it.
+//! The system message holds all that stays the same for a game (the world, the rules, the foe,
+//! the prize, the ally), so a model that keeps a game's context computes it once.
 
 use dungeontalk_app::wire::{Outcome, WorldType};
 
 use crate::game::plan::{Scene, Stage};
 
-/// The system message: who the model is and the rules of its answer.
+/// The system message: who the model is, the rules of its answer, and the game's plan.
 pub fn system(scene: &Scene) -> String {
+    let plan = &scene.plan;
     let world = match scene.plan.world {
         WorldType::Fantasy => "a fantasy dungeon adventure",
         WorldType::Sf => "a science-fiction adventure aboard derelict ships and stations",
@@ -16,7 +19,8 @@ pub fn system(scene: &Scene) -> String {
         "You are the game master of {world}. Narrate in the present tense, speaking to the players. \
          Answer every player by name and say what came of what they did, exactly as the outcome \
          given for them says. Write four to six sentences, no lists, no headings, no questions to \
-         the game master, and never invent players."
+         the game master, and never invent players.\nThe foe: {}.\nThe party seeks: {}.\nTheir ally: {}.",
+        plan.foe, plan.prize, plan.ally
     )
 }
 
@@ -30,25 +34,41 @@ fn outcome_words(o: Outcome) -> &'static str {
     }
 }
 
-/// The user message: the plan, the stage, and each player's move with its outcome.
-pub fn user(scene: &Scene) -> String {
-    let plan = &scene.plan;
-    let stage = match scene.stage {
+/// The user message for a model whose answer the narrator frames (each player's move and
+/// outcome open their sentence): the turn, the stage, the place and the last turn, without the
+/// moves' numbers a small model would copy.
+pub fn brief(scene: &Scene) -> String {
+    let names: Vec<&str> = scene.beats.iter().map(|b| b.nickname.trim()).collect();
+    let mut out = format!(
+        "Turn {} of {}, {}.\nPlace: {}.\nPlayers: {}.\n",
+        scene.turn,
+        scene.turns,
+        stage_words(scene.stage),
+        scene.place(),
+        names.join(", ")
+    );
+    if let Some(previous) = &scene.previous {
+        let short: String = previous.chars().take(300).collect();
+        out.push_str(&format!("Last turn: {short}\n"));
+    }
+    out.push_str("Narrate this turn: one sentence for the place, then one for each player's move.");
+    out
+}
+
+fn stage_words(stage: Stage) -> &'static str {
+    match stage {
         Stage::Intro => "the beginning: set the scene and the goal",
         Stage::Rising => "the rising action: the danger grows",
         Stage::Middle => "the middle: a setback or a discovery",
         Stage::Climax => "the climax: the party faces the foe",
         Stage::End => "the end: tell how it ends",
-    };
-    let mut out = format!(
-        "Turn {} of {}, {stage}.\nPlace: {}.\nFoe: {}.\nThe party seeks: {}.\nAlly: {}.\n",
-        scene.turn,
-        scene.turns,
-        scene.place(),
-        plan.foe,
-        plan.prize,
-        plan.ally
-    );
+    }
+}
+
+/// The user message: the plan, the stage, and each player's move with its outcome.
+pub fn user(scene: &Scene) -> String {
+    let stage = stage_words(scene.stage);
+    let mut out = format!("Turn {} of {}, {stage}.\nPlace: {}.\n", scene.turn, scene.turns, scene.place());
     if let Some(previous) = &scene.previous {
         let short: String = previous.chars().take(300).collect();
         out.push_str(&format!("Last turn: {short}\n"));
@@ -94,7 +114,7 @@ mod tests {
             ],
             previous: Some("The lights flicker.".into()),
         };
-        let text = user(&scene);
+        let text = format!("{}\n{}", system(&scene), user(&scene));
         for want in [
             "Turn 8 of 10, the climax",
             plan.foe,
@@ -106,5 +126,6 @@ mod tests {
             assert!(text.contains(want), "{want:?} in {text}");
         }
         assert!(system(&scene).contains("science-fiction"));
+        assert!(!system(&scene).contains("Turn 8"), "the system message is the same on every turn");
     }
 }

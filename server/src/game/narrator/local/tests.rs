@@ -1,0 +1,77 @@
+use std::time::Duration;
+
+use dungeontalk_app::wire::{Die, Outcome, RoomId, WorldType};
+use futures_util::StreamExt;
+
+use super::*;
+use crate::game::plan::{Beat, Plan};
+
+fn scene(room: &str, turn: u32, stage: Stage) -> Scene {
+    Scene {
+        plan: Plan::new(&RoomId(room.into()), WorldType::Fantasy),
+        stage,
+        turn,
+        turns: 10,
+        beats: vec![
+            Beat::of("Aria", Some("search the altar for a hidden lever"), Some((Die::Dex, 17)), Outcome::Success),
+            Beat::of("Borin", Some("light a torch and read the runes"), None, Outcome::Failure),
+            Beat::of("Cyd", Some("guard the stairs with a raised shield"), Some((Die::Str, 9)), Outcome::Partial),
+        ],
+        previous: Some("The party entered the ruins and found a raven that speaks of a crown below.".into()),
+    }
+}
+
+#[test]
+fn the_frame_names_every_player_and_closes_the_last_turn() {
+    let two = scene("r", 2, Stage::Rising);
+    let leads: Vec<String> = frame(&two).into_iter().map(|s| s.lead).collect();
+    let mut place = two.place().to_owned();
+    place.replace_range(..1, &place[..1].to_uppercase());
+    assert_eq!(
+        leads,
+        [
+            place.as_str(),
+            " Aria tries to \"search the altar for a hidden lever\" and succeeds,",
+            " Borin tries to \"light a torch and read the runes\" but fails,",
+            " Cyd tries to \"guard the stairs with a raised shield\" and half succeeds, but",
+        ]
+    );
+    let last = frame(&scene("r", 10, Stage::End));
+    assert_eq!(last.last().map(|s| s.lead.as_str()), Some(" In the end, the party"));
+}
+
+/// The real model file (the set-up installs it): two turns of one game stream, and each answer
+/// names every player in a sentence of its own. Skipped, saying so, when the file is absent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_real_model_streams_a_turn_that_names_every_player() {
+    let path = crate::config::Settings::default().gm_model_path;
+    if !path.exists() {
+        eprintln!("SKIPPED: no model file at {} (bash .ci/setup tools installs it)", path.display());
+        return;
+    }
+    let local = Local::new(Tuning::new(&path, 0, 2), Script { pace: Duration::ZERO });
+    local.warm().expect("the model loads");
+    for turn in [2, 3] {
+        let mut pieces = local.narrate(scene("local-test", turn, Stage::Rising));
+        let mut text = String::new();
+        let mut count = 0;
+        while let Some(piece) = tokio::time::timeout(Duration::from_secs(60), pieces.next()).await.expect("streams") {
+            text.push_str(&piece.expect("a piece"));
+            count += 1;
+        }
+        eprintln!("turn {turn}, {count} pieces: {text}");
+        assert!(count > 10, "it streams piece by piece, not in one go: {count}");
+        // Each player's sentence is there, in order, named and saying which way the move went.
+        let mut at = 0;
+        for sentence in frame(&scene("local-test", turn, Stage::Rising)) {
+            let found = text[at..].find(&sentence.lead);
+            assert!(found.is_some(), "{:?} after byte {at}: {text}", sentence.lead);
+            at += found.unwrap_or(0) + sentence.lead.len();
+        }
+        for name in ["Aria", "Borin", "Cyd"] {
+            assert!(text.contains(&format!(" {name} tries to")), "{name}: {text}");
+        }
+        assert!(text.ends_with(['.', '!', '?', '"']), "ends on a whole sentence: {text}");
+        assert!(text.chars().count() < 3000, "bounded: {text}");
+    }
+}
