@@ -5,6 +5,7 @@
 //! with `ui`, the server's handlers with `ssr`.
 
 pub mod game;
+pub mod timeline;
 pub mod wire;
 
 #[cfg(any(feature = "ui", feature = "ssr"))]

@@ -86,6 +86,14 @@ pub fn App() -> impl IntoView {
     let toasts = Toasts::new();
     provide_context(toasts);
     notify::follow(session, toasts);
+    // A new sign-in starts with no toasts of the last session.
+    Effect::new(move |was_in: Option<bool>| {
+        let signed_in = session.0.with(Option::is_some);
+        if signed_in && was_in == Some(false) {
+            toasts.clear();
+        }
+        signed_in
+    });
     view! {
         <Router>
             <header class="topbar">
@@ -101,6 +109,7 @@ pub fn App() -> impl IntoView {
                     </button>
                 </Show>
             </header>
+            <ToastStack />
             <main>
                 <Show when=move || session.0.with(Option::is_some) fallback=login::Login>
                     <Routes fallback=|| view! { <p class="empty">"Nothing here."</p> }>
@@ -111,7 +120,6 @@ pub fn App() -> impl IntoView {
                     </Routes>
                 </Show>
             </main>
-            <ToastStack />
         </Router>
     }
 }

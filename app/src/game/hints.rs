@@ -57,6 +57,19 @@ pub fn seconds_left(game: &Game, now_ms: f64) -> Option<u64> {
     Some(((ends as f64 - now_ms).max(0.0) / 1000.0).ceil() as u64)
 }
 
+/// What a TURN event says as a line of the conversation (empty: nothing worth a line).
+pub fn turn_text(t: &crate::wire::TurnEvent) -> String {
+    use crate::wire::{GamePhase, GameStatus};
+    match (t.status, t.phase) {
+        (GameStatus::Paused, _) => {
+            format!("The game is paused{}.", t.by.as_ref().map_or(String::new(), |b| format!(" by {b}")))
+        }
+        (_, GamePhase::TurnInput) => format!("Turn {}: what do you do?", t.turn),
+        (_, GamePhase::AiResponse) => format!("Turn {}: the game master answers…", t.turn),
+        (_, GamePhase::Waiting | GamePhase::GameEnd) => String::new(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

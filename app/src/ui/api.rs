@@ -180,6 +180,18 @@ pub async fn game_control(token: &str, room_id: &str, what: &str) -> Result<Game
     read(bearer(Request::post(&url), token).send().await).await
 }
 
+/// A page of the room's events before `before`, newest first (`limit` at most).
+pub async fn history_before(
+    token: &str,
+    room_id: &str,
+    before: u64,
+    limit: usize,
+) -> Result<Vec<ServerFrame>, ErrorBody> {
+    let url = format!("/api/rooms/{}/messages?before={before}&limit={limit}", js_sys::encode_uri_component(room_id));
+    let page: HistoryPage = read(bearer(Request::get(&url), token).send().await).await?;
+    Ok(page.events)
+}
+
 /// Every stored event of a room the caller may see, oldest first (a game's log is short).
 pub async fn whole_history(token: &str, room_id: &str) -> Result<Vec<ServerFrame>, ErrorBody> {
     let mut all = Vec::new();

@@ -1,5 +1,6 @@
-//! The chat view's state: lines in seq order, who is in the room and typing, the link's status and
-//! transport, messages waiting for their echo, and the echo latency measured per transport.
+//! The chat view's state: the conversation (a `Timeline`, the plain reducer of lines), who is in
+//! the room and typing, the link's status and transport, messages waiting for their echo, and the
+//! echo latency measured per transport.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -9,7 +10,8 @@ use super::link::Transport;
 use super::toast::Toasts;
 use super::{SessionCtx, api};
 use crate::game::Game;
-use crate::wire::{ClientFrame, ErrorBody, ErrorCode, MemberId, PresenceMember, PresenceType, ServerFrame, TalkEvent};
+use crate::timeline::{Reader, Timeline};
+use crate::wire::{ClientFrame, ErrorBody, ErrorCode, MemberId, PresenceMember, PresenceType, ServerFrame};
 
 pub use super::chat_view::ChatRoom;
 
@@ -21,19 +23,6 @@ pub enum Status {
     Reconnecting,
     /// Refused for good (bad token, no such room): no more retries.
     Offline,
-}
-
-/// One line of the conversation.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Line {
-    pub seq: u64,
-    pub own: bool,
-    pub who: String,
-    pub text: String,
-    pub time: String,
-    pub system: bool,
-    /// For a whisper: "to Bo" or "to you".
-    pub whisper: Option<String>,
 }
 
 /// A message sent but not yet seen echoed by the room.
@@ -61,8 +50,8 @@ pub const TYPING_SHOWN_MS: u32 = 3_000;
 /// The view's signals, shared with the connection task (all `Copy`).
 #[derive(Clone, Copy)]
 pub struct ChatState {
-    pub lines: RwSignal<Vec<Line>>,
-    last_seq: RwSignal<u64>,
+    /// The conversation: lines in seq order, scrollback, what came while reading history.
+    pub timeline: RwSignal<Timeline>,
     pub status: RwSignal<Status>,
     /// Why the link is offline for good (stays until the view closes).
     pub notice: RwSignal<Option<String>>,
@@ -102,9 +91,12 @@ fn folds(frame: &ServerFrame) -> bool {
     frame.is_game() || matches!(frame, ServerFrame::Join(_) | ServerFrame::Leave(_))
 }
 
-fn clock(rfc3339: &str) -> String {
+/// The local day, the local time and the seconds since the epoch of an RFC 3339 timestamp.
+pub fn clock(rfc3339: &str) -> (String, String, i64) {
     let d = js_sys::Date::new(&wasm_bindgen::JsValue::from_str(rfc3339));
-    format!("{:02}:{:02}", d.get_hours(), d.get_minutes())
+    let day = format!("{}-{:02}-{:02}", d.get_full_year(), d.get_month() + 1, d.get_date());
+    let time = format!("{:02}:{:02}", d.get_hours(), d.get_minutes());
+    (day, time, (d.get_time() / 1000.0) as i64)
 }
 
 /// Milliseconds since the page loaded, sub-millisecond precise.
@@ -125,8 +117,7 @@ impl ChatState {
     /// A fresh state for the signed-in member in a room.
     pub fn new(session: SessionCtx, toasts: Toasts, me: MemberId, room_id: String) -> ChatState {
         ChatState {
-            lines: RwSignal::new(Vec::new()),
-            last_seq: RwSignal::new(0),
+            timeline: RwSignal::new(Timeline::default()),
             status: RwSignal::new(Status::Connecting),
             notice: RwSignal::new(None),
             transport: RwSignal::new(Transport::WebSocket),
@@ -175,7 +166,15 @@ impl ChatState {
 
     /// The highest seq shown so far (0 before any).
     pub fn last_seq(&self) -> u64 {
-        self.last_seq.try_get_untracked().unwrap_or(0)
+        self.timeline.try_with_untracked(Timeline::newest_seq).unwrap_or(0)
+    }
+
+    /// The lines stored frames show as (for scrollback pages).
+    pub fn lines_of(&self, frames: &[ServerFrame]) -> Vec<crate::timeline::Line> {
+        let me = self.me.get_value();
+        let name_of = |id: &MemberId| self.nickname_of(id);
+        let reader = Reader { me: &me, clock: &clock, name_of: &name_of };
+        frames.iter().filter_map(|f| reader.line(f)).collect()
     }
 
     /// The transport in use.
@@ -288,19 +287,6 @@ impl ChatState {
         known.flatten().unwrap_or_else(|| "someone".to_owned())
     }
 
-    fn talk_line(&self, t: TalkEvent, me: Option<&MemberId>) -> Line {
-        let own = me == Some(&t.sender_id);
-        if own {
-            self.echoed(t.message_id);
-        }
-        let whisper = t.receiver_id.as_ref().map(|to| match own {
-            true => format!("to {}", self.nickname_of(to)),
-            false => "to you".to_owned(),
-        });
-        let (who, text, time) = (t.sender_nickname, t.content, clock(&t.created_at));
-        Line { seq: t.seq, own, who, text, time, system: false, whisper }
-    }
-
     fn typed(&self, member_id: MemberId, nickname: String) {
         let until = now_ms() + f64::from(TYPING_SHOWN_MS);
         self.typing.try_update(|v| {
@@ -343,17 +329,20 @@ impl ChatState {
     /// Applies a server frame and tells the connection what to do next.
     pub fn apply(&self, frame: ServerFrame) -> Next {
         let me = self.me.try_get_value();
+        let mine = |id: &MemberId| me.as_ref() == Some(id);
         self.fold(&frame);
-        let line = match frame {
+        match &frame {
             ServerFrame::Talk(t) => {
                 // A message ends its sender's "typing…".
                 self.typing.try_update(|v| v.retain(|x| x.member_id != t.sender_id));
-                self.talk_line(t, me.as_ref())
+                if mine(&t.sender_id) {
+                    self.echoed(t.message_id);
+                }
             }
-            ServerFrame::Join(m) => system_line(m.seq, format!("{} joined", m.nickname), &m.created_at),
-            ServerFrame::Leave(m) => system_line(m.seq, format!("{} left", m.nickname), &m.created_at),
+            ServerFrame::Action(a) if mine(&a.member_id) => self.echoed(a.message_id),
+            ServerFrame::Dice(d) if mine(&d.member_id) => self.echoed(d.message_id),
             ServerFrame::Presence(p) => {
-                self.apply_presence(&p);
+                self.apply_presence(p);
                 let about_me = p.member_id.is_some() && p.member_id == me;
                 return match p.event_type {
                     PresenceType::SessionExpired if about_me => Next::Rejoin(false),
@@ -361,8 +350,8 @@ impl ChatState {
                 };
             }
             ServerFrame::Typing { member_id, nickname, .. } => {
-                if me.as_ref() != Some(&member_id) {
-                    self.typed(member_id, nickname);
+                if !mine(member_id) {
+                    self.typed(member_id.clone(), nickname.clone());
                 }
                 return Next::Continue;
             }
@@ -370,20 +359,20 @@ impl ChatState {
                 code: code @ (ErrorCode::TokenExpired | ErrorCode::LoggedOut | ErrorCode::RoomFull),
                 message,
                 ..
-            } => return Next::Ended(ErrorBody::new(code, message)),
+            } => return Next::Ended(ErrorBody::new(*code, message.clone())),
             // Our seat went (an idle session ended, a long outage): take it again and resend.
             ServerFrame::Error { code: ErrorCode::NotJoined, .. } => return Next::Rejoin(true),
             // A backend is down: nothing was stored; send it again a little later.
             ServerFrame::Error { code: ErrorCode::Unavailable, message, .. } => {
-                self.toasts.show(ErrorBody::new(ErrorCode::Unavailable, message));
+                self.toasts.show(ErrorBody::new(ErrorCode::Unavailable, message.clone()));
                 return Next::RetryPending(UNAVAILABLE_RETRY_MS);
             }
             ServerFrame::Error { code: ErrorCode::RateLimited, message, retry_after_ms } => {
-                self.toasts.show(ErrorBody::new(ErrorCode::RateLimited, message));
+                self.toasts.show(ErrorBody::new(ErrorCode::RateLimited, message.clone()));
                 return Next::RetryPending(retry_after_ms.unwrap_or(1_000));
             }
             ServerFrame::Error { code, message, .. } | ServerFrame::Warning { code, message } => {
-                self.toasts.show(ErrorBody::new(code, message));
+                self.toasts.show(ErrorBody::new(*code, message.clone()));
                 return Next::Continue;
             }
             ServerFrame::Connected { .. } => {
@@ -391,32 +380,11 @@ impl ChatState {
                 return Next::Connected;
             }
             ServerFrame::Resync { .. } => return Next::Resume,
-            // Stored game events read as lines until the game screen shows them its own way.
-            ServerFrame::Turn(t) => system_line(t.seq, turn_text(&t), &t.created_at),
-            ServerFrame::Action(a) => {
-                if me.as_ref() == Some(&a.member_id) {
-                    self.echoed(a.message_id);
-                }
-                let text = format!("{} (turn {}): {}", a.nickname, a.turn, a.content);
-                system_line(a.seq, text, &a.created_at)
-            }
-            ServerFrame::Dice(d) => {
-                if me.as_ref() == Some(&d.member_id) {
-                    self.echoed(d.message_id);
-                }
-                let text = format!("{} rolled {}: {} ({})", d.nickname, d.die.label(), d.result, d.outcome.label());
-                system_line(d.seq, text, &d.created_at)
-            }
-            ServerFrame::GmMessage(g) => system_line(g.seq, format!("Game master: {}", g.content), &g.created_at),
-            ServerFrame::GameEnd(e) => system_line(e.seq, format!("The game is over. {}", e.result), &e.created_at),
-            ServerFrame::System(m) => system_line(m.seq, m.content, &m.created_at),
-            // The narrator's streamed pieces show in the game panel (folded above).
-            ServerFrame::Ack { .. } | ServerFrame::GmChunk { .. } => return Next::Continue,
-        };
-        // Seq order is the truth: anything at or below the last seq shown is a duplicate.
-        if line.seq > self.last_seq() {
-            self.last_seq.try_set(line.seq);
-            self.lines.try_update(|l| l.push(line));
+            _ => {}
+        }
+        // Stored events become lines (the reducer keeps seq order and drops a seq it has).
+        if let Some(line) = self.lines_of(std::slice::from_ref(&frame)).pop() {
+            self.timeline.try_update(|t| t.live(line));
         }
         Next::Continue
     }
@@ -441,22 +409,6 @@ pub enum Next {
     /// The server ended the link: its token expired (renew and reconnect), was logged out, or the
     /// room filled up without a seat for us (stop).
     Ended(ErrorBody),
-}
-
-fn turn_text(t: &crate::wire::TurnEvent) -> String {
-    use crate::wire::{GamePhase, GameStatus};
-    match (t.status, t.phase) {
-        (GameStatus::Paused, _) => {
-            format!("The game is paused{}.", t.by.as_ref().map_or(String::new(), |b| format!(" by {b}")))
-        }
-        (_, GamePhase::TurnInput) => format!("Turn {}: what do you do?", t.turn),
-        (_, GamePhase::AiResponse) => format!("Turn {}: the game master answers…", t.turn),
-        (_, GamePhase::Waiting | GamePhase::GameEnd) => String::new(),
-    }
-}
-
-fn system_line(seq: u64, text: String, created_at: &str) -> Line {
-    Line { seq, own: false, who: String::new(), text, time: clock(created_at), system: true, whisper: None }
 }
 
 /// Median and 99th percentile of some samples (nearest rank), if there are any.

@@ -16,10 +16,17 @@ use super::text_input::TextInput;
 use super::toast::Toasts;
 use super::{SessionCtx, api};
 use crate::game::Game;
+use crate::timeline::{Kind, Line};
 use crate::wire::{ClientFrame, GameView};
 
 /// A TYPING frame goes out at most this often while the player types, in ms.
 const TYPING_EVERY_MS: f64 = 2_000.0;
+/// Events asked for per scrollback page.
+const PAGE: usize = 50;
+/// Scrolled this close (px) to the top, the next older page is read; this close to the bottom,
+/// the view follows new lines.
+const NEAR_TOP_PX: i32 = 150;
+const NEAR_BOTTOM_PX: i32 = 40;
 
 /// The route `/rooms/:id`: a fresh chat view per room.
 #[component]
@@ -37,6 +44,7 @@ fn ChatView(room_id: String) -> impl IntoView {
     let Some(me) = session.0.get_untracked() else { return ().into_any() };
     let state = ChatState::new(session, expect_context::<Toasts>(), me.member_id.clone(), room_id.clone());
     let title = RwSignal::new(String::from("Room"));
+    let room_id_value = StoredValue::new(room_id.clone());
     let (tx, outbox) = futures::channel::mpsc::unbounded::<ClientFrame>();
     let (switch_tx, switches) = futures::channel::mpsc::unbounded::<Transport>();
     let outbox_tx = StoredValue::new(Some(tx));
@@ -100,12 +108,86 @@ fn ChatView(room_id: String) -> impl IntoView {
         switch_tx.with_value(|s| s.as_ref().map(|tx| tx.unbounded_send(t)));
     };
     let list = NodeRef::<leptos::html::Ol>::new();
-    Effect::new(move |_| {
-        state.lines.track();
-        if let Some(el) = list.get() {
+    let loading_older = StoredValue::new(false);
+    // The next older page, with the view kept where it was (the page goes in above it).
+    let load_older = move || {
+        let Some(before) = state.timeline.with_untracked(|t| (!t.reached_start).then(|| t.oldest_seq()).flatten())
+        else {
+            return;
+        };
+        if loading_older.get_value() {
+            return;
+        }
+        loading_older.set_value(true);
+        let (token, room_id) = (session.token(), room_id_value.get_value());
+        spawn_local(async move {
+            let page = api::history_before(&token, &room_id, before, PAGE).await;
+            let anchor = list.get_untracked().and_then(|el| first_visible(&el));
+            match page {
+                Ok(frames) => {
+                    // A short page is the room's first (counted in events: not all are lines).
+                    let last = frames.len() < PAGE;
+                    let lines = state.lines_of(&frames);
+                    state.timeline.try_update(|t| t.older(lines, last));
+                }
+                Err(e) => state.toasts.show(e),
+            }
+            // Once the page is drawn above, put the line that was at the top back where it was.
+            if let (Some(el), Some((seq, offset))) = (list.get_untracked(), anchor) {
+                for _ in 0..20 {
+                    gloo_timers::future::TimeoutFuture::new(0).await;
+                    if state.timeline.with_untracked(|t| t.following) {
+                        break;
+                    }
+                    if let Ok(Some(line)) = el.query_selector(&format!("[data-seq=\"{seq}\"]"))
+                        && let Ok(line) = wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(line)
+                    {
+                        el.set_scroll_top(line.offset_top() - offset);
+                        break;
+                    }
+                }
+            }
+            loading_older.set_value(false);
+        });
+    };
+    let on_scroll = move |_| {
+        let Some(el) = list.get_untracked() else { return };
+        let at_bottom = el.scroll_height() - el.scroll_top() - el.client_height() <= NEAR_BOTTOM_PX;
+        if state.timeline.with_untracked(|t| t.following != at_bottom || (at_bottom && t.unseen > 0)) {
+            state.timeline.update(|t| t.follow(at_bottom));
+        }
+        if el.scroll_top() <= NEAR_TOP_PX {
+            load_older();
+        }
+    };
+    let jump_to_latest = move |_| {
+        state.timeline.update(|t| t.follow(true));
+        if let Some(el) = list.get_untracked() {
             el.set_scroll_top(el.scroll_height());
         }
+    };
+    Effect::new(move |_| {
+        let (following, has_lines) = state.timeline.with(|t| (t.following, !t.lines().is_empty()));
+        let Some(el) = list.get() else { return };
+        if following {
+            el.set_scroll_top(el.scroll_height());
+        }
+        // Not enough lines to scroll: read older ones until there are, or the room's start.
+        if has_lines && el.scroll_height() <= el.client_height() {
+            load_older();
+        }
     });
+    let rows = move || {
+        state.timeline.with(|t| {
+            (0..t.lines().len())
+                .map(|i| RowData {
+                    line: t.lines()[i].clone(),
+                    grouped: t.continues(i),
+                    day: t.day_above(i).map(str::to_owned),
+                })
+                .collect::<Vec<_>>()
+        })
+    };
     let status_text = move || match state.status.get() {
         Status::Connecting => "Connecting…",
         Status::Connected => "Connected",
@@ -130,25 +212,21 @@ fn ChatView(room_id: String) -> impl IntoView {
             </Show>
             <Switcher state switch />
             <div class="room-body">
-                <ol class="messages" node_ref=list data-testid="messages">
-                    <For each=move || state.lines.get() key=|l| l.seq let:line>
-                        <li
-                            class="message"
-                            class:own=line.own
-                            class:system=line.system
-                            class:whisper=line.whisper.is_some()
-                            data-testid=if line.system { "system-line" } else { "message" }
-                            data-seq=line.seq
-                        >
-                            <span class="time">{line.time.clone()}</span>
-                            <Show when=move || !line.system>
-                                <span class="who">{line.who.clone()}</span>
-                            </Show>
-                            {line.whisper.clone().map(|w| view! { <span class="whisper-tag">{format!("whisper {w}")}</span> })}
-                            <span class="text">{line.text.clone()}</span>
-                        </li>
-                    </For>
-                </ol>
+                <div class="conversation">
+                    <ol class="messages" node_ref=list data-testid="messages" on:scroll=on_scroll aria-label="Messages">
+                        <Show when=move || state.timeline.with(|t| t.reached_start)>
+                            <li class="room-start" data-testid="room-start">"This is the start of the room."</li>
+                        </Show>
+                        <For each=rows key=|r| (r.line.seq, r.grouped, r.day.clone()) let:row>
+                            <Row row />
+                        </For>
+                    </ol>
+                    <Show when=move || state.timeline.with(|t| !t.following && t.unseen > 0)>
+                        <button type="button" class="jump" data-testid="jump-to-latest" on:click=jump_to_latest>
+                            {move || format!("{} new · jump to latest ↓", state.timeline.with(|t| t.unseen))}
+                        </button>
+                    </Show>
+                </div>
                 <Members state />
             </div>
             <TypingLine state />
@@ -165,6 +243,61 @@ fn ChatView(room_id: String) -> impl IntoView {
         </section>
     }
     .into_any()
+}
+
+/// The first line in view of the list: its seq and its offset from the list's visible top.
+fn first_visible(list: &web_sys::HtmlOListElement) -> Option<(u64, i32)> {
+    let top = list.scroll_top();
+    let children = list.children();
+    (0..children.length())
+        .filter_map(|i| wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(children.item(i)?).ok())
+        .find(|el| el.offset_top() + el.offset_height() > top && el.dataset().get("seq").is_some())
+        .and_then(|el| Some((el.dataset().get("seq")?.parse().ok()?, el.offset_top() - top)))
+}
+
+/// A line as the list shows it: whether it goes on its sender's group, and a day to show above it.
+#[derive(Clone)]
+struct RowData {
+    line: Line,
+    grouped: bool,
+    day: Option<String>,
+}
+
+/// One line of the conversation (a day marker above it when a day starts).
+#[component]
+fn Row(row: RowData) -> impl IntoView {
+    let RowData { line, grouped, day } = row;
+    let kind = match line.kind {
+        Kind::Talk => "talk",
+        Kind::Notice => "notice",
+        Kind::Move => "move",
+        Kind::Dice => "dice",
+        Kind::Narration => "gm-line",
+        Kind::GameEnd => "game-end",
+    };
+    let system = line.kind == Kind::Notice || line.kind == Kind::GameEnd;
+    let testid = if line.kind == Kind::Talk { "message" } else { "system-line" };
+    view! {
+        {day.map(|d| view! { <li class="day" role="separator" data-testid="day">{d}</li> })}
+        <li
+            class=format!("message {kind}")
+            class:own=line.own
+            class:system=system
+            class:grouped=grouped
+            class:whisper=line.whisper.is_some()
+            class:mention=line.mention
+            data-testid=testid
+            data-seq=line.seq
+        >
+            <Show when=move || !grouped && !system>
+                <span class="who">{line.who.clone()}</span>
+            </Show>
+            <span class="time">{line.time.clone()}</span>
+            {line.whisper.clone().map(|w| view! { <span class="whisper-tag">{format!("whisper {w}")}</span> })}
+            {line.mention.then(|| view! { <span class="sr-only">"mentions you: "</span> })}
+            <span class="text">{line.text.clone()}</span>
+        </li>
+    }
 }
 
 /// The transport buttons, and per transport the echo latency of one's own messages.

@@ -1,4 +1,5 @@
-//! Error toasts: any view reports a `{code, message}`; it shows for a while, or until clicked.
+//! Error toasts: any view reports a `{code, message}`; it shows for a while, or until dismissed
+//! (its × button, Escape, or a click on it). A new session starts with none.
 
 use gloo_timers::future::TimeoutFuture;
 use leptos::prelude::*;
@@ -64,12 +65,30 @@ impl Toasts {
     fn dismiss(&self, id: u64) {
         self.list.update(|l| l.retain(|t| t.id != id));
     }
+
+    /// Drops every toast (a new sign-in: the last session's news is stale).
+    pub fn clear(&self) {
+        self.list.try_set(Vec::new());
+    }
+
+    /// Dismisses the newest toast; whether there was one.
+    fn dismiss_newest(&self) -> bool {
+        let newest = self.list.with_untracked(|l| l.last().map(|t| t.id));
+        newest.inspect(|id| self.dismiss(*id)).is_some()
+    }
 }
 
 /// The toast stack in the corner of the page.
 #[component]
 pub fn ToastStack() -> impl IntoView {
     let toasts = expect_context::<Toasts>();
+    // Escape closes the newest toast, wherever the focus is.
+    let keys = window_event_listener(leptos::ev::keydown, move |e| {
+        if e.key() == "Escape" && toasts.dismiss_newest() {
+            e.prevent_default();
+        }
+    });
+    on_cleanup(move || keys.remove());
     view! {
         <div class="toasts" aria-live="polite">
             <For each=move || toasts.list.get() key=|t| t.id let:toast>
@@ -82,7 +101,19 @@ pub fn ToastStack() -> impl IntoView {
                     data-code=toast.code.map(ErrorCode::as_str)
                     on:click=move |_| toasts.dismiss(toast.id)
                 >
-                    {toast.message.clone()}
+                    <span class="toast-text">{toast.message.clone()}</span>
+                    <button
+                        type="button"
+                        class="toast-close"
+                        aria-label="Dismiss"
+                        data-testid="toast-close"
+                        on:click=move |e| {
+                            e.stop_propagation();
+                            toasts.dismiss(toast.id);
+                        }
+                    >
+                        "×"
+                    </button>
                 </div>
             </For>
         </div>
