@@ -96,6 +96,7 @@ pub fn App() -> impl IntoView {
     });
     view! {
         <Router>
+            <a class="skip-link" href="#main">"Skip to content"</a>
             <header class="topbar">
                 <a class="brand" href="/">"DungeonTalk"</a>
                 <Show when=move || session.0.with(Option::is_some)>
@@ -110,7 +111,7 @@ pub fn App() -> impl IntoView {
                 </Show>
             </header>
             <ToastStack />
-            <main>
+            <main id="main" tabindex="-1">
                 <Show when=move || session.0.with(Option::is_some) fallback=login::Login>
                     <Routes fallback=|| view! { <p class="empty">"Nothing here."</p> }>
                         <Route path=path!("/") view=rooms::RoomList />

@@ -38,6 +38,18 @@ pub fn forget_session() {
     }
 }
 
+/// The unsent text of a room's composer, kept across visits on this browser.
+pub fn draft(room_id: &str) -> String {
+    storage().and_then(|s| s.get_item(&format!("dungeontalk.draft.{room_id}")).ok().flatten()).unwrap_or_default()
+}
+
+/// Keeps (or, when empty, drops) a room's unsent text.
+pub fn save_draft(room_id: &str, text: &str) {
+    let Some(s) = storage() else { return };
+    let key = format!("dungeontalk.draft.{room_id}");
+    let _ = if text.is_empty() { s.remove_item(&key) } else { s.set_item(&key, text) };
+}
+
 fn network_error(e: impl std::fmt::Display) -> ErrorBody {
     ErrorBody::new(ErrorCode::Unavailable, format!("The server cannot be reached ({e})."))
 }

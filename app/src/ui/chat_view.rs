@@ -12,7 +12,7 @@ use super::connection::{self, Inputs};
 use super::game::GamePanel;
 use super::link::Transport;
 use super::members::{Members, TypingLine, WhisperTarget};
-use super::text_input::TextInput;
+use super::text_input::Composer;
 use super::toast::Toasts;
 use super::{SessionCtx, api};
 use crate::game::Game;
@@ -84,7 +84,11 @@ fn ChatView(room_id: String) -> impl IntoView {
     let send_frame = move |frame: ClientFrame| {
         outbox_tx.with_value(|o| o.as_ref().map(|tx| tx.unbounded_send(frame)));
     };
-    let draft = RwSignal::new(String::new());
+    let draft = RwSignal::new(api::draft(&room_id));
+    {
+        let room_id = room_id.clone();
+        Effect::new(move |_| draft.with(|d| api::save_draft(&room_id, d)));
+    }
     let send = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let content = draft.get_untracked();
@@ -237,7 +241,7 @@ fn ChatView(room_id: String) -> impl IntoView {
             </Show>
             <WhisperTarget state />
             <form class="row composer" on:submit=send on:input=move |_| typed()>
-                <TextInput value=draft testid="message-input" placeholder="Say something…" maxlength=2000 />
+                <Composer value=draft testid="message-input" placeholder="Say something…" maxlength=2000 />
                 <button data-testid="send-button" type="submit">"Send"</button>
             </form>
         </section>

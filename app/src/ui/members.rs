@@ -4,7 +4,7 @@ use leptos::prelude::*;
 
 use super::chat::ChatState;
 
-/// The member list: click someone else to whisper to them.
+/// The member list: pick someone else (click, or Enter on their button) to whisper to them.
 #[component]
 pub fn Members(state: ChatState) -> impl IntoView {
     let me = state.me.get_value();
@@ -21,6 +21,7 @@ pub fn Members(state: ChatState) -> impl IntoView {
                             move || state.whisper_to.with(|w| w.as_ref().is_some_and(|w| w.member_id == id))
                         };
                         let pick = member.clone();
+                        let away = member.status != "ONLINE";
                         view! {
                             <li
                                 class="member"
@@ -28,16 +29,21 @@ pub fn Members(state: ChatState) -> impl IntoView {
                                 class:picked=picked
                                 data-testid="member"
                                 data-status=member.status.clone()
-                                title=if is_me { "You" } else { "Whisper to this member" }
-                                on:click=move |_| {
-                                    if !is_me {
-                                        state.whisper_to.set(Some(pick.clone()));
-                                    }
-                                }
                             >
-                                <span class="dot" aria-hidden="true"></span>
-                                <span class="name">{member.nickname.clone()}</span>
-                                {is_me.then(|| view! { <span class="you">"(you)"</span> })}
+                                <button
+                                    type="button"
+                                    class="member-pick"
+                                    disabled=is_me
+                                    title=if is_me { "You" } else { "Whisper to this member" }
+                                    on:click=move |_| state.whisper_to.set(Some(pick.clone()))
+                                >
+                                    // Presence by shape and words, not colour alone.
+                                    <span class="dot" aria-hidden="true">{if away { "○" } else { "●" }}</span>
+                                    <span class="name">{member.nickname.clone()}</span>
+                                    {is_me.then(|| view! { <span class="you">"(you)"</span> })}
+                                    <span class="sr-only">{if away { ", away" } else { ", online" }}</span>
+                                    {(!is_me).then(|| view! { <span class="sr-only">": whisper"</span> })}
+                                </button>
                             </li>
                         }
                     }

@@ -334,8 +334,8 @@ pub struct Overrides {
     /// the rest [default: 0].
     #[arg(long, env = "DUNGEONTALK_GM_THREADS", value_name = "N")]
     pub gm_threads: Option<usize>,
-    /// Games whose prompt the local game master keeps computed (about 25 MB each), the least
-    /// recently narrated dropped first [default: 2].
+    /// Games the local game master answers side by side, a token each in turn (more wait), and
+    /// whose prompts it keeps computed (about 25 MB each; least recently used dropped) [default: 2].
     #[arg(long, env = "DUNGEONTALK_GM_CONTEXTS", value_name = "N")]
     pub gm_contexts: Option<usize>,
     /// Turns a new game lasts (1-100) [default: 10].

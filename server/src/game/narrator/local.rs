@@ -17,6 +17,7 @@ use dungeontalk_app::wire::Outcome;
 use crate::game::plan::{Scene, Stage};
 
 mod engine;
+mod turn;
 
 /// One sentence of an answer: the narrator's opening words (possibly none), then the model's.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,7 +46,7 @@ pub fn frame(scene: &Scene) -> Vec<Sentence> {
         let name = b.nickname.trim();
         let lead = match &b.action {
             Some(action) => {
-                let action: String = action.trim().trim_end_matches(['.', '!', '?']).chars().take(100).collect();
+                let action: String = bare_move(action).chars().take(100).collect();
                 let which_way = match b.outcome {
                     Outcome::Triumph => "and succeeds brilliantly,",
                     Outcome::Success => "and succeeds,",
@@ -63,6 +64,17 @@ pub fn frame(scene: &Scene) -> Vec<Sentence> {
         out.push(Sentence { lead: " In the end, the party".into() });
     }
     out
+}
+
+/// A move as the words after "tries to": without a leading "I", "try to" or "to", or an end stop.
+fn bare_move(action: &str) -> &str {
+    let mut rest = action.trim().trim_end_matches(['.', '!', '?']);
+    for prefix in ["i ", "try to ", "to "] {
+        if rest.get(..prefix.len()).is_some_and(|p| p.eq_ignore_ascii_case(prefix)) {
+            rest = rest[prefix.len()..].trim_start();
+        }
+    }
+    rest
 }
 
 /// How the engine runs: the model file, the cores it uses and the games it keeps computed.

@@ -22,6 +22,14 @@ fn scene(room: &str, turn: u32, stage: Stage) -> Scene {
 }
 
 #[test]
+fn a_move_reads_after_tries_to() {
+    for (said, bare) in [("I try to open the door.", "open the door"), ("to run", "run"), ("Try to hide!", "hide")] {
+        assert_eq!(bare_move(said), bare);
+    }
+    assert_eq!(bare_move("Iris is my name"), "Iris is my name", "only a whole leading word");
+}
+
+#[test]
 fn the_frame_names_every_player_and_closes_the_last_turn() {
     let two = scene("r", 2, Stage::Rising);
     let leads: Vec<String> = frame(&two).into_iter().map(|s| s.lead).collect();
@@ -74,4 +82,35 @@ async fn the_real_model_streams_a_turn_that_names_every_player() {
         assert!(text.ends_with(['.', '!', '?', '"']), "ends on a whole sentence: {text}");
         assert!(text.chars().count() < 3000, "bounded: {text}");
     }
+}
+
+/// Two games' turns at once are written a step each in turn: the second game's first words
+/// come before the first game's answer is over, not after it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_games_are_answered_side_by_side() {
+    let path = crate::config::Settings::default().gm_model_path;
+    if !path.exists() {
+        eprintln!("SKIPPED: no model file at {} (bash .ci/setup tools installs it)", path.display());
+        return;
+    }
+    let local = Local::new(Tuning::new(&path, 0, 2), Script { pace: Duration::ZERO });
+    local.warm().expect("the model loads");
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    for game in ["side-a", "side-b"] {
+        let (tx, mut pieces) = (tx.clone(), local.narrate(scene(game, 2, Stage::Rising)));
+        tokio::spawn(async move {
+            while let Some(piece) = pieces.next().await {
+                let _ = tx.send((game, piece.is_ok()));
+            }
+            let _ = tx.send((game, false));
+        });
+    }
+    drop(tx);
+    let mut order = Vec::new();
+    while let Some(event) = tokio::time::timeout(Duration::from_secs(60), rx.recv()).await.expect("streams") {
+        order.push(event);
+    }
+    let first_b = order.iter().position(|e| *e == ("side-b", true)).expect("side-b answered");
+    let end_a = order.iter().position(|e| *e == ("side-a", false)).expect("side-a ended");
+    assert!(first_b < end_a, "side-b's first words came after side-a's whole answer: {order:?}");
 }
