@@ -109,8 +109,16 @@ pub enum ServerFrame {
     /// A `TALK` was stored (sent to the sender only). Not a room event, so its seq is not `seq`.
     Ack { message_id: Uuid, accepted_seq: u64 },
     /// A piece of the game master's answer while it streams (ephemeral, no seq); arrives on the
-    /// `aichat.{roomId}` channel from the AI service.
-    GmChunk { room_id: RoomId, turn: u32, index: u32, text: String },
+    /// `aichat.{roomId}` channel from the AI service. `sentAtUs`: when the narrating node made it
+    /// (microseconds since the Unix epoch, that node's clock), for measuring its way to clients.
+    GmChunk {
+        room_id: RoomId,
+        turn: u32,
+        index: u32,
+        text: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        sent_at_us: Option<u64>,
+    },
     /// The game's clock moved (stored, sequenced).
     Turn(TurnEvent),
     /// A player's move (stored, sequenced).

@@ -69,19 +69,23 @@ pub struct Played {
     pub streaming_us: u64,
     pub turns: u32,
     pub transcript: String,
-    /// With a second node: microseconds between a chunk reaching a client of one node and a
-    /// client of the other (the later minus the earlier: the hop between nodes).
+    /// With a second node: microseconds from a chunk made (its `sentAtUs`, the narrating node's
+    /// clock: this machine's) to its arrival at the later of the two nodes' clients.
     pub cross_node_us: Vec<u64>,
 }
 
-/// When each chunk (turn, index) reached a client.
-type Arrivals = Arc<std::sync::Mutex<HashMap<(u64, u64), Instant>>>;
+/// Microseconds from each chunk (turn, index) made to its arrival at a client.
+type Arrivals = Arc<std::sync::Mutex<HashMap<(u64, u64), u64>>>;
+
+fn now_us() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_micros() as u64)
+}
 
 fn note_chunk(arrivals: &Arrivals, f: &Value) {
     if f["type"] == "GM_CHUNK"
-        && let (Some(turn), Some(index)) = (f["turn"].as_u64(), f["index"].as_u64())
+        && let (Some(turn), Some(index), Some(sent)) = (f["turn"].as_u64(), f["index"].as_u64(), f["sentAtUs"].as_u64())
     {
-        arrivals.lock().expect("arrivals").entry((turn, index)).or_insert_with(Instant::now);
+        arrivals.lock().expect("arrivals").entry((turn, index)).or_insert_with(|| now_us().saturating_sub(sent));
     }
 }
 
@@ -217,7 +221,7 @@ pub async fn play(ep: &Endpoint, g: usize, other: Option<&Endpoint>) -> Result<P
         let (here, there) = (here.lock().expect("arrivals"), there.lock().expect("arrivals"));
         for (key, a) in here.iter() {
             if let Some(b) = there.get(key) {
-                played.cross_node_us.push(a.max(b).duration_since(*a.min(b)).as_micros() as u64);
+                played.cross_node_us.push(*a.max(b));
             }
         }
     }

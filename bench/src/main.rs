@@ -296,7 +296,7 @@ async fn main() -> Result<()> {
             );
             if let Some(hop) = &run.cross_node {
                 println!(
-                    "a chunk from the narrating node's client to the other node's: p50 {:.2} ms, p99 {:.2} ms ({} chunks)",
+                    "a chunk from made on the narrating node to a client of the other node: p50 {:.2} ms, p99 {:.2} ms ({} chunks)",
                     hop.p50,
                     hop.p99,
                     hops.len()

@@ -104,8 +104,8 @@ pub struct Game {
     /// Chat echo latency in another room with no game running, and while the games narrate.
     pub chat_idle: Latency,
     pub chat_during: Latency,
-    /// With two nodes: a chunk reaching a client of the other node after one of the narrating
-    /// node's (the hop over Redis `aichat.{room}`).
+    /// With two nodes: a chunk from made on the narrating node to a client of the other node
+    /// (over Redis `aichat.{room}`).
     #[serde(default)]
     pub cross_node: Option<Latency>,
 }

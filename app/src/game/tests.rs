@@ -73,7 +73,7 @@ fn gm(seq: u64, step: u32, turn: u32, content: &str) -> ServerFrame {
 }
 
 fn chunk(turn: u32, index: u32, text: &str) -> ServerFrame {
-    ServerFrame::GmChunk { room_id: room(), turn, index, text: text.into() }
+    ServerFrame::GmChunk { room_id: room(), turn, index, text: text.into(), sent_at_us: None }
 }
 
 fn fold(frames: &[ServerFrame]) -> Game {

@@ -132,6 +132,7 @@ fn frames_read_as_lines_of_their_kind() {
     }
     let l = reader.line(&mine).unwrap();
     assert_eq!((l.own, l.whisper.as_deref()), (true, Some("to nick-bo")));
-    let chunk = ServerFrame::GmChunk { room_id: RoomId("r".into()), turn: 1, index: 0, text: "The".into() };
+    let chunk =
+        ServerFrame::GmChunk { room_id: RoomId("r".into()), turn: 1, index: 0, text: "The".into(), sent_at_us: None };
     assert_eq!(reader.line(&chunk), None, "chunks stream in the game panel, not as lines");
 }

@@ -298,10 +298,10 @@ impl Subscriber {
     /// A frame from the AI service: only the game's ephemeral frames for that room are passed on.
     fn ai_frame(&self, room: &str, payload: String) {
         match serde_json::from_str::<ServerFrame>(&payload) {
-            Ok(ServerFrame::GmChunk { turn, index, text, .. }) => {
+            Ok(ServerFrame::GmChunk { turn, index, text, sent_at_us, .. }) => {
                 // The channel names the room; a roomId inside the frame cannot send it elsewhere.
                 let room_id = RoomId(room.to_owned());
-                let frame = ServerFrame::GmChunk { room_id: room_id.clone(), turn, index, text };
+                let frame = ServerFrame::GmChunk { room_id: room_id.clone(), turn, index, text, sent_at_us };
                 self.inbox.ephemeral(Arc::new(StoredEvent::ephemeral(room_id, &frame, None)));
             }
             _ => tracing::warn!(room, "aichat: dropped a frame that is not a GM_CHUNK"),
