@@ -16,6 +16,7 @@ use tokio::sync::Mutex;
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::proto::Endpoint;
+use crate::proto::dt::guest_named;
 use crate::report::Latency;
 
 /// The worlds games are played in; concurrent games each take another, so the queue never mixes
@@ -89,19 +90,6 @@ fn note_chunk(arrivals: &Arrivals, f: &Value) {
     }
 }
 
-async fn guest(ep: &Endpoint, nickname: &str) -> Result<String> {
-    let body: Value = ep
-        .http
-        .post(format!("{}/api/auth/guest", ep.base))
-        .json(&json!({ "nickname": nickname }))
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
-    Ok(body["accessToken"].as_str().context("no accessToken")?.to_owned())
-}
-
 async fn send(ep: &Endpoint, token: &str, room: &str, frame: Value) -> Result<()> {
     let resp =
         ep.http.post(format!("{}/api/rooms/{room}/messages", ep.base)).bearer_auth(token).json(&frame).send().await?;
@@ -127,7 +115,7 @@ pub async fn play(ep: &Endpoint, g: usize, other: Option<&Endpoint>) -> Result<P
     let mut tokens = Vec::new();
     let mut room = None;
     for name in names {
-        let token = guest(ep, name).await?;
+        let token = guest_named(ep, name).await?;
         let resp = ep
             .http
             .post(format!("{}/api/matching", ep.base))
@@ -231,7 +219,7 @@ pub async fn play(ep: &Endpoint, g: usize, other: Option<&Endpoint>) -> Result<P
 /// Echo latency of a chat line in a room of its own, sent every `every`, until `stop` is set.
 pub async fn chat_probe(ep: Endpoint, every: Duration, stop: Arc<AtomicBool>) -> Result<hdrhistogram::Histogram<u64>> {
     let ep = &ep;
-    let token = guest(ep, "probe").await?;
+    let token = guest_named(ep, "probe").await?;
     let body: Value = ep
         .http
         .post(format!("{}/api/rooms", ep.base))

@@ -28,10 +28,15 @@ pub struct World {
 
 /// A new guest's access token.
 pub async fn guest(ep: &Endpoint) -> Result<String> {
+    guest_named(ep, "bench").await
+}
+
+/// A new guest called `nickname`: their access token.
+pub async fn guest_named(ep: &Endpoint, nickname: &str) -> Result<String> {
     let body: Value = ep
         .http
         .post(format!("{}/api/auth/guest", ep.base))
-        .json(&json!({"nickname": "bench"}))
+        .json(&json!({ "nickname": nickname }))
         .send()
         .await?
         .error_for_status()?

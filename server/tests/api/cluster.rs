@@ -24,15 +24,25 @@ impl Cluster {
     fn start(port: u16) -> Cluster {
         let dir = tempfile::tempdir().unwrap();
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-        let script = Command::new("bash")
+        let mut command = Command::new("bash");
+        command
             .arg(root.join("deploy/cluster.sh"))
             .args(["--port", &port.to_string()])
             .env("DUNGEONTALK_BIN", env!("CARGO_BIN_EXE_dungeontalk"))
             .env("DUNGEONTALK_CLUSTER_DIR", dir.path())
             .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("bash deploy/cluster.sh");
+            .stderr(Stdio::inherit());
+        // Tests run from a shell's background job (`nohup … &`) inherit SIGINT ignored, and a
+        // script cannot trap a signal ignored on entry: give the script Ctrl-C back, as a
+        // terminal would.
+        // SAFETY: only async-signal-safe calls between fork and exec.
+        unsafe {
+            std::os::unix::process::CommandExt::pre_exec(&mut command, || {
+                libc::signal(libc::SIGINT, libc::SIG_DFL);
+                Ok(())
+            });
+        }
+        let script = command.spawn().expect("bash deploy/cluster.sh");
         Cluster { script, dir }
     }
 

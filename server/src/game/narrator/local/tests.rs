@@ -48,17 +48,24 @@ fn the_frame_names_every_player_and_closes_the_last_turn() {
     assert_eq!(last.last().map(|s| s.lead.as_str()), Some(" In the end, the party"));
 }
 
-/// The real model file (the set-up installs it): two turns of one game stream, and each answer
-/// names every player in a sentence of its own. Skipped, saying so, when the file is absent.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_real_model_streams_a_turn_that_names_every_player() {
+/// The local narrator on the real model file (the set-up installs it), loaded; `None`, saying
+/// so, when the file is absent.
+fn real_model() -> Option<Local> {
     let path = crate::config::Settings::default().gm_model_path;
     if !path.exists() {
         eprintln!("SKIPPED: no model file at {} (bash .ci/setup tools installs it)", path.display());
-        return;
+        return None;
     }
     let local = Local::new(Tuning::new(&path, 0, 2), Script { pace: Duration::ZERO });
     local.warm().expect("the model loads");
+    Some(local)
+}
+
+/// The real model: two turns of one game stream, and each answer names every player in a
+/// sentence of its own, with their move and which way it went.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_real_model_streams_a_turn_that_names_every_player() {
+    let Some(local) = real_model() else { return };
     for turn in [2, 3] {
         let mut pieces = local.narrate(scene("local-test", turn, Stage::Rising));
         let mut text = String::new();
@@ -88,13 +95,7 @@ async fn the_real_model_streams_a_turn_that_names_every_player() {
 /// come before the first game's answer is over, not after it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_games_are_answered_side_by_side() {
-    let path = crate::config::Settings::default().gm_model_path;
-    if !path.exists() {
-        eprintln!("SKIPPED: no model file at {} (bash .ci/setup tools installs it)", path.display());
-        return;
-    }
-    let local = Local::new(Tuning::new(&path, 0, 2), Script { pace: Duration::ZERO });
-    local.warm().expect("the model loads");
+    let Some(local) = real_model() else { return };
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     for game in ["side-a", "side-b"] {
         let (tx, mut pieces) = (tx.clone(), local.narrate(scene(game, 2, Stage::Rising)));
