@@ -13,6 +13,8 @@
 # the counting through that path, never its speed: SecantusDB is a test double.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=.ci/cpu-features.sh
+source .ci/cpu-features.sh
 QUICK=${1:-}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-${DUNGEONTALK_CACHE:-$HOME/.cache/dungeontalk-target}/native}
 OUT=${DTBENCH_OUT:-bench/results}

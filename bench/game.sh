@@ -12,6 +12,8 @@
 #                                game reads it on the other node, and each chunk's hop is measured
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=.ci/cpu-features.sh
+source .ci/cpu-features.sh
 QUICK=${1:-}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-${DUNGEONTALK_CACHE:-$HOME/.cache/dungeontalk-target}/native}
 say() { printf '\033[1m[game-bench]\033[0m %s\n' "$*"; }
