@@ -17,7 +17,7 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::config::{GmKind, Settings};
+use crate::config::Settings;
 use crate::hub::{Hub, HubError};
 use crate::model::{Actor, Appended, Draft, EventBody, GameSetup, Refusal, RoomRecord, now_rfc3339};
 
@@ -28,6 +28,7 @@ pub mod narrator;
 pub mod plan;
 
 use narrator::Narrator;
+pub use narrator::narrator_for;
 
 /// Players a game seats at most.
 pub const MAX_PLAYERS: u32 = 5;
@@ -65,48 +66,6 @@ impl GameSettings {
             backend_timeout: Duration::from_millis(s.backend_timeout_ms),
         }
     }
-}
-
-/// The narrator the settings ask for (`auto`: `local` when its model file is there).
-pub fn narrator_for(s: &Settings) -> Arc<dyn Narrator> {
-    let script = Arc::new(narrator::script::Script { pace: Duration::from_millis(s.gm_script_pace_ms) });
-    match (s.gm, &s.gm_url) {
-        (GmKind::Script, _) => script,
-        (GmKind::Http, Some(url)) => {
-            tracing::info!(url, model = s.gm_model, "game master: http");
-            Arc::new(narrator::http::Http::new(url, &s.gm_model, s.gm_api_key.clone()))
-        }
-        _ => {
-            let why = match s.gm_model_path.exists() {
-                false => format!("no model file at {} (bash .ci/setup tools installs it)", s.gm_model_path.display()),
-                true => return local_narrator(s, script),
-            };
-            match s.gm {
-                GmKind::Auto => tracing::info!("game master: script ({why})"),
-                _ => tracing::warn!("game master: {why}; the script game master narrates instead"),
-            }
-            script
-        }
-    }
-}
-
-/// The `local` narrator, which loads its model at the first turn (script narrates if it can't).
-#[cfg(feature = "local-gm")]
-fn local_narrator(s: &Settings, script: Arc<narrator::script::Script>) -> Arc<dyn Narrator> {
-    use narrator::local::{Local, Tuning};
-    tracing::info!(model = %s.gm_model_path.display(), "game master: local");
-    let tuning = Tuning::new(&s.gm_model_path, s.gm_threads, s.gm_contexts);
-    Arc::new(Local::new(tuning, narrator::script::Script { pace: script.pace }))
-}
-
-#[cfg(not(feature = "local-gm"))]
-fn local_narrator(s: &Settings, script: Arc<narrator::script::Script>) -> Arc<dyn Narrator> {
-    let why = "the local game master is not built into this version (the local-gm feature)";
-    match s.gm {
-        GmKind::Auto => tracing::info!("game master: script ({why})"),
-        _ => tracing::warn!("game master: {why}; the script game master narrates instead"),
-    }
-    script
 }
 
 /// A game's state on this node, and whether it has read the room's log up to its end yet.
@@ -399,18 +358,6 @@ fn view(room: &RoomRecord, setup: &GameSetup, game: &Game) -> GameView {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn auto_picks_the_local_game_master_when_its_model_file_is_there() {
-        let mut s = Settings { gm_model_path: "/nonexistent/model.gguf".into(), ..Settings::default() };
-        assert_eq!(narrator_for(&s).name(), "script");
-        let file = tempfile::NamedTempFile::new().unwrap();
-        s.gm_model_path = file.path().to_owned();
-        let want = if cfg!(feature = "local-gm") { "local" } else { "script" };
-        assert_eq!(narrator_for(&s).name(), want);
-        s.gm = GmKind::Script;
-        assert_eq!(narrator_for(&s).name(), "script", "asked for by name");
-    }
 
     #[test]
     fn a_step_s_id_is_the_same_everywhere_and_differs_per_room_kind_and_step() {

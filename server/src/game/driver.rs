@@ -338,9 +338,8 @@ async fn speak(games: Arc<Games>, room: RoomId, step: u32, turn: u32, scene: Sce
                 None => continue,
             },
         };
-        let sent_at_us = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(None, |d| Some(d.as_micros() as u64));
+        let sent_at_us =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).ok().map(|d| d.as_micros() as u64);
         let frame = ServerFrame::GmChunk { room_id: room.clone(), turn, index, text: text.clone(), sent_at_us };
         games.hub.narrate(StoredEvent::ephemeral(room.clone(), &frame, None)).await;
         content.push_str(&text);

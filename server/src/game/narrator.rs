@@ -3,10 +3,13 @@
 //! fallback), `local` (a small model in this process) and `http` (any OpenAI-compatible server).
 
 use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
 
 use futures_util::Stream;
 
 use super::plan::Scene;
+use crate::config::{GmKind, Settings};
 
 pub mod http;
 #[cfg(feature = "local-gm")]
@@ -62,6 +65,48 @@ pub trait Narrator: Send + Sync + 'static {
     fn work(&self) -> Work {
         Work::default()
     }
+}
+
+/// The narrator the settings ask for (`auto`: `local` when its model file is there).
+pub fn narrator_for(s: &Settings) -> Arc<dyn Narrator> {
+    let script = Arc::new(script::Script { pace: Duration::from_millis(s.gm_script_pace_ms) });
+    match (s.gm, &s.gm_url) {
+        (GmKind::Script, _) => script,
+        (GmKind::Http, Some(url)) => {
+            tracing::info!(url, model = s.gm_model, "game master: http");
+            Arc::new(http::Http::new(url, &s.gm_model, s.gm_api_key.clone()))
+        }
+        _ => {
+            let why = match s.gm_model_path.exists() {
+                false => format!("no model file at {} (bash .ci/setup tools installs it)", s.gm_model_path.display()),
+                true => return local_narrator(s, script),
+            };
+            match s.gm {
+                GmKind::Auto => tracing::info!("game master: script ({why})"),
+                _ => tracing::warn!("game master: {why}; the script game master narrates instead"),
+            }
+            script
+        }
+    }
+}
+
+/// The `local` narrator, which loads its model at the first turn (script narrates if it can't).
+#[cfg(feature = "local-gm")]
+fn local_narrator(s: &Settings, script: Arc<script::Script>) -> Arc<dyn Narrator> {
+    use local::{Local, Tuning};
+    tracing::info!(model = %s.gm_model_path.display(), "game master: local");
+    let tuning = Tuning::new(&s.gm_model_path, s.gm_threads, s.gm_contexts);
+    Arc::new(Local::new(tuning, script::Script { pace: script.pace }))
+}
+
+#[cfg(not(feature = "local-gm"))]
+fn local_narrator(s: &Settings, script: Arc<script::Script>) -> Arc<dyn Narrator> {
+    let why = "the local game master is not built into this version (the local-gm feature)";
+    match s.gm {
+        GmKind::Auto => tracing::info!("game master: script ({why})"),
+        _ => tracing::warn!("game master: {why}; the script game master narrates instead"),
+    }
+    script
 }
 
 /// Cuts a narrator's pieces into the chunks a room sees: whole words only (so the profanity
@@ -132,6 +177,18 @@ impl Chunker {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn auto_picks_the_local_game_master_when_its_model_file_is_there() {
+        let mut s = Settings { gm_model_path: "/nonexistent/model.gguf".into(), ..Settings::default() };
+        assert_eq!(narrator_for(&s).name(), "script");
+        let file = tempfile::NamedTempFile::new().unwrap();
+        s.gm_model_path = file.path().to_owned();
+        let want = if cfg!(feature = "local-gm") { "local" } else { "script" };
+        assert_eq!(narrator_for(&s).name(), want);
+        s.gm = GmKind::Script;
+        assert_eq!(narrator_for(&s).name(), "script", "asked for by name");
+    }
 
     fn same(s: &str) -> String {
         s.to_owned()

@@ -47,12 +47,15 @@ pub fn brief(scene: &Scene) -> String {
         scene.place(),
         names.join(", ")
     );
-    if let Some(previous) = &scene.previous {
-        let short: String = previous.chars().take(300).collect();
-        out.push_str(&format!("Last turn: {short}\n"));
-    }
+    out.push_str(&last_turn(scene));
     out.push_str("Narrate this turn: one sentence for the place, then one for each player's move.");
     out
+}
+
+/// The last answer, cut short, as a line of the prompt (empty on the first turn).
+fn last_turn(scene: &Scene) -> String {
+    let short = scene.previous.as_ref().map(|p| p.chars().take(300).collect::<String>());
+    short.map_or(String::new(), |s| format!("Last turn: {s}\n"))
 }
 
 fn stage_words(stage: Stage) -> &'static str {
@@ -69,10 +72,7 @@ fn stage_words(stage: Stage) -> &'static str {
 pub fn user(scene: &Scene) -> String {
     let stage = stage_words(scene.stage);
     let mut out = format!("Turn {} of {}, {stage}.\nPlace: {}.\n", scene.turn, scene.turns, scene.place());
-    if let Some(previous) = &scene.previous {
-        let short: String = previous.chars().take(300).collect();
-        out.push_str(&format!("Last turn: {short}\n"));
-    }
+    out.push_str(&last_turn(scene));
     out.push_str("This turn:\n");
     for beat in &scene.beats {
         match &beat.action {

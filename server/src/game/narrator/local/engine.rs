@@ -140,9 +140,10 @@ fn serve(backend: &LlamaBackend, model: &LlamaModel, tuning: &Tuning, inbox: std
         {
             clock += 1;
             let busy: Vec<usize> = active.iter().map(|(_, slot, _)| *slot).collect();
-            let started = pick(backend, model, tuning, &mut slots, &busy, &job).and_then(|i| {
+            let system = model.vocab().tokenize(system_text(&job).as_bytes(), false, true);
+            let started = pick(backend, model, tuning, &mut slots, &busy, &system).and_then(|i| {
                 slots[i].used = clock;
-                Ok((i, Turn::new(model, &mut slots[i], &job)?))
+                Ok((i, Turn::new(model, &mut slots[i], &job, system)?))
             });
             match started {
                 Ok((i, turn)) => active.push((job, i, turn)),
@@ -176,12 +177,11 @@ fn pick<'m>(
     tuning: &Tuning,
     slots: &mut Vec<Slot<'m>>,
     busy: &[usize],
-    job: &Job,
+    system: &[LlamaToken],
 ) -> Result<usize, String> {
-    let system = model.vocab().tokenize(system_text(job).as_bytes(), false, true);
     let free = || (0..slots.len()).filter(|i| !busy.contains(i));
-    let own = free().max_by_key(|&i| common_prefix(&slots[i].tokens, &system));
-    if let Some(i) = own.filter(|&i| common_prefix(&slots[i].tokens, &system) == system.len()) {
+    let own = free().max_by_key(|&i| common_prefix(&slots[i].tokens, system));
+    if let Some(i) = own.filter(|&i| common_prefix(&slots[i].tokens, system) == system.len()) {
         return Ok(i);
     }
     if slots.len() < tuning.contexts {
@@ -198,6 +198,6 @@ fn pick<'m>(
     free().min_by_key(|&i| slots[i].used).ok_or_else(|| "no free context".to_owned())
 }
 
-pub(super) fn system_text(job: &Job) -> String {
+fn system_text(job: &Job) -> String {
     format!("<|im_start|>system\n{}<|im_end|>\n", job.system)
 }

@@ -12,7 +12,7 @@ use llama_cpp_2::token::logit_bias::LlamaLogitBias;
 use super::Job;
 use super::engine::{
     BATCH_TOKENS, CONTEXT_TOKENS, GENERATE_US, GENERATED, PROMPT, PROMPT_US, REUSED, SENTENCE_MIN_WORDS,
-    SENTENCE_TOKENS, Slot, TURNS, common_prefix, count, micros, system_text,
+    SENTENCE_TOKENS, Slot, TURNS, common_prefix, count, micros,
 };
 
 /// Punctuation a sentence must not end on.
@@ -43,10 +43,16 @@ pub(super) struct Turn {
 }
 
 impl Turn {
-    /// Computes the prompt in `slot` (reusing what it already holds of it).
-    pub(super) fn new(model: &LlamaModel, slot: &mut Slot<'_>, job: &Job) -> Result<Turn, String> {
+    /// Computes the prompt (`system`, the job's system message as tokens, then its user message)
+    /// in `slot`, reusing what the slot already holds of it.
+    pub(super) fn new(
+        model: &LlamaModel,
+        slot: &mut Slot<'_>,
+        job: &Job,
+        system: Vec<LlamaToken>,
+    ) -> Result<Turn, String> {
         let vocab = model.vocab();
-        let mut prompt = vocab.tokenize(system_text(job).as_bytes(), false, true);
+        let mut prompt = system;
         let user = format!("<|im_start|>user\n{}<|im_end|>\n<|im_start|>assistant\n", job.user);
         prompt.extend(vocab.tokenize(user.as_bytes(), false, true));
         if prompt.len() + SENTENCE_TOKENS >= CONTEXT_TOKENS as usize {
