@@ -7,7 +7,7 @@ use leptos::server_fn::codec::{Json, JsonEncoding};
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 use serde::{Deserialize, Serialize};
 
-use crate::wire::{Comparison, ErrorBody, ErrorCode, MeasureReport, OpsView};
+use crate::wire::{Comparison, ErrorBody, ErrorCode, Invited, MeasureReport, OpsView, ReadMark, RoomActivity, RoomId};
 
 /// A server function's refusal: the `{code, message}` body of every error answer (the server
 /// gives it the code's HTTP status).
@@ -69,6 +69,22 @@ pub struct ServerData {
     pub ops: std::sync::Arc<Ops>,
 }
 
+/// A server function's answer from the server's side.
+#[cfg(feature = "ssr")]
+pub type Answer<T> = std::pin::Pin<Box<dyn std::future::Future<Output = Result<T, ErrorBody>> + Send>>;
+
+/// What the room list's server functions ask of the server (put in each call's context as an
+/// `Arc<dyn RoomFns>`); each checks the token first.
+#[cfg(feature = "ssr")]
+pub trait RoomFns: Send + Sync {
+    /// Every room the member may enter, with their unread counts and the room's last line.
+    fn activity(&self, token: String) -> Answer<Vec<RoomActivity>>;
+    /// Moves the member's read mark in a room.
+    fn mark_read(&self, token: String, room_id: RoomId, seq: u64) -> Answer<ReadMark>;
+    /// Invites a member named by login name or by the nickname they go by in a room now.
+    fn invite(&self, token: String, room_id: RoomId, name: String) -> Answer<Invited>;
+}
+
 /// Live runs the server keeps (older ones are dropped).
 pub const KEPT_MEASUREMENTS: usize = 20;
 
@@ -117,4 +133,24 @@ pub async fn cluster_ops(token: String) -> Result<OpsView, FnError> {
         Err(e) => Err(e),
     };
     answer.map_err(FnError)
+}
+
+/// Every room the caller may enter, with what is new for them since their read mark and the
+/// room's last line.
+#[server(prefix = "/api/fn", endpoint = "room_activity", input = Json)]
+pub async fn list_activity(token: String) -> Result<Vec<RoomActivity>, FnError> {
+    expect_context::<std::sync::Arc<dyn RoomFns>>().activity(token).await.map_err(FnError)
+}
+
+/// The caller has seen the room through `seq`: their read mark moves there (never back).
+#[server(prefix = "/api/fn", endpoint = "mark_read", input = Json)]
+pub async fn mark_read(token: String, room_id: RoomId, seq: u64) -> Result<ReadMark, FnError> {
+    expect_context::<std::sync::Arc<dyn RoomFns>>().mark_read(token, room_id, seq).await.map_err(FnError)
+}
+
+/// Invites someone into a room by name: a registered login name, or the nickname of one member
+/// in a room now (`member.ambiguous` when several go by it).
+#[server(prefix = "/api/fn", endpoint = "invite", input = Json)]
+pub async fn invite_by_name(token: String, room_id: RoomId, name: String) -> Result<Invited, FnError> {
+    expect_context::<std::sync::Arc<dyn RoomFns>>().invite(token, room_id, name).await.map_err(FnError)
 }

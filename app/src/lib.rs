@@ -4,8 +4,11 @@
 //! with the `ui` feature. `fns` (the UI's server functions) is in both halves: the browser's stubs
 //! with `ui`, the server's handlers with `ssr`.
 
+pub mod announce;
 pub mod game;
+pub mod links;
 pub mod timeline;
+pub mod unread;
 pub mod wire;
 
 #[cfg(any(feature = "ui", feature = "ssr"))]

@@ -124,11 +124,13 @@ pub struct Timeline {
     pub following: bool,
     /// Lines that arrived while the player read further up.
     pub unseen: usize,
+    /// The newest seq the player has had in view (what their read mark may move to).
+    seen: u64,
 }
 
 impl Default for Timeline {
     fn default() -> Timeline {
-        Timeline { lines: Vec::new(), reached_start: false, following: true, unseen: 0 }
+        Timeline { lines: Vec::new(), reached_start: false, following: true, unseen: 0, seen: 0 }
     }
 }
 
@@ -141,6 +143,12 @@ impl Timeline {
     /// The highest seq shown (0 before any).
     pub fn newest_seq(&self) -> u64 {
         self.lines.last().map_or(0, |l| l.seq)
+    }
+
+    /// The newest seq the player has had in view: the newest line while the view follows, else
+    /// the newest when they scrolled up.
+    pub fn seen_seq(&self) -> u64 {
+        self.seen
     }
 
     /// The lowest seq shown, where scrollback goes on from.
@@ -170,6 +178,9 @@ impl Timeline {
         if !self.following && newer && !own {
             self.unseen += 1;
         }
+        if self.following {
+            self.seen = self.newest_seq();
+        }
         if self.following && self.lines.len() > MAX_LINES {
             let extra = self.lines.len() - MAX_LINES;
             self.lines.drain(..extra);
@@ -194,6 +205,7 @@ impl Timeline {
         self.following = at_bottom;
         if at_bottom {
             self.unseen = 0;
+            self.seen = self.newest_seq();
         }
     }
 

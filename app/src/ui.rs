@@ -11,6 +11,7 @@ mod chat_view;
 mod connection;
 mod find_game;
 mod game;
+mod invite;
 mod link;
 mod login;
 mod measure;
@@ -18,8 +19,11 @@ mod members;
 mod notify;
 mod ops;
 mod rooms;
+mod row;
+mod switcher;
 mod text_input;
 mod toast;
+mod unread;
 
 use crate::wire::Session;
 use toast::{ToastStack, Toasts};
@@ -85,7 +89,9 @@ pub fn App() -> impl IntoView {
     provide_context(session);
     let toasts = Toasts::new();
     provide_context(toasts);
-    notify::follow(session, toasts);
+    let unread = unread::follow(session);
+    provide_context(unread);
+    notify::follow(session, toasts, unread);
     // A new sign-in starts with no toasts of the last session.
     Effect::new(move |was_in: Option<bool>| {
         let signed_in = session.0.with(Option::is_some);

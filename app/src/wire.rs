@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+mod activity;
 pub mod compact;
 mod error_code;
 mod game;
@@ -13,6 +14,7 @@ mod ops;
 mod rest;
 pub mod stomp;
 
+pub use activity::*;
 pub use error_code::ErrorCode;
 pub use game::*;
 pub use measure::*;
@@ -269,6 +271,8 @@ pub enum Notification {
     Invitation { room_id: RoomId, room_name: String, from_id: MemberId, from_nickname: String, created_at: String },
     /// The matching queue found a party: a game room was made for it.
     Matched { room_id: RoomId, world_type: WorldType },
+    /// The reader's read mark in a room moved (in this tab or another): its unread count goes.
+    Read { room_id: RoomId, read_seq: u64 },
 }
 
 impl Notification {
@@ -280,6 +284,7 @@ impl Notification {
             Notification::Whisper(_) => "whisper",
             Notification::Invitation { .. } => "invitation",
             Notification::Matched { .. } => "matched",
+            Notification::Read { .. } => "read",
         }
     }
 }

@@ -155,6 +155,12 @@ impl Accounts {
         self.access_ttl_secs
     }
 
+    /// The member registered under a login name (any case), if any.
+    pub async fn member_named(&self, name: &str) -> Result<Option<MemberId>, AppError> {
+        let account = self.store.account(&name.trim().to_lowercase()).await.map_err(internal)?;
+        Ok(account.map(|a| a.member_id))
+    }
+
     /// Creates an account; 409 `auth.name_taken` if the name is in use.
     pub async fn register(&self, req: Register) -> Result<Registered, AppError> {
         let name = req.name.trim().to_lowercase();

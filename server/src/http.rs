@@ -21,6 +21,7 @@ mod health;
 mod messages;
 mod notify;
 mod poll;
+mod room_fns;
 mod rooms;
 mod session;
 mod sockjs;

@@ -23,6 +23,7 @@ use crate::store::{Store, StoreError};
 mod attendance;
 mod delivery;
 pub mod feed;
+pub mod latest;
 mod members;
 pub mod notify;
 pub mod rooms;
@@ -84,6 +85,7 @@ pub struct Hub {
     cluster: Cluster,
     rooms: Arc<Rooms>,
     notifier: Arc<Notifier>,
+    latest: Arc<latest::Latest>,
     profanity: Filter,
     limits: HubLimits,
     metrics: Arc<Metrics>,
@@ -107,6 +109,7 @@ impl Hub {
             cluster,
             rooms: delivery.rooms().clone(),
             notifier: delivery.notifier().clone(),
+            latest: delivery.latest().clone(),
             profanity: Filter::standard(),
             limits,
             metrics,
@@ -137,6 +140,11 @@ impl Hub {
     /// This node's rings (rooms with readers here).
     pub fn rooms(&self) -> &Arc<Rooms> {
         &self.rooms
+    }
+
+    /// Each room's newest event and line as this node received them.
+    pub fn latest(&self) -> &Arc<latest::Latest> {
+        &self.latest
     }
 
     /// Entries of this node's per-key tables, by table: each has an eviction rule, and `/metrics`

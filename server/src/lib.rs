@@ -19,6 +19,7 @@ pub mod log;
 pub mod metrics;
 pub mod model;
 pub mod profanity;
+pub mod reads;
 pub mod serve;
 pub mod state;
 pub mod store;
@@ -79,10 +80,11 @@ pub async fn build_state(
     let delivery = Arc::new(Delivery::new(ring, settings.notify_queue_len, revoked.clone(), metrics.clone()));
     let inbox: Arc<dyn Inbox> = delivery.clone();
     let timeout = std::time::Duration::from_millis(settings.backend_timeout_ms);
-    let (store, account_store): (Arc<dyn Store>, Arc<dyn AccountStore>) = match &settings.mongodb_uri {
+    type Stores = (Arc<dyn Store>, Arc<dyn AccountStore>, Arc<dyn store::reads::ReadMarks>);
+    let (store, account_store, read_marks): Stores = match &settings.mongodb_uri {
         Some(uri) => {
             let mongo = Arc::new(store::mongo::MongoStore::connect(uri.expose_str(), timeout).await?);
-            (mongo.clone(), mongo)
+            (mongo.clone(), mongo.clone(), mongo)
         }
         None => {
             let disk = Arc::new(store::disk::DiskStore::open_with(
@@ -90,10 +92,10 @@ pub async fn build_state(
                 settings.store_cache_bytes,
                 settings.store_journal_bytes,
             )?);
-            (disk.clone(), disk)
+            (disk.clone(), disk.clone(), disk)
         }
     };
-    let (log, tasks): (Arc<dyn log::RoomLog>, Vec<JoinHandle<()>>) = match &settings.kafka_brokers {
+    let (log, mut tasks): (Arc<dyn log::RoomLog>, Vec<JoinHandle<()>>) = match &settings.kafka_brokers {
         Some(brokers) => {
             let (log, tasks) = log::kafka::KafkaLog::start(
                 &settings,
@@ -144,7 +146,10 @@ pub async fn build_state(
     );
     // A game whose node stopped (this one, before a restart, or another) goes on here.
     games.resume_all().await.map_err(|e| StartError::Game(e.to_string()))?;
-    let state = AppState { settings, hub, games, auth, accounts: Arc::new(accounts), fns, shutdown };
+    let reads = Arc::new(reads::Reads::new(hub.clone(), read_marks));
+    let ttl = std::time::Duration::from_secs(settings.read_mark_ttl_days.saturating_mul(86_400));
+    tasks.push(tokio::spawn(reads.clone().sweep(ttl, shutdown.clone())));
+    let state = AppState { settings, hub, games, auth, accounts: Arc::new(accounts), reads, fns, shutdown };
     Ok((state, tasks))
 }
 

@@ -19,6 +19,8 @@ pub struct AppState {
     pub games: Arc<Games>,
     pub auth: Arc<Auth>,
     pub accounts: Arc<Accounts>,
+    /// Members' read marks and the room list's unread counts.
+    pub reads: Arc<crate::reads::Reads>,
     /// What the UI's server functions see (`/api/fn/*`).
     pub fns: dungeontalk_app::fns::ServerData,
     /// Cancelled when the server stops: long-lived connections close on it.

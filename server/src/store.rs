@@ -20,7 +20,9 @@ mod journaled;
 mod journaled_tests;
 pub mod mongo;
 mod mongo_accounts;
+mod mongo_reads;
 mod overlay;
+pub mod reads;
 mod tables;
 
 /// A store failure; the detail is for the log.

@@ -72,15 +72,18 @@ fn scrollback_pages_merge_before_what_is_shown_and_find_the_start() {
 fn new_lines_while_reading_history_are_counted_not_followed() {
     let mut t = Timeline::default();
     t.live(line(1, "bo", "2026-12-07T10:00:00Z"));
+    assert_eq!(t.seen_seq(), 1, "a line that comes into view is seen");
     t.follow(false);
     t.live(line(2, "bo", "2026-12-07T10:00:01Z"));
     t.live(line(3, "me", "2026-12-07T10:00:02Z"));
     t.live(line(2, "bo", "2026-12-07T10:00:01Z"));
     assert_eq!(t.unseen, 1, "another's new line counts once; my own does not");
+    assert_eq!(t.seen_seq(), 1, "lines below the view are not seen: the read mark stays");
     t.older(vec![line(0, "bo", "2026-12-07T09:00:00Z")], true);
     assert_eq!(t.unseen, 1, "older lines are not new");
     t.follow(true);
     assert_eq!((t.unseen, t.following), (0, true), "back at the latest: all seen");
+    assert_eq!(t.seen_seq(), 3);
 }
 
 #[test]

@@ -158,8 +158,13 @@ pub async fn probe_room(token: &str, room_id: &str) -> Result<(), ErrorBody> {
 }
 
 /// `POST /api/rooms`.
-pub async fn create_room(token: &str, name: String, max_capacity: Option<u32>) -> Result<RoomSummary, ErrorBody> {
-    let body = CreateRoom { name, max_capacity, room_type: RoomType::Player, private: false };
+pub async fn create_room(
+    token: &str,
+    name: String,
+    max_capacity: Option<u32>,
+    private: bool,
+) -> Result<RoomSummary, ErrorBody> {
+    let body = CreateRoom { name, max_capacity, room_type: RoomType::Player, private };
     post_json(bearer(Request::post("/api/rooms"), token), &body).await
 }
 
@@ -175,8 +180,9 @@ pub async fn create_game(
     name: String,
     world_type: WorldType,
     players: u32,
+    private: bool,
 ) -> Result<GameView, ErrorBody> {
-    let body = CreateGame { name: Some(name), world_type, max_players: Some(players), private: false };
+    let body = CreateGame { name: Some(name), world_type, max_players: Some(players), private };
     post_json(bearer(Request::post("/api/games"), token), &body).await
 }
 

@@ -7,17 +7,31 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::use_params_map;
 
-use super::chat::{ChatState, Status, median_p99, now_ms};
+use super::chat::{ChatState, Status, now_ms};
 use super::connection::{self, Inputs};
 use super::game::GamePanel;
+use super::invite::InviteForm;
 use super::link::Transport;
 use super::members::{Members, TypingLine, WhisperTarget};
+use super::row::{Row, RowData};
+use super::switcher::Switcher;
 use super::text_input::Composer;
 use super::toast::Toasts;
 use super::{SessionCtx, api};
+use crate::announce::Announcer;
 use crate::game::Game;
-use crate::timeline::{Kind, Line};
-use crate::wire::{ClientFrame, GameView};
+use crate::timeline::Kind;
+use crate::wire::{ClientFrame, GameView, RoomId};
+
+/// A line older than this when it arrives is history, not news for the live region.
+const FRESH_SECS: i64 = 10;
+
+/// The panels a phone shows as drawers over the conversation (beside it on a wide screen).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Panel {
+    Members,
+    Transport,
+}
 
 /// A TYPING frame goes out at most this often while the player types, in ms.
 const TYPING_EVERY_MS: f64 = 2_000.0;
@@ -44,6 +58,10 @@ fn ChatView(room_id: String) -> impl IntoView {
     let Some(me) = session.0.get_untracked() else { return ().into_any() };
     let state = ChatState::new(session, expect_context::<Toasts>(), me.member_id.clone(), room_id.clone());
     let title = RwSignal::new(String::from("Room"));
+    let private = RwSignal::new(false);
+    let panel = RwSignal::new(None::<Panel>);
+    let unread = expect_context::<super::unread::UnreadCtx>();
+    super::unread::watch_room(unread, RoomId(room_id.clone()), move || state.timeline.with(|t| t.seen_seq()));
     let room_id_value = StoredValue::new(room_id.clone());
     let (tx, outbox) = futures::channel::mpsc::unbounded::<ClientFrame>();
     let (switch_tx, switches) = futures::channel::mpsc::unbounded::<Transport>();
@@ -64,6 +82,7 @@ fn ChatView(room_id: String) -> impl IntoView {
                 && let Some(r) = rooms.into_iter().find(|r| r.room_id.0 == room_id)
             {
                 title.try_set(r.name);
+                private.try_set(r.private);
             }
         });
     }
@@ -198,23 +217,60 @@ fn ChatView(room_id: String) -> impl IntoView {
         Status::Reconnecting => "Reconnecting…",
         Status::Offline => "Offline",
     };
+    let heard = news(state, unread, RoomId(room_id.clone()));
+    follow_viewport();
+    let on_key = move |ev: leptos::ev::KeyboardEvent| {
+        if ev.key() == "Escape" && panel.get_untracked().is_some() {
+            panel.set(None);
+        }
+    };
+    let toggle = move |p: Panel| panel.update(|open| *open = if *open == Some(p) { None } else { Some(p) });
+    let close = move |_| panel.set(None);
+    let room = RoomId(room_id.clone());
     view! {
-        <section class="card chat">
-            <div class="row">
-                <a class="link" href="/">"← Rooms"</a>
+        <section class="card chat" on:keydown=on_key>
+            <div class="row chat-head">
+                <a class="link" href="/" data-testid="back-to-rooms">
+                    {move || match unread.state.with(|u| u.total()) {
+                        0 => "← Rooms".to_owned(),
+                        n => format!("← Rooms · {n} new"),
+                    }}
+                </a>
                 <h1 data-testid="room-title">{move || title.get()}</h1>
                 <span
                     class="status"
                     class:live=move || state.status.get() == Status::Connected
                     data-testid="status"
+                    role="status"
                 >
                     {status_text}
                 </span>
+                <button
+                    type="button"
+                    class="drawer-toggle"
+                    data-testid="open-transport"
+                    aria-expanded=move || (panel.get() == Some(Panel::Transport)).to_string()
+                    on:click=move |_| toggle(Panel::Transport)
+                >
+                    {move || state.transport.get().label()}
+                </button>
+                <button
+                    type="button"
+                    class="drawer-toggle"
+                    data-testid="open-members"
+                    aria-expanded=move || (panel.get() == Some(Panel::Members)).to_string()
+                    on:click=move |_| toggle(Panel::Members)
+                >
+                    {move || format!("Members · {}", state.members.with(Vec::len))}
+                </button>
             </div>
             <Show when=move || setup.with(Option::is_some)>
                 <GamePanel state setup room_id=room_id.clone() send=send_frame />
             </Show>
-            <Switcher state switch />
+            <div class="drawer" class:open=move || panel.get() == Some(Panel::Transport) data-testid="transport-drawer">
+                <button type="button" class="link drawer-close" on:click=close>"Close"</button>
+                <Switcher state switch />
+            </div>
             <div class="room-body">
                 <div class="conversation">
                     <ol class="messages" node_ref=list data-testid="messages" on:scroll=on_scroll aria-label="Messages">
@@ -231,8 +287,15 @@ fn ChatView(room_id: String) -> impl IntoView {
                         </button>
                     </Show>
                 </div>
-                <Members state />
+                <div class="drawer side" class:open=move || panel.get() == Some(Panel::Members) data-testid="members-drawer">
+                    <button type="button" class="link drawer-close" on:click=close>"Close"</button>
+                    <Members state />
+                    <Show when=move || private.get()>
+                        <InviteForm room_id=room.clone() />
+                    </Show>
+                </div>
             </div>
+            <p class="sr-only" aria-live="polite" data-testid="live-region">{move || heard.get()}</p>
             <TypingLine state />
             <Show when=move || state.notice.with(Option::is_some)>
                 <p class="error" role="alert" on:click=move |_| state.notice.set(None)>
@@ -259,103 +322,63 @@ fn first_visible(list: &web_sys::HtmlOListElement) -> Option<(u64, i32)> {
         .and_then(|el| Some((el.dataset().get("seq")?.parse().ok()?, el.offset_top() - top)))
 }
 
-/// A line as the list shows it: whether it goes on its sender's group, and a day to show above it.
-#[derive(Clone)]
-struct RowData {
-    line: Line,
-    grouped: bool,
-    day: Option<String>,
-}
-
-/// One line of the conversation (a day marker above it when a day starts).
-#[component]
-fn Row(row: RowData) -> impl IntoView {
-    let RowData { line, grouped, day } = row;
-    let kind = match line.kind {
-        Kind::Talk => "talk",
-        Kind::Notice => "notice",
-        Kind::Move => "move",
-        Kind::Dice => "dice",
-        Kind::Narration => "gm-line",
-        Kind::GameEnd => "game-end",
-    };
-    let system = line.kind == Kind::Notice || line.kind == Kind::GameEnd;
-    let testid = if line.kind == Kind::Talk { "message" } else { "system-line" };
-    view! {
-        {day.map(|d| view! { <li class="day" role="separator" data-testid="day">{d}</li> })}
-        <li
-            class=format!("message {kind}")
-            class:own=line.own
-            class:system=system
-            class:grouped=grouped
-            class:whisper=line.whisper.is_some()
-            class:mention=line.mention
-            data-testid=testid
-            data-seq=line.seq
-        >
-            <Show when=move || !grouped && !system>
-                <span class="who">{line.who.clone()}</span>
-            </Show>
-            <span class="time">{line.time.clone()}</span>
-            {line.whisper.clone().map(|w| view! { <span class="whisper-tag">{format!("whisper {w}")}</span> })}
-            {line.mention.then(|| view! { <span class="sr-only">"mentions you: "</span> })}
-            <span class="text">{line.text.clone()}</span>
-        </li>
-    }
-}
-
-/// The transport buttons, and per transport the echo latency of one's own messages.
-#[component]
-fn Switcher(state: ChatState, switch: impl Fn(Transport) + Copy + Send + Sync + 'static) -> impl IntoView {
-    let figure = move |t: Transport| {
-        let l = state.latency.read();
-        let samples = &l[t.index()];
-        match median_p99(samples) {
-            Some((median, p99)) => format!("{median:.0} ms · p99 {p99:.0} ms · n={}", samples.len()),
-            None => "no samples yet".to_owned(),
+/// What others' new lines do (not the history a room opens with: only lines made in the last
+/// [`FRESH_SECS`]): the live region reads them out (rate-limited, see [`Announcer`]), and while
+/// the page is hidden they count as unread (mentions and whispers count through their
+/// notifications).
+fn news(state: ChatState, unread: super::unread::UnreadCtx, room: RoomId) -> RwSignal<String> {
+    let heard = RwSignal::new(String::new());
+    let announcer = StoredValue::new(Announcer::default());
+    let flush = move || {
+        if let Some(said) = announcer.try_update_value(|a| a.flush(now_ms())).flatten() {
+            heard.try_set(said);
         }
     };
-    view! {
-        <div class="switcher" data-testid="switcher">
-            <div class="row transports" role="group" aria-label="Transport">
-                {Transport::ALL
-                    .into_iter()
-                    .map(|t| {
-                        let active = move || state.transport.get() == t;
-                        view! {
-                            <button
-                                type="button"
-                                class="transport"
-                                class:active=active
-                                aria-pressed=move || active().to_string()
-                                data-testid=format!("transport-{}", t.id())
-                                on:click=move |_| switch(t)
-                            >
-                                {t.label()}
-                            </button>
-                        }
-                    })
-                    .collect_view()}
-                <span class="active-transport" data-testid="active-transport">
-                    {move || state.transport.get().label()}
-                </span>
-            </div>
-            <table class="latency">
-                <caption>"Echo latency of your messages (median · p99)"</caption>
-                <tbody>
-                    {Transport::ALL
-                        .into_iter()
-                        .map(|t| {
-                            view! {
-                                <tr class:active=move || state.transport.get() == t>
-                                    <th scope="row">{t.label()}</th>
-                                    <td data-testid=format!("latency-{}", t.id())>{move || figure(t)}</td>
-                                </tr>
-                            }
-                        })
-                        .collect_view()}
-                </tbody>
-            </table>
-        </div>
-    }
+    Effect::new(move |newest: Option<u64>| {
+        let line = state.timeline.with(|t| t.lines().last().cloned());
+        let Some(line) = line else { return 0 };
+        let age = (js_sys::Date::now() / 1000.0) as i64 - line.at_secs;
+        let fresh = line.seq > newest.unwrap_or(0) && age <= FRESH_SECS;
+        let counts = matches!(line.kind, Kind::Talk | Kind::Move | Kind::Narration | Kind::GameEnd);
+        if fresh && counts && !line.own && !super::unread::page_visible() && !line.mention && line.whisper.is_none() {
+            unread.noticed(&room, crate::unread::New::Line);
+        }
+        if fresh && !line.own && matches!(line.kind, Kind::Talk | Kind::Narration) {
+            match announcer.try_update_value(|a| a.line(now_ms(), &line.who, &line.text)).flatten() {
+                Some(said) => {
+                    heard.set(said);
+                }
+                None => {
+                    let wait = announcer.with_value(|a| a.due()).map_or(0.0, |due| (due - now_ms()).max(0.0));
+                    set_timeout(flush, std::time::Duration::from_millis(wait as u64 + 10));
+                }
+            }
+        }
+        line.seq.max(newest.unwrap_or(0))
+    });
+    heard
+}
+
+/// On a phone the on-screen keyboard shrinks the visual viewport: the chat takes its height
+/// (the `--vvh` CSS variable) so the composer stays above the keyboard.
+fn follow_viewport() {
+    use wasm_bindgen::JsCast;
+    use wasm_bindgen::closure::Closure;
+    let fit = || {
+        let height = window().visual_viewport().map(|v| v.height());
+        let root = document().document_element().and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok());
+        if let (Some(h), Some(root)) = (height, root) {
+            let _ = root.style().set_property("--vvh", &format!("{h}px"));
+        }
+    };
+    fit();
+    let Some(viewport) = window().visual_viewport() else { return };
+    let listener = Closure::<dyn FnMut()>::new(fit);
+    let _ = viewport.add_event_listener_with_callback("resize", listener.as_ref().unchecked_ref());
+    let listener = StoredValue::new_local(Some(listener));
+    on_cleanup(move || {
+        if let (Some(Some(l)), Some(v)) = (listener.try_update_value(Option::take), window().visual_viewport()) {
+            let _ = v.remove_event_listener_with_callback("resize", l.as_ref().unchecked_ref());
+        }
+    });
 }

@@ -1,4 +1,5 @@
-//! The room list with online counts, and the form to create a room.
+//! The room list (online counts, what is new for the player, each room's last line) and the
+//! form to create a room.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -7,11 +8,11 @@ use leptos_router::hooks::use_navigate;
 use super::find_game::FindGame;
 use super::text_input::TextInput;
 use super::toast::Toasts;
+use super::unread::UnreadCtx;
 use super::{SessionCtx, api};
-use crate::wire::{ErrorBody, RoomSummary, RoomType, WorldType};
+use crate::unread::{badge, label};
+use crate::wire::{ErrorBody, RoomActivity, RoomType, WorldType};
 
-/// How often the list refreshes its online counts, in ms.
-const REFRESH_MS: u64 = 5_000;
 /// The capacities the create form offers (0 = unlimited); the first is the default.
 const CAPACITIES: [u32; 5] = [3, 2, 5, 10, 0];
 
@@ -19,7 +20,7 @@ const CAPACITIES: [u32; 5] = [3, 2, 5, 10, 0];
 #[component]
 pub fn RoomList() -> impl IntoView {
     let session = expect_context::<SessionCtx>();
-    let rooms = RwSignal::new(Vec::<RoomSummary>::new());
+    let unread = expect_context::<UnreadCtx>();
     let toasts = expect_context::<Toasts>();
     let name = RwSignal::new(String::new());
     let capacity = RwSignal::new(CAPACITIES[0]);
@@ -27,6 +28,7 @@ pub fn RoomList() -> impl IntoView {
     let game = RwSignal::new(false);
     let world = RwSignal::new(WorldType::Fantasy);
     let players = RwSignal::new(3u32);
+    let private = RwSignal::new(false);
     let token = move || session.token();
     let fail = move |e: ErrorBody| {
         if api::is_auth_error(&e) {
@@ -35,18 +37,8 @@ pub fn RoomList() -> impl IntoView {
             toasts.show(e);
         }
     };
-    let load = move || {
-        spawn_local(async move {
-            match api::rooms(&token()).await {
-                Ok(list) => rooms.set(list),
-                Err(e) => fail(e),
-            }
-        })
-    };
-    load();
-    if let Ok(timer) = set_interval_with_handle(load, std::time::Duration::from_millis(REFRESH_MS)) {
-        on_cleanup(move || timer.clear());
-    }
+    // The counts refresh on their own (every few seconds); entering the list asks at once.
+    unread.refresh();
     let navigate = use_navigate();
     let create = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -54,13 +46,13 @@ pub fn RoomList() -> impl IntoView {
         spawn_local(async move {
             let made = match game.get_untracked() {
                 true => {
-                    api::create_game(&token(), name.get_untracked(), world.get_untracked(), players.get_untracked())
-                        .await
-                        .map(|g| g.room_id)
+                    let (w, n, p) = (world.get_untracked(), players.get_untracked(), private.get_untracked());
+                    api::create_game(&token(), name.get_untracked(), w, n, p).await.map(|g| g.room_id)
                 }
-                false => api::create_room(&token(), name.get_untracked(), Some(capacity.get_untracked()))
-                    .await
-                    .map(|r| r.room_id),
+                false => {
+                    let (c, p) = (capacity.get_untracked(), private.get_untracked());
+                    api::create_room(&token(), name.get_untracked(), Some(c), p).await.map(|r| r.room_id)
+                }
             };
             match made {
                 Ok(room_id) => navigate(&format!("/rooms/{room_id}"), Default::default()),
@@ -73,21 +65,14 @@ pub fn RoomList() -> impl IntoView {
         <section class="card rooms">
             <div class="row">
                 <h1>"Rooms"</h1>
-                <button class="link" on:click=move |_| load()>"Refresh"</button>
+                <button class="link" on:click=move |_| unread.refresh()>"Refresh"</button>
             </div>
             <ul class="room-list">
-                <For each=move || rooms.get() key=|r| r.room_id.clone() let:room>
-                    <li>
-                        <a data-testid="room-link" href=format!("/rooms/{}", room.room_id)>{room.name.clone()}</a>
-                        {(room.room_type == RoomType::Game).then(|| view! { <span class="badge game-badge" data-testid="game-mark">"Game"</span> })}
-                        <span class="count" data-testid="room-count">
-                            {format!("{} online", room.connected_count)}
-                            {(room.max_capacity > 0).then(|| format!(" · max {}", room.max_capacity))}
-                        </span>
-                    </li>
+                <For each=move || unread.state.with(|u| u.rooms().to_vec()) key=|r| (r.room.room_id.clone(), r.head_seq, r.counts, r.room.connected_count) let:r>
+                    <RoomEntry r />
                 </For>
             </ul>
-            <Show when=move || rooms.with(Vec::is_empty)>
+            <Show when=move || unread.state.with(|u| u.rooms().is_empty())>
                 <p class="empty">"No rooms yet: create the first one."</p>
             </Show>
             <form class="row" on:submit=create>
@@ -136,8 +121,46 @@ pub fn RoomList() -> impl IntoView {
                         {[3u32, 1, 2, 4, 5].into_iter().map(|n| view! { <option value=n.to_string()>{format!("{n} players")}</option> }).collect_view()}
                     </select>
                 </Show>
+                <label class="check">
+                    <input type="checkbox" data-testid="room-private" prop:checked=private on:change=move |ev| private.set(event_target_checked(&ev)) />
+                    "Private"
+                </label>
                 <button data-testid="create-room-button" type="submit">"Create"</button>
             </form>
         </section>
+    }
+}
+
+/// One room in the list: its name (with what is new, for screen readers too), its badges, the
+/// online count and its last line.
+#[component]
+fn RoomEntry(r: RoomActivity) -> impl IntoView {
+    let name = label(&r.room.name, &r.counts);
+    let count = badge(&r.counts);
+    let c = r.counts;
+    let unread = c.unread > 0 || c.more;
+    let last = r.last.clone().map(|p| {
+        let at = super::chat::clock(&p.created_at).1;
+        view! {
+            <span class="preview" data-testid="room-preview">
+                <b>{p.sender_nickname}": "</b>{p.text}
+                <time>{at}</time>
+            </span>
+        }
+    });
+    view! {
+        <li class:unread=unread>
+            <a data-testid="room-link" href=format!("/rooms/{}", r.room.room_id) aria-label=name>{r.room.name.clone()}</a>
+            {count.map(|n| view! { <span class="badge unread-badge" data-testid="unread-badge" aria-hidden="true">{n}</span> })}
+            {(c.mentions > 0).then(|| view! { <span class="badge mention-badge" data-testid="mention-badge" aria-hidden="true">"@"</span> })}
+            {(c.whispers > 0).then(|| view! { <span class="badge whisper-badge" data-testid="whisper-badge" aria-hidden="true">"✉"</span> })}
+            {r.room.private.then(|| view! { <span class="badge" data-testid="private-mark">"Private"</span> })}
+            {(r.room.room_type == RoomType::Game).then(|| view! { <span class="badge game-badge" data-testid="game-mark">"Game"</span> })}
+            <span class="count" data-testid="room-count">
+                {format!("{} online", r.room.connected_count)}
+                {(r.room.max_capacity > 0).then(|| format!(" · max {}", r.room.max_capacity))}
+            </span>
+            {last}
+        </li>
     }
 }

@@ -80,6 +80,11 @@ codes! {
     NotJoined = "room.not_joined", 403;
     /// Whispers go to members in the room; that one is not.
     ReceiverNotFound = "chat.receiver_not_found", 404;
+    /// No member goes by that name: neither a registered login name nor the nickname of
+    /// someone in a room now.
+    MemberNotFound = "member.not_found", 404;
+    /// More than one member in the rooms now goes by that nickname: use a login name.
+    MemberAmbiguous = "member.ambiguous", 409;
     /// The room does not exist.
     RoomNotFound = "room.not_found", 404;
     /// The room is private and the caller is not invited.

@@ -25,7 +25,7 @@ impl Settings {
             (self.invite_rate_per_sec, self.invite_burst),
             (self.room_rate_per_sec, self.room_burst),
         ];
-        let checks: [(bool, &'static str); 34] = [
+        let checks: [(bool, &'static str); 35] = [
             (self.listen_backlog > 0, "listen_backlog must be > 0"),
             (self.max_frame_bytes > 0, "max_frame_bytes must be > 0"),
             (self.ws_max_message_bytes >= self.max_frame_bytes, "ws_max_message_bytes must be >= max_frame_bytes"),
@@ -38,6 +38,7 @@ impl Settings {
             (self.replay_page > 0 && self.max_page > 0, "replay_page and max_page must be > 0"),
             (self.write_batch_max > 0 && self.write_queue_len > 0, "write queue sizes must be > 0"),
             (self.guest_token_ttl_secs > 0, "guest_token_ttl_secs must be > 0"),
+            (self.read_mark_ttl_days > 0, "read_mark_ttl_days must be > 0"),
             (
                 self.store_journal_bytes <= 64 << 20,
                 "store_journal_bytes must be <= 67108864: what it holds is also kept in memory",

@@ -71,6 +71,9 @@ pub struct Overrides {
     /// Lifetime of a guest's access token in seconds [default: 86400].
     #[arg(long, env = "DUNGEONTALK_GUEST_TOKEN_TTL_SECS", value_name = "SECS")]
     pub guest_token_ttl_secs: Option<u64>,
+    /// Days a member's read mark in a room is kept after it last moved [default: 90].
+    #[arg(long, env = "DUNGEONTALK_READ_MARK_TTL_DAYS", value_name = "DAYS")]
+    pub read_mark_ttl_days: Option<u64>,
     /// Largest client frame accepted; bigger ones get a `chat.frame_too_large` error [default: 131072].
     #[arg(long, env = "DUNGEONTALK_MAX_FRAME_BYTES", value_name = "BYTES")]
     pub max_frame_bytes: Option<usize>,

@@ -116,8 +116,12 @@ pub async fn serve(
     // Nested under `/api`, the request lost its prefix; server functions are found by full path.
     *req.uri_mut() = uri;
     let data = state.fns.clone();
-    let resp =
-        leptos_axum::handle_server_fns_with_context(move || provide_context(data.clone()), req).await.into_response();
+    let rooms = super::room_fns::for_call(&state);
+    let context = move || {
+        provide_context(data.clone());
+        provide_context(rooms.clone());
+    };
+    let resp = leptos_axum::handle_server_fns_with_context(context, req).await.into_response();
     if !resp.headers().contains_key(SERVER_FN_ERROR_HEADER) {
         return resp;
     }

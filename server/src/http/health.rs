@@ -70,6 +70,8 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         hub.metrics().table_entries.with_label_values(&[table]).set(n as i64);
     }
     hub.metrics().table_entries.with_label_values(&["games"]).set(state.games.watched() as i64);
+    // A cache bounded by its size (see `hub::latest`), not by connections.
+    hub.metrics().table_entries.with_label_values(&["latest"]).set(hub.latest().len() as i64);
     for (kind, n) in state.games.narrator_work().labelled() {
         hub.metrics().gm_work.with_label_values(&[kind]).set(n as i64);
     }

@@ -6,7 +6,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use dungeontalk_app::wire::{Invite, Invited, MemberId, Notification, RoomId};
+use dungeontalk_app::wire::{ErrorCode, Invite, Invited, MemberId, Notification, RoomId};
 use futures_util::stream;
 use serde::Deserialize;
 use tokio::sync::broadcast::{self, error::RecvError};
@@ -19,7 +19,7 @@ use super::sse::{HEARTBEAT, ended_event, heartbeat, sse_response, stream_caller}
 use crate::cluster::Kind;
 use crate::error::AppError;
 use crate::hub::notify::encode;
-use crate::model::now_rfc3339;
+use crate::model::{Actor, now_rfc3339};
 use crate::state::AppState;
 
 #[derive(Deserialize)]
@@ -109,20 +109,57 @@ pub async fn invite(
     Path(room_id): Path<String>,
     Body(req): Body<Invite>,
 ) -> Result<(StatusCode, Json<Invited>), AppError> {
-    let mut room = room_for(&state, &RoomId(room_id), &actor).await?;
-    state.hub.admit(&actor, Kind::Invite).await?;
-    if room.private && !room.allowed.contains(&req.member_id) {
+    let invited = invite_member(&state, &actor, &RoomId(room_id), req.member_id).await?;
+    Ok((StatusCode::ACCEPTED, Json(invited)))
+}
+
+/// Lets `member` into the room (if it is private) and tells them the caller invites them.
+pub async fn invite_member(
+    state: &AppState,
+    actor: &Actor,
+    room_id: &RoomId,
+    member: MemberId,
+) -> Result<Invited, AppError> {
+    let mut room = room_for(state, room_id, actor).await?;
+    state.hub.admit(actor, Kind::Invite).await?;
+    if room.private && !room.allowed.contains(&member) {
         // An invitation into a private room is the key to it.
-        room.allowed.push(req.member_id.clone());
+        room.allowed.push(member.clone());
         state.hub.store().update_room(room.clone()).await?;
     }
     let notification = Notification::Invitation {
         room_id: room.room_id,
         room_name: room.name,
-        from_id: actor.member_id,
-        from_nickname: actor.nickname,
+        from_id: actor.member_id.clone(),
+        from_nickname: actor.nickname.clone(),
         created_at: now_rfc3339(),
     };
-    let delivered = state.hub.notify(&req.member_id, &notification).await?;
-    Ok((StatusCode::ACCEPTED, Json(Invited { delivered })))
+    let delivered = state.hub.notify(&member, &notification).await?;
+    Ok(Invited { delivered })
+}
+
+/// The member a name means: a registered login name first, else the one member who goes by that
+/// nickname (any case) in a room now.
+pub async fn member_named(state: &AppState, name: &str) -> Result<MemberId, AppError> {
+    if let Some(member) = state.accounts.member_named(name).await? {
+        return Ok(member);
+    }
+    let wanted = name.trim().to_lowercase();
+    let mut found = std::collections::HashSet::new();
+    for room in state.hub.store().rooms().await? {
+        let (_, members) = state.hub.snapshot(&room.room_id).await?;
+        found.extend(members.into_iter().filter(|m| m.nickname.to_lowercase() == wanted).map(|m| m.member_id));
+    }
+    let mut found = found.into_iter();
+    match (found.next(), found.next()) {
+        (Some(member), None) => Ok(member),
+        (None, _) => Err(AppError::new(
+            ErrorCode::MemberNotFound,
+            format!("No one called {} is in a room now or has an account.", name.trim()),
+        )),
+        (Some(_), Some(_)) => Err(AppError::new(
+            ErrorCode::MemberAmbiguous,
+            format!("More than one member goes by {}; use their login name.", name.trim()),
+        )),
+    }
 }

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use dungeontalk_app::wire::{MemberId, Notification};
 
+use super::latest::Latest;
 use super::notify::Notifier;
 use super::rooms::{RingSize, Rooms};
 use crate::metrics::Metrics;
@@ -14,6 +15,7 @@ use crate::model::{Inbox, Revoked, StoredEvent, now_ms};
 pub struct Delivery {
     rooms: Arc<Rooms>,
     notifier: Arc<Notifier>,
+    latest: Arc<Latest>,
     revoked: Arc<Revoked>,
     metrics: Arc<Metrics>,
 }
@@ -24,6 +26,7 @@ impl Delivery {
         Delivery {
             rooms: Arc::new(Rooms::new(ring, metrics.clone())),
             notifier: Arc::new(Notifier::new(notify_queue_len)),
+            latest: Arc::default(),
             revoked,
             metrics,
         }
@@ -38,6 +41,11 @@ impl Delivery {
     pub fn notifier(&self) -> &Arc<Notifier> {
         &self.notifier
     }
+
+    /// Each room's newest event and line.
+    pub fn latest(&self) -> &Arc<Latest> {
+        &self.latest
+    }
 }
 
 impl Inbox for Delivery {
@@ -48,6 +56,7 @@ impl Inbox for Delivery {
             self.metrics.append_to_deliver.observe(ms as f64 / 1000.0);
         }
         self.notifier.on_event(&event);
+        self.latest.on_event(&event);
         self.rooms.push(event);
     }
 

@@ -72,7 +72,8 @@ impl MongoStore {
         };
         self.messages.create_index(unique(doc! {"roomId": 1, "seq": 1}, "room_seq")).await.map_err(fail)?;
         self.messages.create_index(unique(doc! {"roomId": 1, "messageId": 1}, "room_message")).await.map_err(fail)?;
-        self.create_account_indexes().await
+        self.create_account_indexes().await?;
+        self.create_read_indexes().await
     }
 }
 

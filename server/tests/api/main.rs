@@ -28,5 +28,6 @@ mod sse;
 mod stomp;
 mod store_suite;
 mod support;
+mod unread;
 mod whispers;
 mod ws;

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use dungeontalk::model::{Draft, EventBody, GameSetup, RoomRecord, StoredEvent};
 use dungeontalk::store::accounts::{AccountRecord, AccountStore, RefreshRecord, Renewal, Rotation};
+use dungeontalk::store::reads::ReadMarks;
 use dungeontalk::store::{Inserted, Store};
 use dungeontalk_app::wire::{MemberId, RoomId, WorldType};
 use uuid::Uuid;
@@ -16,6 +17,7 @@ use crate::services::Service;
 struct Under {
     store: Arc<dyn Store>,
     accounts: Arc<dyn AccountStore>,
+    reads: Arc<dyn ReadMarks>,
     _keep: Box<dyn std::any::Any + Send>,
 }
 
@@ -34,14 +36,14 @@ fn redb_with_journal(bytes: u64) -> Under {
     let dir = tempfile::tempdir().unwrap();
     let cache = dungeontalk::config::Settings::default().store_cache_bytes;
     let disk = Arc::new(dungeontalk::store::disk::DiskStore::open_with(dir.path(), cache, bytes).unwrap());
-    Under { store: disk.clone(), accounts: disk, _keep: Box::new(dir) }
+    Under { store: disk.clone(), accounts: disk.clone(), reads: disk, _keep: Box::new(dir) }
 }
 
 async fn mongodb() -> Under {
     let service = Service::mongo().await;
     let mongo = dungeontalk::store::mongo::MongoStore::connect(&service.url(), Duration::from_secs(5)).await.unwrap();
     let mongo = Arc::new(mongo);
-    Under { store: mongo.clone(), accounts: mongo, _keep: Box::new(service) }
+    Under { store: mongo.clone(), accounts: mongo.clone(), reads: mongo, _keep: Box::new(service) }
 }
 
 macro_rules! on_both_stores {
@@ -64,6 +66,7 @@ on_both_stores!(
     a_replayed_event_is_stored_once,
     a_repeated_message_id_is_refused_with_the_first_seq,
     watermarks_never_move_back,
+    read_marks_are_per_member_never_move_back_and_old_ones_go,
     accounts_have_unique_names,
     refresh_tokens_rotate_once_and_reuse_is_seen,
     revocations_are_kept_until_they_expire,
@@ -210,6 +213,22 @@ async fn watermarks_never_move_back(s: Under) {
     s.store.set_watermark("chat-messages/1", 3).await.unwrap();
     assert_eq!(s.store.watermark("chat-messages/0").await.unwrap(), 40, "a late writer does not move it back");
     assert_eq!(s.store.watermark("chat-messages/1").await.unwrap(), 3);
+}
+
+async fn read_marks_are_per_member_never_move_back_and_old_ones_go(s: Under) {
+    let (aria, bo) = (MemberId("aria".into()), MemberId("bo".into()));
+    assert!(s.reads.read_marks(&aria).await.unwrap().is_empty());
+    assert_eq!(s.reads.mark_read(&aria, &room(1), 7, 1_000).await.unwrap(), 7);
+    assert_eq!(s.reads.mark_read(&aria, &room(1), 5, 2_000).await.unwrap(), 7, "never back");
+    assert_eq!(s.reads.mark_read(&aria, &room(2), 3, 1_000).await.unwrap(), 3);
+    assert_eq!(s.reads.mark_read(&bo, &room(1), 1, 1_000).await.unwrap(), 1);
+    let mut marks = s.reads.read_marks(&aria).await.unwrap();
+    marks.sort();
+    assert_eq!(marks, vec![(room(1), 7), (room(2), 3)], "Aria's own marks only");
+    // Room 1's mark moved at 2000 (a stale tab's report still counts as use); the rest at 1000.
+    assert_eq!(s.reads.forget_reads(1_500).await.unwrap(), 2);
+    assert_eq!(s.reads.read_marks(&aria).await.unwrap(), vec![(room(1), 7)]);
+    assert!(s.reads.read_marks(&bo).await.unwrap().is_empty());
 }
 
 fn account(name: &str) -> AccountRecord {
