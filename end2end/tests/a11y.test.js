@@ -6,20 +6,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { useServerAndBrowser, openPage, signInAsGuest, ARTIFACTS } from './support.js';
+import { apiOf, useServerAndBrowser, openPage, signInAsGuest, ARTIFACTS } from './support.js';
 
 const env = useServerAndBrowser();
 const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 
-async function api(path, token, body, method = 'POST') {
-  const resp = await fetch(`${env.server.base}${path}`, {
-    method,
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  assert.ok(resp.ok, `${method} ${path}: ${resp.status} ${await resp.clone().text()}`);
-  return resp.status === 204 ? null : resp.json();
-}
+const api = apiOf(env);
 
 /** Presses Tab (or Shift+Tab) until `focused()` holds in the page; fails if it never does. */
 async function tabUntil(page, focused, arg, { back = false, max = 80 } = {}) {

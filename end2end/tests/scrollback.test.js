@@ -5,19 +5,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { useServerAndBrowser, openPage, signInAsGuest, ARTIFACTS } from './support.js';
+import { apiOf, useServerAndBrowser, openPage, signInAsGuest, ARTIFACTS } from './support.js';
 
 const env = useServerAndBrowser({ env: { DUNGEONTALK_RATE_PER_SEC: '1000', DUNGEONTALK_RATE_BURST: '1000' } });
 
-async function api(path, token, body, method = 'POST') {
-  const resp = await fetch(`${env.server.base}${path}`, {
-    method,
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  assert.ok(resp.ok, `${method} ${path}: ${resp.status} ${await resp.clone().text()}`);
-  return resp.status === 204 ? null : resp.json();
-}
+const api = apiOf(env);
 
 const guest = async (nickname) => (await api('/api/auth/guest', null, { nickname })).accessToken;
 const talk = (token, room, content) => api(`/api/rooms/${room}/messages`, token, { type: 'TALK', content });

@@ -8,6 +8,7 @@ import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { before, after } from 'node:test';
+import assert from 'node:assert/strict';
 
 export const ARTIFACTS = join(dirname(fileURLToPath(import.meta.url)), '..', 'test-results');
 mkdirSync(ARTIFACTS, { recursive: true });
@@ -138,4 +139,18 @@ export async function signInAsGuest(page, nickname) {
 export async function say(page, text) {
   await page.getByTestId('message-input').fill(text);
   await page.getByTestId('send-button').click();
+}
+
+/** `api(path, token, body, method = 'POST')` against the test's server: the JSON answer (null for
+ * 204); anything but a 2xx fails the test with the status and body. */
+export function apiOf(env) {
+  return async (path, token, body, method = 'POST') => {
+    const resp = await fetch(`${env.server.base}${path}`, {
+      method,
+      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    assert.ok(resp.ok, `${method} ${path}: ${resp.status} ${await resp.clone().text()}`);
+    return resp.status === 204 ? null : resp.json();
+  };
 }

@@ -6,19 +6,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { useServerAndBrowser, openPage, signInAsGuest, say, ARTIFACTS } from './support.js';
+import { apiOf, useServerAndBrowser, openPage, signInAsGuest, say, ARTIFACTS } from './support.js';
 
 const env = useServerAndBrowser();
 
-async function api(path, token, body, method = 'POST') {
-  const resp = await fetch(`${env.server.base}${path}`, {
-    method,
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  assert.ok(resp.ok, `${method} ${path}: ${resp.status} ${await resp.clone().text()}`);
-  return resp.status === 204 ? null : resp.json();
-}
+const api = apiOf(env);
 
 const entry = (page, name) => page.getByTestId('room-link').filter({ hasText: name }).locator('xpath=..');
 const badge = (page, name) => entry(page, name).getByTestId('unread-badge');
@@ -152,10 +144,12 @@ test('on a 390x844 phone the list fills the screen, the composer sits at the bot
   assert.equal(await phone.getByTestId('switcher').isVisible(), false);
   await phone.getByTestId('open-members').click();
   await phone.getByTestId('members').waitFor({ state: 'visible' });
+  await phone.waitForFunction(() => document.activeElement?.closest('[data-testid="members-drawer"]'));
   await phone.waitForTimeout(300);
   await phone.screenshot({ path: join(ARTIFACTS, 'phone-members-drawer.png') });
   await phone.keyboard.press('Escape');
   await phone.getByTestId('members').waitFor({ state: 'hidden' });
+  await phone.waitForFunction(() => document.activeElement?.dataset.testid === 'open-members');
   await phone.getByTestId('open-transport').click();
   await phone.getByTestId('transport-sse').click();
   await phone.getByTestId('active-transport').filter({ hasText: 'SSE' }).waitFor();

@@ -33,6 +33,24 @@ enum Panel {
     Transport,
 }
 
+impl Panel {
+    /// The drawer's test id.
+    fn drawer(self) -> &'static str {
+        match self {
+            Panel::Members => "members-drawer",
+            Panel::Transport => "transport-drawer",
+        }
+    }
+
+    /// The test id of the button that opens it.
+    fn toggle(self) -> &'static str {
+        match self {
+            Panel::Members => "open-members",
+            Panel::Transport => "open-transport",
+        }
+    }
+}
+
 /// A TYPING frame goes out at most this often while the player types, in ms.
 const TYPING_EVERY_MS: f64 = 2_000.0;
 /// Events asked for per scrollback page.
@@ -224,8 +242,24 @@ fn ChatView(room_id: String) -> impl IntoView {
             panel.set(None);
         }
     };
-    let toggle = move |p: Panel| panel.update(|open| *open = if *open == Some(p) { None } else { Some(p) });
     let close = move |_| panel.set(None);
+    // Focus goes into a drawer as it opens and back to its button as it closes.
+    Effect::new(move |was: Option<Option<Panel>>| {
+        let now = panel.get();
+        let target = match (was.flatten(), now) {
+            (_, Some(p)) => format!("[data-testid={}] .drawer-close", p.drawer()),
+            (Some(p), None) => format!("[data-testid={}]", p.toggle()),
+            (None, None) => return now,
+        };
+        // After this change has reached the page (a hidden drawer's button takes no focus).
+        request_animation_frame(move || {
+            let found = document().query_selector(&target).ok().flatten();
+            if let Some(el) = found.and_then(|e| wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(e).ok()) {
+                let _ = el.focus();
+            }
+        });
+        now
+    });
     let room = RoomId(room_id.clone());
     view! {
         <section class="card chat" on:keydown=on_key>
@@ -245,29 +279,17 @@ fn ChatView(room_id: String) -> impl IntoView {
                 >
                     {status_text}
                 </span>
-                <button
-                    type="button"
-                    class="drawer-toggle"
-                    data-testid="open-transport"
-                    aria-expanded=move || (panel.get() == Some(Panel::Transport)).to_string()
-                    on:click=move |_| toggle(Panel::Transport)
-                >
+                <DrawerToggle panel which=Panel::Transport>
                     {move || state.transport.get().label()}
-                </button>
-                <button
-                    type="button"
-                    class="drawer-toggle"
-                    data-testid="open-members"
-                    aria-expanded=move || (panel.get() == Some(Panel::Members)).to_string()
-                    on:click=move |_| toggle(Panel::Members)
-                >
+                </DrawerToggle>
+                <DrawerToggle panel which=Panel::Members>
                     {move || format!("Members · {}", state.members.with(Vec::len))}
-                </button>
+                </DrawerToggle>
             </div>
             <Show when=move || setup.with(Option::is_some)>
                 <GamePanel state setup room_id=room_id.clone() send=send_frame />
             </Show>
-            <div class="drawer" class:open=move || panel.get() == Some(Panel::Transport) data-testid="transport-drawer">
+            <div class="drawer" class:open=move || panel.get() == Some(Panel::Transport) data-testid=Panel::Transport.drawer()>
                 <button type="button" class="link drawer-close" on:click=close>"Close"</button>
                 <Switcher state switch />
             </div>
@@ -287,7 +309,7 @@ fn ChatView(room_id: String) -> impl IntoView {
                         </button>
                     </Show>
                 </div>
-                <div class="drawer side" class:open=move || panel.get() == Some(Panel::Members) data-testid="members-drawer">
+                <div class="drawer side" class:open=move || panel.get() == Some(Panel::Members) data-testid=Panel::Members.drawer()>
                     <button type="button" class="link drawer-close" on:click=close>"Close"</button>
                     <Members state />
                     <Show when=move || private.get()>
@@ -320,6 +342,22 @@ fn first_visible(list: &web_sys::HtmlOListElement) -> Option<(u64, i32)> {
         .filter_map(|i| wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(children.item(i)?).ok())
         .find(|el| el.offset_top() + el.offset_height() > top && el.dataset().get("seq").is_some())
         .and_then(|el| Some((el.dataset().get("seq")?.parse().ok()?, el.offset_top() - top)))
+}
+
+/// The header button that opens one panel as a drawer on a phone (or closes it again).
+#[component]
+fn DrawerToggle(panel: RwSignal<Option<Panel>>, which: Panel, children: Children) -> impl IntoView {
+    view! {
+        <button
+            type="button"
+            class="drawer-toggle"
+            data-testid=which.toggle()
+            aria-expanded=move || (panel.get() == Some(which)).to_string()
+            on:click=move |_| panel.update(|open| *open = if *open == Some(which) { None } else { Some(which) })
+        >
+            {children()}
+        </button>
+    }
 }
 
 /// What others' new lines do (not the history a room opens with: only lines made in the last
