@@ -97,6 +97,7 @@ impl Reads {
         if let Some(last) = self.hub.latest().get(room) {
             return Ok(last);
         }
+        self.hub.latest().begin(room);
         let events = self.hub.store().before(room, u64::MAX, PREVIEW_SCAN).await?;
         let head = events.first().map_or(0, |e| e.seq);
         let line = events.into_iter().find(previewable).map(Arc::new);

@@ -1,8 +1,10 @@
-//! Each room's newest stored event and newest line worth previewing, as this node received them
-//! (every node receives every room's events): what the room list shows without a store read.
+//! Each listed room's newest stored event and newest line worth previewing, kept up to date as
+//! this node receives its events (every node receives every room's events): what the room list
+//! shows without a store read.
 //!
-//! A cache: a room it has not seen since the start is filled from the store once. Bounded: a
-//! shard past [`MAX_LATEST_ROOMS`]`/SHARDS` rooms is emptied (its rooms are read again).
+//! A cache of the rooms a room list asked for: each is read from the store once, then follows
+//! its events. Bounded: a shard past [`MAX_LATEST_ROOMS`]`/SHARDS` rooms is emptied (its rooms
+//! are read again when listed).
 
 use std::collections::HashMap;
 use std::hash::BuildHasher;
@@ -14,7 +16,7 @@ use crate::model::StoredEvent;
 
 const SHARDS: usize = 16;
 /// Rooms the table holds at most.
-pub const MAX_LATEST_ROOMS: usize = 65_536;
+pub const MAX_LATEST_ROOMS: usize = 8_192;
 
 /// Frames a room's list entry may preview (as their JSON starts); whispers never are.
 const PREVIEWED: [&str; 4] =
@@ -53,21 +55,27 @@ impl Latest {
         &self.shards[self.hasher.hash_one(room) as usize % SHARDS]
     }
 
-    /// Notes a stored event this node received (a room new to the table still needs the store
-    /// read for its older lines, but keeps this one whichever finishes first).
+    /// Notes a stored event this node received, for a room the table holds.
     pub fn on_event(&self, event: &Arc<StoredEvent>) {
         if event.is_ephemeral() {
             return;
         }
         let mut map = self.shard(&event.room_id).lock().expect("latest lock");
-        if map.len() >= MAX_LATEST_ROOMS / SHARDS && !map.contains_key(&event.room_id) {
-            map.clear();
-        }
-        let last = map.entry(event.room_id.clone()).or_default();
+        let Some(last) = map.get_mut(&event.room_id) else { return };
         last.head = last.head.max(event.seq);
         if previewable(event) && last.line.as_ref().is_none_or(|l| l.seq < event.seq) {
             last.line = Some(event.clone());
         }
+    }
+
+    /// Starts holding a room before its store read, so an event that arrives during the read is
+    /// kept (see [`Latest::fill`]).
+    pub fn begin(&self, room: &RoomId) {
+        let mut map = self.shard(room).lock().expect("latest lock");
+        if map.len() >= MAX_LATEST_ROOMS / SHARDS && !map.contains_key(room) {
+            map.clear();
+        }
+        map.entry(room.clone()).or_default();
     }
 
     /// What the table holds of the room, once the store was read for it.
@@ -75,13 +83,11 @@ impl Latest {
         self.shard(room).lock().expect("latest lock").get(room).filter(|l| l.filled).cloned()
     }
 
-    /// Puts what the store holds of a room, keeping anything newer this node received meanwhile.
+    /// Puts what the store holds of a room (after [`Latest::begin`]), keeping anything newer this
+    /// node received meanwhile.
     pub fn fill(&self, room: &RoomId, head: u64, line: Option<Arc<StoredEvent>>) -> Last {
         let from_store = Last { head, line, filled: true };
         let mut map = self.shard(room).lock().expect("latest lock");
-        if map.len() >= MAX_LATEST_ROOMS / SHARDS && !map.contains_key(room) {
-            map.clear();
-        }
         let last = map.entry(room.clone()).or_default();
         last.filled = true;
         last.head = last.head.max(from_store.head);
@@ -116,6 +122,9 @@ mod tests {
     fn a_room_is_read_from_the_store_once_and_keeps_what_came_meanwhile() {
         let latest = Latest::default();
         let room = RoomId("r".into());
+        latest.on_event(&event("r", 8, r#"{"type":"JOIN"}"#));
+        assert!(latest.get(&room).is_none(), "a room nobody listed is not held");
+        latest.begin(&room);
         latest.on_event(&event("r", 9, r#"{"type":"JOIN"}"#));
         assert!(latest.get(&room).is_none(), "not read from the store yet");
         let stored = event("r", 7, r#"{"type":"TALK","seq":7}"#);
@@ -131,7 +140,7 @@ mod tests {
     fn the_table_never_holds_more_than_its_bound() {
         let latest = Latest::default();
         for n in 0..(MAX_LATEST_ROOMS + 1000) {
-            latest.on_event(&event(&format!("room-{n}"), 1, r#"{"type":"TALK"}"#));
+            latest.begin(&RoomId(format!("room-{n}")));
         }
         assert!(latest.len() <= MAX_LATEST_ROOMS, "{}", latest.len());
     }
