@@ -37,7 +37,10 @@ async fn open(token: String, member: String, toasts: Toasts, unread: UnreadCtx) 
             // The room in view shows its own lines: no toast for them.
             let in_view = |room: &crate::wire::RoomId| unread.state.with_untracked(|u| u.is_here(room));
             let room_name = |room: &crate::wire::RoomId| {
-                unread.state.with_untracked(|u| u.room(room).map(|r| r.room.name.clone())).unwrap_or_default()
+                unread
+                    .state
+                    .with_untracked(|u| u.room(room).map(|r| r.room.name.clone()))
+                    .unwrap_or_else(|| "another room".to_owned())
             };
             match data.and_then(|d| serde_json::from_str::<Notification>(&d).ok()) {
                 Some(Notification::Mention(t)) if !in_view(&t.room_id) => {
