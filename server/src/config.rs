@@ -403,6 +403,9 @@ mod tests {
         assert!(notify.validate().is_err(), "a notification channel needs a slot");
         let notify = Settings { notify_queue_len: 4096, ..Settings::default() };
         assert!(notify.validate().is_err(), "every member with a stream holds every slot");
+        // MongoDB with the embedded log: a second node on the database would be a second writer.
+        let mongo = Settings { mongodb_uri: Some(Secret("mongodb://db/dt".into())), ..Settings::default() };
+        assert!(mongo.validate().is_err(), "a shared store needs the shared log");
     }
 
     #[test]

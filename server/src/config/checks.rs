@@ -25,7 +25,7 @@ impl Settings {
             (self.invite_rate_per_sec, self.invite_burst),
             (self.room_rate_per_sec, self.room_burst),
         ];
-        let checks: [(bool, &'static str); 35] = [
+        let checks: [(bool, &'static str); 36] = [
             (self.listen_backlog > 0, "listen_backlog must be > 0"),
             (self.max_frame_bytes > 0, "max_frame_bytes must be > 0"),
             (self.ws_max_message_bytes >= self.max_frame_bytes, "ws_max_message_bytes must be >= max_frame_bytes"),
@@ -53,6 +53,11 @@ impl Settings {
             (
                 !kafka || self.mongodb_uri.is_some(),
                 "kafka_brokers needs mongodb_uri: nodes sharing a log share a store",
+            ),
+            (
+                kafka || self.mongodb_uri.is_none(),
+                "mongodb_uri needs kafka_brokers: without the shared log each node numbers a room's events \
+                 itself, and two nodes on one database would give one room two writers",
             ),
             (!kafka || self.redis_url.is_some(), "kafka_brokers needs redis_url: nodes sharing a log share presence"),
             (!kafka || self.jwt_secret.is_some(), "kafka_brokers needs jwt_secret: every node verifies every token"),
