@@ -180,6 +180,10 @@ async fn ensure_topic(
     tokio::task::spawn_blocking(move || {
         let metadata = producer.client().fetch_metadata(Some(&topic), timeout).map_err(unavailable)?;
         let found = metadata.topics().iter().find(|t| t.name() == topic);
+        let replicas = found.and_then(|t| t.partitions().iter().map(|p| p.replicas().len()).min());
+        if let Some(warning) = replicas.and_then(|r| durability_warning(&topic, r)) {
+            tracing::warn!("{warning}");
+        }
         match found.map(|t| t.partitions().len()) {
             Some(n) if n > 0 => Ok(n as i32),
             _ => Err(unavailable(format!("kafka_topic: {topic} has no partitions"))),
@@ -187,6 +191,20 @@ async fn ensure_topic(
     })
     .await
     .map_err(unavailable)?
+}
+
+/// Replicas a partition needs so that an acknowledged event survives losing a broker (with
+/// `min.insync.replicas` 2 and `acks=all`).
+pub const DURABLE_REPLICAS: usize = 3;
+
+/// What to say at start when the topic keeps fewer copies than a durable setup needs.
+fn durability_warning(topic: &str, replicas: usize) -> Option<String> {
+    (replicas < DURABLE_REPLICAS).then(|| {
+        format!(
+            "kafka_topic {topic} keeps {replicas} replica(s) per partition: an acknowledged event is lost with its \
+             broker; a durable setup needs replication >= {DURABLE_REPLICAS} and min.insync.replicas = 2"
+        )
+    })
 }
 
 /// Every few seconds: how far this node's reader and the store group are behind the topic's end.
@@ -304,5 +322,15 @@ impl RoomLog for KafkaLog {
             .await
             .map_err(unavailable)?
             .map_err(unavailable)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn fewer_than_three_replicas_is_said_at_start() {
+        let said = super::durability_warning("chat", 1).expect("a warning");
+        assert!(said.contains("1 replica(s)") && said.contains("replication >= 3"), "{said}");
+        assert_eq!(super::durability_warning("chat", 3), None);
     }
 }
