@@ -7,9 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use dungeontalk_app::unread::{add, is_new, preview};
-use dungeontalk_app::wire::{
-    Counts, ErrorCode, Notification, ReadMark, RoomActivity, RoomId, RoomSummary, ServerFrame,
-};
+use dungeontalk_app::wire::{Counts, Notification, ReadMark, RoomActivity, RoomId, ServerFrame};
 use tokio_util::sync::CancellationToken;
 
 use crate::error::AppError;
@@ -56,14 +54,7 @@ impl Reads {
             };
             let line = last.line.and_then(|e| serde_json::from_str::<ServerFrame>(e.json.as_str()).ok());
             out.push(RoomActivity {
-                room: RoomSummary {
-                    room_id: room.room_id,
-                    name: room.name,
-                    max_capacity: room.max_capacity,
-                    connected_count,
-                    room_type: room.room_type,
-                    private: room.private,
-                },
+                room: room.summary(connected_count),
                 head_seq: last.head,
                 read_seq,
                 counts,
@@ -73,16 +64,9 @@ impl Reads {
         Ok(out)
     }
 
-    /// Moves the member's mark in a room they may enter (never past its newest event, never
-    /// back) and tells their other tabs.
+    /// Moves the member's mark in a room (one they may enter: the caller checked) up to `seq`,
+    /// never past its newest event, never back, and tells their other tabs.
     pub async fn mark(&self, actor: &Actor, room_id: &RoomId, seq: u64) -> Result<ReadMark, AppError> {
-        let room = self.hub.store().room(room_id).await?;
-        let Some(room) = room else {
-            return Err(AppError::new(ErrorCode::RoomNotFound, "There is no such room."));
-        };
-        if !room.admits(&actor.member_id) {
-            return Err(AppError::new(ErrorCode::RoomForbidden, "This room is private; you need an invitation."));
-        }
         let head = self.last(room_id).await?.head;
         let read_seq = self.marks.mark_read(&actor.member_id, room_id, seq.min(head), now_ms()).await?;
         let read = Notification::Read { room_id: room_id.clone(), read_seq };

@@ -140,11 +140,6 @@ pub async fn logout(token: &str) -> Result<(), ErrorBody> {
     if resp.ok() { Ok(()) } else { Err(error_of(resp).await) }
 }
 
-/// `GET /api/rooms`.
-pub async fn rooms(token: &str) -> Result<Vec<RoomSummary>, ErrorBody> {
-    read(bearer(Request::get("/api/rooms"), token).send().await).await
-}
-
 /// `GET /api/rooms/{roomId}/presence`: who is in the room now.
 pub async fn presence(token: &str, room_id: &str) -> Result<RoomPresence, ErrorBody> {
     let url = format!("/api/rooms/{}/presence", js_sys::encode_uri_component(room_id));

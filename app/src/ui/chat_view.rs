@@ -13,43 +13,15 @@ use super::game::GamePanel;
 use super::invite::InviteForm;
 use super::link::Transport;
 use super::members::{Members, TypingLine, WhisperTarget};
+use super::news::news;
+use super::phone::{DrawerToggle, Panel, follow_viewport, move_focus_with};
 use super::row::{Row, RowData};
 use super::switcher::Switcher;
 use super::text_input::Composer;
 use super::toast::Toasts;
 use super::{SessionCtx, api};
-use crate::announce::Announcer;
 use crate::game::Game;
-use crate::timeline::Kind;
 use crate::wire::{ClientFrame, GameView, RoomId};
-
-/// A line older than this when it arrives is history, not news for the live region.
-const FRESH_SECS: i64 = 10;
-
-/// The panels a phone shows as drawers over the conversation (beside it on a wide screen).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Panel {
-    Members,
-    Transport,
-}
-
-impl Panel {
-    /// The drawer's test id.
-    fn drawer(self) -> &'static str {
-        match self {
-            Panel::Members => "members-drawer",
-            Panel::Transport => "transport-drawer",
-        }
-    }
-
-    /// The test id of the button that opens it.
-    fn toggle(self) -> &'static str {
-        match self {
-            Panel::Members => "open-members",
-            Panel::Transport => "open-transport",
-        }
-    }
-}
 
 /// A TYPING frame goes out at most this often while the player types, in ms.
 const TYPING_EVERY_MS: f64 = 2_000.0;
@@ -75,10 +47,18 @@ fn ChatView(room_id: String) -> impl IntoView {
     let session = expect_context::<SessionCtx>();
     let Some(me) = session.0.get_untracked() else { return ().into_any() };
     let state = ChatState::new(session, expect_context::<Toasts>(), me.member_id.clone(), room_id.clone());
-    let title = RwSignal::new(String::from("Room"));
-    let private = RwSignal::new(false);
     let panel = RwSignal::new(None::<Panel>);
     let unread = expect_context::<super::unread::UnreadCtx>();
+    // The room's name and privacy come with the room list's answer (asked for now if this room
+    // is not in it yet: just made, or opened by its address).
+    let here = RoomId(room_id.clone());
+    if unread.state.with_untracked(|u| u.room(&here).is_none()) {
+        unread.refresh();
+    }
+    let listed =
+        Memo::new(move |_| unread.state.with(|u| u.room(&here).map(|r| (r.room.name.clone(), r.room.private))));
+    let title = move || listed.with(|l| l.as_ref().map_or_else(|| "Room".to_owned(), |(name, _)| name.clone()));
+    let private = move || listed.with(|l| l.as_ref().is_some_and(|(_, p)| *p));
     super::unread::watch_room(unread, RoomId(room_id.clone()), move || state.timeline.with(|t| t.seen_seq()));
     let room_id_value = StoredValue::new(room_id.clone());
     let (tx, outbox) = futures::channel::mpsc::unbounded::<ClientFrame>();
@@ -93,17 +73,6 @@ fn ChatView(room_id: String) -> impl IntoView {
         outbox_tx.try_update_value(|o| *o = None);
         switch_tx.try_update_value(|o| *o = None);
     });
-    {
-        let (token, room_id) = (me.access_token.clone(), room_id.clone());
-        spawn_local(async move {
-            if let Ok(rooms) = api::rooms(&token).await
-                && let Some(r) = rooms.into_iter().find(|r| r.room_id.0 == room_id)
-            {
-                title.try_set(r.name);
-                private.try_set(r.private);
-            }
-        });
-    }
     // A game room: its rules, then its whole log folded into the game's state.
     let setup = RwSignal::new(None::<GameView>);
     {
@@ -243,23 +212,7 @@ fn ChatView(room_id: String) -> impl IntoView {
         }
     };
     let close = move |_| panel.set(None);
-    // Focus goes into a drawer as it opens and back to its button as it closes.
-    Effect::new(move |was: Option<Option<Panel>>| {
-        let now = panel.get();
-        let target = match (was.flatten(), now) {
-            (_, Some(p)) => format!("[data-testid={}] .drawer-close", p.drawer()),
-            (Some(p), None) => format!("[data-testid={}]", p.toggle()),
-            (None, None) => return now,
-        };
-        // After this change has reached the page (a hidden drawer's button takes no focus).
-        request_animation_frame(move || {
-            let found = document().query_selector(&target).ok().flatten();
-            if let Some(el) = found.and_then(|e| wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(e).ok()) {
-                let _ = el.focus();
-            }
-        });
-        now
-    });
+    move_focus_with(panel);
     let room = RoomId(room_id.clone());
     view! {
         <section class="card chat" on:keydown=on_key>
@@ -270,7 +223,7 @@ fn ChatView(room_id: String) -> impl IntoView {
                         n => format!("← Rooms · {n} new"),
                     }}
                 </a>
-                <h1 data-testid="room-title">{move || title.get()}</h1>
+                <h1 data-testid="room-title">{title}</h1>
                 <span
                     class="status"
                     class:live=move || state.status.get() == Status::Connected
@@ -312,7 +265,7 @@ fn ChatView(room_id: String) -> impl IntoView {
                 <div class="drawer side" class:open=move || panel.get() == Some(Panel::Members) data-testid=Panel::Members.drawer()>
                     <button type="button" class="link drawer-close" on:click=close>"Close"</button>
                     <Members state />
-                    <Show when=move || private.get()>
+                    <Show when=private>
                         <InviteForm room_id=room.clone() />
                     </Show>
                 </div>
@@ -342,81 +295,4 @@ fn first_visible(list: &web_sys::HtmlOListElement) -> Option<(u64, i32)> {
         .filter_map(|i| wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(children.item(i)?).ok())
         .find(|el| el.offset_top() + el.offset_height() > top && el.dataset().get("seq").is_some())
         .and_then(|el| Some((el.dataset().get("seq")?.parse().ok()?, el.offset_top() - top)))
-}
-
-/// The header button that opens one panel as a drawer on a phone (or closes it again).
-#[component]
-fn DrawerToggle(panel: RwSignal<Option<Panel>>, which: Panel, children: Children) -> impl IntoView {
-    view! {
-        <button
-            type="button"
-            class="drawer-toggle"
-            data-testid=which.toggle()
-            aria-expanded=move || (panel.get() == Some(which)).to_string()
-            on:click=move |_| panel.update(|open| *open = if *open == Some(which) { None } else { Some(which) })
-        >
-            {children()}
-        </button>
-    }
-}
-
-/// What others' new lines do (not the history a room opens with: only lines made in the last
-/// [`FRESH_SECS`]): the live region reads them out (rate-limited, see [`Announcer`]), and while
-/// the page is hidden they count as unread (mentions and whispers count through their
-/// notifications).
-fn news(state: ChatState, unread: super::unread::UnreadCtx, room: RoomId) -> RwSignal<String> {
-    let heard = RwSignal::new(String::new());
-    let announcer = StoredValue::new(Announcer::default());
-    let flush = move || {
-        if let Some(said) = announcer.try_update_value(|a| a.flush(now_ms())).flatten() {
-            heard.try_set(said);
-        }
-    };
-    Effect::new(move |newest: Option<u64>| {
-        let line = state.timeline.with(|t| t.lines().last().cloned());
-        let Some(line) = line else { return 0 };
-        let age = (js_sys::Date::now() / 1000.0) as i64 - line.at_secs;
-        let fresh = line.seq > newest.unwrap_or(0) && age <= FRESH_SECS;
-        let counts = matches!(line.kind, Kind::Talk | Kind::Move | Kind::Narration | Kind::GameEnd);
-        if fresh && counts && !line.own && !super::unread::page_visible() && !line.mention && line.whisper.is_none() {
-            unread.noticed(&room, crate::unread::New::Line);
-        }
-        if fresh && !line.own && matches!(line.kind, Kind::Talk | Kind::Narration) {
-            match announcer.try_update_value(|a| a.line(now_ms(), &line.who, &line.text)).flatten() {
-                Some(said) => {
-                    heard.set(said);
-                }
-                None => {
-                    let wait = announcer.with_value(|a| a.due()).map_or(0.0, |due| (due - now_ms()).max(0.0));
-                    set_timeout(flush, std::time::Duration::from_millis(wait as u64 + 10));
-                }
-            }
-        }
-        line.seq.max(newest.unwrap_or(0))
-    });
-    heard
-}
-
-/// On a phone the on-screen keyboard shrinks the visual viewport: the chat takes its height
-/// (the `--vvh` CSS variable) so the composer stays above the keyboard.
-fn follow_viewport() {
-    use wasm_bindgen::JsCast;
-    use wasm_bindgen::closure::Closure;
-    let fit = || {
-        let height = window().visual_viewport().map(|v| v.height());
-        let root = document().document_element().and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok());
-        if let (Some(h), Some(root)) = (height, root) {
-            let _ = root.style().set_property("--vvh", &format!("{h}px"));
-        }
-    };
-    fit();
-    let Some(viewport) = window().visual_viewport() else { return };
-    let listener = Closure::<dyn FnMut()>::new(fit);
-    let _ = viewport.add_event_listener_with_callback("resize", listener.as_ref().unchecked_ref());
-    let listener = StoredValue::new_local(Some(listener));
-    on_cleanup(move || {
-        if let (Some(Some(l)), Some(v)) = (listener.try_update_value(Option::take), window().visual_viewport()) {
-            let _ = v.remove_event_listener_with_callback("resize", l.as_ref().unchecked_ref());
-        }
-    });
 }

@@ -16,8 +16,12 @@ use crate::wire::RoomId;
 
 /// How often the counts are fetched while the tab is in view, in ms.
 pub const REFRESH_MS: u64 = 5_000;
+/// The least time between two read marks sent by a tab, in ms: in a busy room each line seen
+/// would otherwise be a request (the count here goes at once; other tabs hear within this).
+pub const MARK_EVERY_MS: u64 = 2_000;
 
-/// Read marks waiting to be sent: one request at a time, the newest mark per room.
+/// Read marks waiting to be sent: one request at a time, at most one per [`MARK_EVERY_MS`], the
+/// newest mark per room.
 #[derive(Default)]
 struct Outbox {
     sending: bool,
@@ -80,8 +84,13 @@ impl UnreadCtx {
         spawn_local(async move {
             // A failure leaves the server's mark behind; the next line seen sends a newer one.
             let _ = mark_read(token, room, seq).await;
-            self.outbox.try_update_value(|o| o.sending = false);
-            self.send();
+            set_timeout(
+                move || {
+                    self.outbox.try_update_value(|o| o.sending = false);
+                    self.send();
+                },
+                std::time::Duration::from_millis(MARK_EVERY_MS),
+            );
         });
     }
 

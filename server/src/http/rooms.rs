@@ -27,18 +27,7 @@ pub const MAX_ROOM_CAPACITY: u32 = 1000;
 async fn summaries(state: &AppState, rooms: Vec<RoomRecord>) -> Vec<RoomSummary> {
     let ids: Vec<_> = rooms.iter().map(|r| r.room_id.clone()).collect();
     let counts = state.hub.connected_counts(&ids).await;
-    rooms.into_iter().zip(counts).map(|(r, n)| summary(r, n)).collect()
-}
-
-fn summary(r: RoomRecord, connected_count: u32) -> RoomSummary {
-    RoomSummary {
-        room_id: r.room_id,
-        name: r.name,
-        max_capacity: r.max_capacity,
-        connected_count,
-        room_type: r.room_type,
-        private: r.private,
-    }
+    rooms.into_iter().zip(counts).map(|(r, n)| r.summary(n)).collect()
 }
 
 /// `GET /api/rooms`: every room the caller may enter, with its online count.
@@ -74,7 +63,7 @@ pub async fn create(
         };
         let game = state.games.create(&actor, req).await?;
         let room = existing_room(&state, &game.room_id).await?;
-        return Ok((StatusCode::CREATED, Json(summary(room, 0))));
+        return Ok((StatusCode::CREATED, Json(room.summary(0))));
     }
     if max_capacity > MAX_ROOM_CAPACITY {
         let msg = format!("A room holds at most {MAX_ROOM_CAPACITY} members (0 means unlimited).");
@@ -92,7 +81,7 @@ pub async fn create(
         game: None,
     };
     state.hub.store().create_room(room.clone()).await?;
-    Ok((StatusCode::CREATED, Json(summary(room, 0))))
+    Ok((StatusCode::CREATED, Json(room.summary(0))))
 }
 
 /// Refuses a new room from a member who has made `max_rooms_per_member` already (`limit.rooms`).
@@ -141,7 +130,7 @@ pub async fn update(
     state.hub.store().update_room(room.clone()).await?;
     state.hub.capacity_updated(&room.room_id, &actor).await;
     let count = state.hub.connected_counts(std::slice::from_ref(&room.room_id)).await[0];
-    Ok(Json(summary(room, count)))
+    Ok(Json(room.summary(count)))
 }
 
 /// `GET /api/rooms/{roomId}/presence`: who is in the room now (a PRESENCE frame's fields).

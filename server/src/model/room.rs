@@ -1,6 +1,6 @@
 //! A room as stored.
 
-use dungeontalk_app::wire::{MemberId, RoomId, RoomType, WorldType};
+use dungeontalk_app::wire::{MemberId, RoomId, RoomSummary, RoomType, WorldType};
 use serde::{Deserialize, Serialize};
 
 /// A room as stored.
@@ -48,5 +48,17 @@ impl RoomRecord {
     /// Whether `member` may enter.
     pub fn admits(&self, member: &MemberId) -> bool {
         !self.private || self.created_by == *member || self.allowed.contains(member)
+    }
+
+    /// The room as lists show it, with its online count.
+    pub fn summary(self, connected_count: u32) -> RoomSummary {
+        RoomSummary {
+            room_id: self.room_id,
+            name: self.name,
+            max_capacity: self.max_capacity,
+            connected_count,
+            room_type: self.room_type,
+            private: self.private,
+        }
     }
 }
