@@ -141,6 +141,9 @@ pub async fn invite_member(
 /// The member a name means: a registered login name first, else the one member who goes by that
 /// nickname (any case) in a room now.
 pub async fn member_named(state: &AppState, name: &str) -> Result<MemberId, AppError> {
+    if name.trim().is_empty() {
+        return Err(AppError::new(ErrorCode::InvalidRequest, "Give the name of the member to invite."));
+    }
     if let Some(member) = state.accounts.member_named(name).await? {
         return Ok(member);
     }

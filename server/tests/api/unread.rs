@@ -118,6 +118,8 @@ async fn private_rooms_stay_private_and_invitations_find_members_by_name() {
     assert_eq!(mark(&server, &td, "no-such-room", 1).await.0, 404);
 
     let invite = |name: &str| call(&server, "invite", json!({"token": ta, "room_id": den, "name": name}));
+    let (status, body) = invite("  ").await;
+    assert_eq!((status, body["code"].as_str()), (400, Some("request.invalid")), "{body}");
     let (status, body) = invite("Nobody").await;
     assert_eq!((status, body["code"].as_str()), (404, Some("member.not_found")), "{body}");
     // One Dee in a room: found by nickname, any case.
