@@ -158,5 +158,6 @@ test('on a 390x844 phone the list fills the screen, the composer sits at the bot
   await phone.screenshot({ path: join(ARTIFACTS, 'phone-chat.png') });
   await phone.getByTestId('back-to-rooms').click();
   await phone.getByTestId('room-link').first().waitFor();
+  assert.equal(await phone.evaluate(() => document.documentElement.scrollWidth), 390, 'the room list and its form fit too');
   await phone.screenshot({ path: join(ARTIFACTS, 'phone-rooms.png') });
 });

@@ -143,8 +143,8 @@ fn RoomEntry(r: RoomActivity) -> impl IntoView {
         let at = super::chat::clock(&p.created_at).1;
         view! {
             <span class="preview" data-testid="room-preview">
-                <b>{p.sender_nickname}": "</b>{p.text}
                 <time>{at}</time>
+                <b>{p.sender_nickname}": "</b>{p.text}
             </span>
         }
     });
