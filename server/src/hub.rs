@@ -23,6 +23,7 @@ use crate::store::{Store, StoreError};
 mod attendance;
 mod delivery;
 pub mod feed;
+pub mod history;
 pub mod latest;
 mod members;
 pub mod notify;

@@ -31,6 +31,9 @@ pub struct Metrics {
     pub backend_errors: IntCounterVec,
     /// Events in the topic that a consumer has not read yet, by group and partition.
     pub consumer_lag: IntGaugeVec,
+    /// Partitions a log consumer stopped at an event it cannot decode: the event's seq, by
+    /// consumer (`reader`, `store`) and partition. Absent when none is stopped.
+    pub log_parked: IntGaugeVec,
     /// Rooms with a ring on this node (rooms that have readers here).
     pub rings: IntGauge,
     /// Entries of each per-key table in this node's memory (set when scraped): all of them have
@@ -95,6 +98,14 @@ impl Metrics {
                 &r,
                 IntGaugeVec::new(
                     opts("consumer_lag", "Unread events per consumer group and partition."),
+                    &["group", "partition"],
+                )
+                .unwrap(),
+            ),
+            log_parked: register(
+                &r,
+                IntGaugeVec::new(
+                    opts("log_parked", "The seq a log consumer stopped at, per consumer and partition."),
                     &["group", "partition"],
                 )
                 .unwrap(),

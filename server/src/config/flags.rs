@@ -285,6 +285,10 @@ pub struct Overrides {
     /// [default: dungeontalk-store].
     #[arg(long, env = "DUNGEONTALK_KAFKA_STORE_GROUP", value_name = "GROUP")]
     pub kafka_store_group: Option<String>,
+    /// Whether this node joins the store group and writes its share of the topic to the store
+    /// (false keeps a node to serving clients; some node must write) [default: true].
+    #[arg(long, env = "DUNGEONTALK_KAFKA_STORE_WRITER", value_name = "BOOL")]
+    pub kafka_store_writer: Option<bool>,
     /// Redis for presence, revocations, limits and the aichat.{roomId} channels, e.g.
     /// redis://HOST:PORT [default: in process memory].
     #[arg(long, env = "DUNGEONTALK_REDIS_URL", value_name = "URL", hide_env_values = true)]

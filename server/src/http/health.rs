@@ -27,11 +27,11 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) 
             Ok(Ok(())) => None,
             Ok(Err(e)) => {
                 tracing::warn!(error = %e, backend = what, "not ready");
-                Some(what)
+                Some((what, e))
             }
             Err(_) => {
                 tracing::warn!(backend = what, "not ready: timed out");
-                Some(what)
+                Some((what, "timed out".to_owned()))
             }
         }
     };
@@ -40,18 +40,25 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) 
         tokio::time::timeout(limit, async { hub.log().ping().await.map_err(|e| e.to_string()) }),
         tokio::time::timeout(limit, async { hub.cluster().channel.ping().await.map_err(|e| e.to_string()) }),
     );
+    let mut errors = serde_json::Map::new();
     let failing: Vec<String> = [timed("store")(store), timed("log")(log), timed("shared")(shared)]
         .into_iter()
         .flatten()
-        .map(|role| match backends[role].as_str() {
-            Some("embedded" | "local") | None => role.to_owned(),
-            Some(name) => name.to_owned(),
+        .map(|(role, error)| {
+            let name = match backends[role].as_str() {
+                Some("embedded" | "local") | None => role.to_owned(),
+                Some(name) => name.to_owned(),
+            };
+            errors.insert(name.clone(), Value::from(error));
+            name
         })
         .collect();
     if failing.is_empty() {
         (StatusCode::OK, Json(json!({"status": "ready", "node": s.node_id, "backends": backends})))
     } else {
-        let body = json!({"status": "unavailable", "node": s.node_id, "failing": failing, "backends": backends});
+        let body = json!({
+            "status": "unavailable", "node": s.node_id, "failing": failing, "errors": errors, "backends": backends,
+        });
         (StatusCode::SERVICE_UNAVAILABLE, Json(body))
     }
 }

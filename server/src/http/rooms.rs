@@ -169,20 +169,20 @@ pub async fn history(
     let room_id = RoomId(room_id);
     reader_for(&state, &room_id, &actor).await?;
     let limit = q.limit.unwrap_or(50).clamp(1, state.settings.max_page);
-    let store = state.hub.store();
     let (events, next) = match (q.before, q.after) {
         (Some(_), Some(_)) => {
             return Err(AppError::new(ErrorCode::InvalidRequest, "Give either before or after, not both."));
         }
         (before, None) => {
-            let events = store.before(&room_id, before.unwrap_or(u64::MAX), limit).await?;
-            let next = (events.len() == limit).then(|| events.last().map(|e| e.seq)).flatten();
-            (events, next)
+            let page = state.hub.history_before(&room_id, before.unwrap_or(u64::MAX), limit).await?;
+            let next = page.more.then(|| page.events.last().map(|e| e.seq)).flatten();
+            (page.events, next)
         }
         (None, Some(after)) => {
-            let events = store.after(&room_id, after, limit).await?;
-            let next = events.last().map_or(Some(after), |e| Some(e.seq));
-            (events, next)
+            // Only as far as the store is whole: a later page resumes where this one ends.
+            let page = state.hub.history_after(&room_id, after, limit).await?;
+            let next = page.events.last().map_or(Some(after), |e| Some(e.seq));
+            (page.events, next)
         }
     };
     // Whispers between others are left out; the cursor still moves past them.

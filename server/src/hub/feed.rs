@@ -275,12 +275,16 @@ impl Feed {
                 // reader's future (this one sits in each connection's select).
                 Box::pin(self.wait_durable(snap.floor)).await?;
                 let read = || self.store.after(&self.room_id, self.last, self.page);
-                let page = Box::pin(patiently(&self.room_id, read)).await;
+                let mut page = Box::pin(patiently(&self.room_id, read)).await;
                 // The ring holds everything above its floor from `start` on; a short page means
-                // the store had nothing more up to there.
+                // the store had nothing more up to there. Nothing above the floor is taken from
+                // the store: there it may have holes (a batch being written), and a reader given
+                // 105 before 103 would skip 103 when the ring brings it.
+                let full = page.len() == self.page;
+                let cut = super::history::cut_at(&mut page, snap.floor);
                 self.pos = self.pos.max(snap.start);
                 self.live = false;
-                self.catching_up = page.len() == self.page;
+                self.catching_up = full && !cut;
                 self.pending.extend(page.into_iter().map(Arc::new));
                 continue;
             }

@@ -213,6 +213,7 @@ async fn join_and_leave_are_idempotent_and_the_last_disconnect_leaves() {
 }
 
 mod broken;
+mod lagging;
 mod tables;
 
 #[tokio::test]
@@ -317,66 +318,4 @@ async fn the_sse_encoding_is_made_once_and_shared() {
     let text = std::str::from_utf8(&a).unwrap();
     assert!(text.starts_with("id: 1\nevent: talk\ndata: {"), "{text}");
     assert_eq!(text.matches('\n').count(), 4, "a newline in the content stays escaped in one data line");
-}
-
-/// A log whose store lags behind it, as Kafka's does: this node has handed over events through
-/// `position`, but the store holds them only through `durable`.
-struct LaggingLog {
-    position: std::sync::atomic::AtomicU64,
-    durable: std::sync::atomic::AtomicU64,
-}
-
-#[async_trait::async_trait]
-impl crate::log::RoomLog for LaggingLog {
-    async fn enqueue(&self, _: crate::model::Draft) -> Result<crate::log::Pending, crate::log::LogError> {
-        Err(crate::log::LogError::Stopped)
-    }
-    fn position(&self, _: &RoomId) -> u64 {
-        self.position.load(std::sync::atomic::Ordering::SeqCst)
-    }
-    async fn durable_through(&self, _: &RoomId) -> Result<u64, crate::log::LogError> {
-        Ok(self.durable.load(std::sync::atomic::Ordering::SeqCst))
-    }
-    async fn ping(&self) -> Result<(), crate::log::LogError> {
-        Ok(())
-    }
-}
-
-fn sealed(seq: u64) -> Arc<StoredEvent> {
-    let body = crate::model::EventBody::Join { member_id: MemberId(format!("m{seq}")), nickname: "P".into() };
-    Arc::new(StoredEvent::seal(crate::model::Draft::new(room(), body), seq))
-}
-
-#[tokio::test]
-async fn a_reader_waits_for_the_store_to_hold_what_its_ring_lacks() {
-    use crate::model::Inbox;
-    use std::sync::atomic::{AtomicU64, Ordering};
-    let dir = tempfile::tempdir().unwrap();
-    let disk = Arc::new(DiskStore::open(dir.path()).unwrap());
-    disk.insert((1..=7).map(sealed).collect()).await.unwrap();
-    // Events 8..=10 are on the log and were delivered before this reader came; not stored yet.
-    let log = Arc::new(LaggingLog { position: AtomicU64::new(10), durable: AtomicU64::new(7) });
-    let metrics = Arc::new(Metrics::new());
-    let delivery = Arc::new(Delivery::new(RingSize::fixed(64), 64, Arc::new(Revoked::default()), metrics.clone()));
-    let settings = Settings::default();
-    let cluster = crate::cluster::local::cluster(&settings, delivery.clone(), disk.clone());
-    let hub = Hub::new(disk.clone(), log.clone(), cluster, &delivery, HubLimits::from_settings(&settings), metrics);
-    let mut feed = Feed::open(&hub, &room(), &actor(1).member_id, 500, OnLag::CatchUp);
-    feed.resume(0);
-    let persister = {
-        let (disk, log) = (disk.clone(), log.clone());
-        tokio::spawn(async move {
-            tokio::time::sleep(Duration::from_millis(200)).await;
-            disk.insert((8..=10).map(sealed).collect()).await.unwrap();
-            log.durable.store(10, Ordering::SeqCst);
-        })
-    };
-    let mut got = Vec::new();
-    for _ in 0..10 {
-        got.push(next_event(&mut feed).await.seq);
-    }
-    assert_eq!(got, (1..=10).collect::<Vec<_>>(), "the reader waited for 8..=10 instead of skipping them");
-    delivery.event(sealed(11));
-    assert_eq!(next_event(&mut feed).await.seq, 11, "then live");
-    persister.await.unwrap();
 }

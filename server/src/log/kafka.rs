@@ -6,19 +6,16 @@
 //! the store in batches and records how far it got (the partition's *watermark*), which is what
 //! readers wait for before they read the store up to a ring's floor.
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use dungeontalk_app::wire::RoomId;
 use rdkafka::ClientConfig;
-use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::DefaultClientContext;
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
-use rdkafka::types::RDKafkaErrorCode;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -34,8 +31,11 @@ mod apply;
 mod dedupe;
 pub mod envelope;
 mod persist;
+mod topic;
+mod warm;
 
-use dedupe::Dedupe;
+use dedupe::Window;
+use topic::{check_not_behind, ensure_topic, report_lag};
 
 /// Headers that let a node recognise its own appends when it reads them back.
 const NODE_HEADER: &str = "dt-node";
@@ -55,9 +55,16 @@ struct Shared {
     positions: Vec<AtomicU64>,
     /// Per partition: the persister's watermark as last read from the store, and when.
     durable: Vec<(AtomicU64, Mutex<Option<Instant>>)>,
-    dedupe: Mutex<Dedupe>,
+    /// Per partition: the messageIds of the dedupe window, as this node's reader read them.
+    dedupe: Vec<Mutex<Window>>,
     /// Appends of this node waiting to learn their outcome from the reader.
     pending: Mutex<HashMap<u64, Outcome>>,
+    /// Partitions stopped at an envelope this node cannot decode, by (reader or store, partition):
+    /// why, for `/readyz`. Rare, so one lock; the reader's hot path reads `reader_parked`.
+    parked: Mutex<BTreeMap<(&'static str, i32), String>>,
+    reader_parked: Vec<AtomicBool>,
+    /// The topic is no longer the one this node started on (see [`Shared::topic_changed`]).
+    changed: AtomicBool,
 }
 
 impl Shared {
@@ -67,6 +74,41 @@ impl Shared {
 
     fn watermark_key(&self, partition: i32) -> String {
         format!("{}/{partition}", self.topic)
+    }
+
+    /// Refuses every append from now on: the topic's partitions were added to, or it was made
+    /// anew, while this node ran. A room's partition is its roomId's hash modulo the count, and
+    /// its seqs are offsets: either change would give a room a second order, or seqs that clients
+    /// hold already. Nodes started on the new topic refuse to start over the old store.
+    fn topic_changed(&self, why: String, metrics: &Metrics) {
+        if !self.changed.swap(true, Ordering::SeqCst) {
+            tracing::error!("kafka: {why}; appends are refused until the nodes are restarted (README: the room log)");
+            metrics.backend_errors.with_label_values(&["log"]).inc();
+            self.parked.lock().expect("parked lock").insert(("topic", -1), why);
+        }
+    }
+
+    /// Whether `role` ("reader" or "store") stopped at an envelope of partition `p`.
+    fn is_parked(&self, role: &'static str, p: i32) -> bool {
+        match role {
+            "reader" => self.reader_parked.get(p as usize).is_some_and(|b| b.load(Ordering::Relaxed)),
+            _ => self.parked.lock().expect("parked lock").contains_key(&(role, p)),
+        }
+    }
+
+    /// Stops `role` at the envelope at `offset` of partition `p`, which this node cannot decode:
+    /// a rolling upgrade that changed the envelope. Skipping it would lose an acknowledged
+    /// event; stopped, the node says so until one that can read it takes the partition.
+    fn park(&self, role: &'static str, p: i32, offset: i64, why: &dyn std::fmt::Display, metrics: &Metrics) {
+        let said = format!("{role} stopped at partition {p} offset {offset}: {why}");
+        tracing::error!("kafka: {said}");
+        if role == "reader"
+            && let Some(flag) = self.reader_parked.get(p as usize)
+        {
+            flag.store(true, Ordering::Relaxed);
+        }
+        self.parked.lock().expect("parked lock").insert((role, p), said);
+        metrics.log_parked.with_label_values(&[role, &p.to_string()]).set(offset + 1);
     }
 }
 
@@ -82,6 +124,12 @@ pub struct KafkaLog {
 
 fn unavailable(e: impl std::fmt::Display) -> LogError {
     LogError::Unavailable(e.to_string())
+}
+
+/// An event's log time, as every reader of the topic sees it (0 if it has none: never a
+/// node's own clock, which would make the dedupe rule differ between nodes).
+fn log_time(m: &impl rdkafka::message::Message) -> u64 {
+    m.timestamp().to_millis().map_or(0, |t| t.max(0) as u64)
 }
 
 /// The client settings every connection of this node shares.
@@ -117,19 +165,32 @@ impl KafkaLog {
             .create()
             .map_err(|e| unavailable(format!("kafka_brokers: {e}")))?;
         let partitions = ensure_topic(settings, brokers, &producer, timeout).await?;
+        if partitions != settings.kafka_partitions {
+            return Err(unavailable(format!(
+                "kafka_topic {} has {partitions} partitions but kafka_partitions is {}: every node must map rooms \
+                 to partitions alike (set kafka_partitions = {partitions}; a topic's partitions cannot be added to)",
+                settings.kafka_topic, settings.kafka_partitions
+            )));
+        }
+        check_not_behind(settings, &producer, &*store, partitions, timeout).await?;
         let shared = Arc::new(Shared {
             topic: settings.kafka_topic.clone(),
             partitions,
             node: settings.node_id.clone(),
             positions: (0..partitions).map(|_| AtomicU64::new(0)).collect(),
             durable: (0..partitions).map(|_| (AtomicU64::new(0), Mutex::new(None))).collect(),
-            dedupe: Mutex::new(Dedupe::new(settings.dedupe_window_secs * 1000)),
+            dedupe: (0..partitions).map(|_| Mutex::new(Window::new(settings.dedupe_window_secs * 1000))).collect(),
             pending: Mutex::new(HashMap::new()),
+            parked: Mutex::new(BTreeMap::new()),
+            reader_parked: (0..partitions).map(|_| AtomicBool::new(false)).collect(),
+            changed: AtomicBool::new(false),
         });
         let reader = apply::Reader::start(settings, brokers, shared.clone(), inbox, metrics.clone(), timeout).await?;
         let mut tasks = vec![tokio::spawn(reader.run(shutdown.clone()))];
-        let persister = persist::Persister::new(settings, brokers, shared.clone(), store.clone(), metrics.clone())?;
-        tasks.push(tokio::spawn(persister.run(shutdown.clone())));
+        if settings.kafka_store_writer {
+            let persister = persist::Persister::new(settings, brokers, shared.clone(), store.clone(), metrics.clone())?;
+            tasks.push(tokio::spawn(persister.run(shutdown.clone())));
+        }
         tasks.push(tokio::spawn(report_lag(producer.clone(), shared.clone(), store.clone(), metrics, shutdown)));
         let log = KafkaLog {
             producer,
@@ -144,7 +205,8 @@ impl KafkaLog {
 
     /// Whether a messageId was appended before: the window first, the store for ids older than it.
     async fn earlier(&self, room: &RoomId, id: Uuid) -> Result<Option<u64>, LogError> {
-        if let Some(seq) = self.shared.dedupe.lock().expect("dedupe lock").get(room, id) {
+        let window = &self.shared.dedupe[self.shared.partition(room) as usize];
+        if let Some(seq) = window.lock().expect("dedupe lock").get(room, id) {
             return Ok(Some(seq));
         }
         // A UUIDv7 says when it was made: one older than half the window may have left it.
@@ -154,97 +216,12 @@ impl KafkaLog {
     }
 }
 
-/// The topic's partition count, after making the topic if it does not exist.
-async fn ensure_topic(
-    settings: &Settings,
-    brokers: &str,
-    producer: &FutureProducer,
-    timeout: Duration,
-) -> Result<i32, LogError> {
-    let topic = settings.kafka_topic.clone();
-    let admin: AdminClient<DefaultClientContext> =
-        client(settings, brokers).create().map_err(|e| unavailable(format!("kafka_brokers: {e}")))?;
-    let new = NewTopic::new(&topic, settings.kafka_partitions, TopicReplication::Fixed(settings.kafka_replication));
-    let made = admin
-        .create_topics(&[new], &AdminOptions::new().operation_timeout(Some(timeout)).request_timeout(Some(timeout)))
-        .await
-        .map_err(|e| unavailable(format!("kafka_brokers: cannot reach Kafka: {e}")))?;
-    for result in made {
-        if let Err((name, code)) = result
-            && code != RDKafkaErrorCode::TopicAlreadyExists
-        {
-            return Err(unavailable(format!("kafka_topic: cannot create {name}: {code}")));
-        }
-    }
-    let producer = producer.clone();
-    tokio::task::spawn_blocking(move || {
-        let metadata = producer.client().fetch_metadata(Some(&topic), timeout).map_err(unavailable)?;
-        let found = metadata.topics().iter().find(|t| t.name() == topic);
-        let replicas = found.and_then(|t| t.partitions().iter().map(|p| p.replicas().len()).min());
-        if let Some(warning) = replicas.and_then(|r| durability_warning(&topic, r)) {
-            tracing::warn!("{warning}");
-        }
-        match found.map(|t| t.partitions().len()) {
-            Some(n) if n > 0 => Ok(n as i32),
-            _ => Err(unavailable(format!("kafka_topic: {topic} has no partitions"))),
-        }
-    })
-    .await
-    .map_err(unavailable)?
-}
-
-/// Replicas a partition needs so that an acknowledged event survives losing a broker (with
-/// `min.insync.replicas` 2 and `acks=all`).
-pub const DURABLE_REPLICAS: usize = 3;
-
-/// What to say at start when the topic keeps fewer copies than a durable setup needs.
-fn durability_warning(topic: &str, replicas: usize) -> Option<String> {
-    (replicas < DURABLE_REPLICAS).then(|| {
-        format!(
-            "kafka_topic {topic} keeps {replicas} replica(s) per partition: an acknowledged event is lost with its \
-             broker; a durable setup needs replication >= {DURABLE_REPLICAS} and min.insync.replicas = 2"
-        )
-    })
-}
-
-/// Every few seconds: how far this node's reader and the store group are behind the topic's end.
-async fn report_lag(
-    producer: FutureProducer,
-    shared: Arc<Shared>,
-    store: Arc<dyn Store>,
-    metrics: Arc<Metrics>,
-    shutdown: CancellationToken,
-) {
-    let mut timer = tokio::time::interval(Duration::from_secs(5));
-    loop {
-        tokio::select! {
-            _ = shutdown.cancelled() => return,
-            _ = timer.tick() => {}
-        }
-        let (p2, s2) = (producer.clone(), shared.clone());
-        let ends = tokio::task::spawn_blocking(move || {
-            (0..s2.partitions)
-                .map(|p| {
-                    p2.client().fetch_watermarks(&s2.topic, p, Duration::from_secs(2)).map(|(_, h)| h.max(0) as u64)
-                })
-                .collect::<Result<Vec<_>, _>>()
-        })
-        .await;
-        let Ok(Ok(ends)) = ends else { continue };
-        for (p, end) in ends.into_iter().enumerate() {
-            let label = p.to_string();
-            let read = shared.positions[p].load(Ordering::SeqCst);
-            metrics.consumer_lag.with_label_values(&["reader", &label]).set(end.saturating_sub(read) as i64);
-            if let Ok(stored) = store.watermark(&shared.watermark_key(p as i32)).await {
-                metrics.consumer_lag.with_label_values(&["store", &label]).set(end.saturating_sub(stored) as i64);
-            }
-        }
-    }
-}
-
 #[async_trait]
 impl RoomLog for KafkaLog {
     async fn enqueue(&self, draft: Draft) -> Result<Pending, LogError> {
+        if self.shared.changed.load(Ordering::Relaxed) {
+            return Err(unavailable("the room log's topic changed under this node"));
+        }
         let message_id = draft.message_id();
         if let Some(id) = message_id
             && let Some(seq) = self.earlier(&draft.room_id, id).await?
@@ -316,21 +293,14 @@ impl RoomLog for KafkaLog {
     }
 
     async fn ping(&self) -> Result<(), LogError> {
+        if let Some(said) = self.shared.parked.lock().expect("parked lock").values().next() {
+            return Err(unavailable(said));
+        }
         let producer = self.producer.clone();
         let (topic, timeout) = (self.shared.topic.clone(), self.timeout);
         tokio::task::spawn_blocking(move || producer.client().fetch_metadata(Some(&topic), timeout).map(|_| ()))
             .await
             .map_err(unavailable)?
             .map_err(unavailable)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn fewer_than_three_replicas_is_said_at_start() {
-        let said = super::durability_warning("chat", 1).expect("a warning");
-        assert!(said.contains("1 replica(s)") && said.contains("replication >= 3"), "{said}");
-        assert_eq!(super::durability_warning("chat", 3), None);
     }
 }

@@ -77,6 +77,51 @@ impl MongoStore {
     }
 }
 
+impl MongoStore {
+    /// Inserts in order, stopping at the first document a unique index refuses: its index in
+    /// `docs`, or `None` when all went in.
+    async fn insert_until_refused(&self, docs: impl Iterator<Item = Document>) -> Result<Option<usize>, StoreError> {
+        let Err(e) = self.messages.insert_many(docs).ordered(true).await else { return Ok(None) };
+        match *e.kind {
+            ErrorKind::InsertMany(ref many) if many.write_concern_error.is_none() => {
+                match many.write_errors.as_deref().unwrap_or_default() {
+                    [first, ..] if first.code == DUPLICATE_KEY => Ok(Some(first.index)),
+                    [other, ..] => Err(fail(&other.message)),
+                    [] => Err(fail(e)),
+                }
+            }
+            _ => Err(fail(e)),
+        }
+    }
+
+    /// The seq stored under each event's unique key, keyed by (roomId, key), for those that have one.
+    async fn held_keys(
+        &self,
+        keys: impl Iterator<Item = (&str, String)>,
+    ) -> Result<HashMap<(String, String), u64>, StoreError> {
+        let ors: Vec<Document> = keys.map(|(room, key)| doc! {"roomId": room, "messageId": key}).collect();
+        if ors.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let docs: Vec<Document> = self
+            .messages
+            .find(doc! {"$or": ors})
+            .projection(doc! {"roomId": 1, "messageId": 1, "seq": 1})
+            .await
+            .map_err(fail)?
+            .try_collect()
+            .await
+            .map_err(fail)?;
+        let mut held = HashMap::new();
+        for d in &docs {
+            if let (Ok(r), Ok(m), Ok(s)) = (d.get_str("roomId"), d.get_str("messageId"), d.get_i64("seq")) {
+                held.insert((r.to_owned(), m.to_owned()), s as u64);
+            }
+        }
+        Ok(held)
+    }
+}
+
 fn event_doc(event: &StoredEvent) -> Document {
     doc! {
         "roomId": event.room_id.0.as_str(),
@@ -130,67 +175,39 @@ impl Store for MongoStore {
 
     async fn insert(&self, events: Vec<Arc<StoredEvent>>) -> Result<Vec<Inserted>, StoreError> {
         let mut out = vec![Inserted::Stored; events.len()];
-        if events.is_empty() {
-            return Ok(out);
-        }
-        let failed: Vec<usize> =
-            match self.messages.insert_many(events.iter().map(|e| event_doc(e))).ordered(false).await {
-                Ok(_) => return Ok(out),
-                Err(e) => match *e.kind {
-                    ErrorKind::InsertMany(ref many) if many.write_concern_error.is_none() => {
-                        let errors = many.write_errors.as_deref().unwrap_or_default();
-                        if let Some(other) = errors.iter().find(|w| w.code != DUPLICATE_KEY) {
-                            return Err(fail(&other.message));
-                        }
-                        errors.iter().map(|w| w.index).collect()
+        // Ordered: MongoDB applies the batch in log order and stops at the first refusal, so a
+        // reader never finds seq 105 stored while 103 is not (an unordered batch may apply in
+        // any order). Each refusal is resolved, then the rest goes on, in order.
+        let mut rest: Vec<usize> = (0..events.len()).collect();
+        while !rest.is_empty() {
+            let docs = rest.iter().map(|&i| event_doc(&events[i]));
+            let Some(refused) = self.insert_until_refused(docs).await? else { break };
+            // Everything before the refused one is in; it and what follows are looked up at once
+            // (a replayed batch is refused whole: one lookup, not one per event).
+            let tail = rest.split_off(refused);
+            let held =
+                self.held_keys(tail.iter().map(|&i| (events[i].room_id.0.as_str(), event_key(&events[i])))).await?;
+            for &i in &tail {
+                let event = &events[i];
+                match held.get(&(event.room_id.0.clone(), event_key(event))) {
+                    // A replay (stored before under the same seq), or a repeated messageId.
+                    Some(&seq) if seq != event.seq => out[i] = Inserted::Duplicate(seq),
+                    Some(_) => {}
+                    None if i == tail[0] => {
+                        return Err(fail(format!(
+                            "seq {} of room {} is taken by another event",
+                            event.seq, event.room_id
+                        )));
                     }
-                    _ => return Err(fail(e)),
-                },
-            };
-        // Each refused event is either a replay (stored before under the same seq) or a repeated
-        // messageId (stored before under another seq): the stored copy says which.
-        for i in failed {
-            let event = &events[i];
-            let found = self
-                .messages
-                .find_one(doc! {"roomId": event.room_id.0.as_str(), "messageId": event_key(event)})
-                .await
-                .map_err(fail)?;
-            let seq = match found {
-                Some(d) => d.get_i64("seq").map_err(fail)? as u64,
-                None => {
-                    return Err(fail(format!("seq {} of room {} is taken by another event", event.seq, event.room_id)));
+                    None => rest.push(i),
                 }
-            };
-            if seq != event.seq {
-                out[i] = Inserted::Duplicate(seq);
             }
         }
         Ok(out)
     }
 
     async fn message_seqs(&self, keys: Vec<(RoomId, Uuid)>) -> Result<Vec<Option<u64>>, StoreError> {
-        if keys.is_empty() {
-            return Ok(Vec::new());
-        }
-        let ors: Vec<Document> =
-            keys.iter().map(|(r, m)| doc! {"roomId": r.0.as_str(), "messageId": m.to_string()}).collect();
-        let docs: Vec<Document> = self
-            .messages
-            .find(doc! {"$or": ors})
-            .projection(doc! {"roomId": 1, "messageId": 1, "seq": 1})
-            .await
-            .map_err(fail)?
-            .try_collect()
-            .await
-            .map_err(fail)?;
-        let mut found = HashMap::new();
-        for d in &docs {
-            let (Ok(r), Ok(m), Ok(s)) = (d.get_str("roomId"), d.get_str("messageId"), d.get_i64("seq")) else {
-                continue;
-            };
-            found.insert((r.to_owned(), m.to_owned()), s as u64);
-        }
+        let found = self.held_keys(keys.iter().map(|(r, m)| (r.0.as_str(), m.to_string()))).await?;
         Ok(keys.iter().map(|(r, m)| found.get(&(r.0.clone(), m.to_string())).copied()).collect())
     }
 

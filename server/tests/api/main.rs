@@ -13,6 +13,7 @@ mod game_cluster;
 mod game_http;
 mod http;
 mod link;
+mod log_fold;
 mod membership;
 mod moderation;
 mod nodes;

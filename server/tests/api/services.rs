@@ -136,6 +136,13 @@ impl Service {
         self.spawn().await;
     }
 
+    /// Starts an in-memory service again on the same port, with nothing in it (a topic deleted
+    /// and made anew, as far as its clients can tell).
+    pub async fn start_empty(&mut self) {
+        assert!(!self.durable, "a durable service would keep its data");
+        self.spawn().await;
+    }
+
     fn command(&self) -> Command {
         let port = self.port.to_string();
         let mut cmd = match self.kind {

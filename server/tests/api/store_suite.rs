@@ -156,6 +156,14 @@ async fn a_replayed_event_is_stored_once(s: Under) {
     // A persister that crashed before recording its progress writes the same events again.
     assert_eq!(s.store.insert(vec![e.clone(), j.clone()]).await.unwrap(), vec![Inserted::Stored; 2]);
     assert_eq!(seqs(&s.store.after(&room(1), 0, 10).await.unwrap()), [7, 8]);
+    // A replay that runs on into new events (the persister died mid-way through a longer batch),
+    // with a retry of the first message at its end: what follows the replayed part is stored, in
+    // order, and the retry keeps the seq the first copy has.
+    let next = talk(room(1), 9, "new", Uuid::now_v7());
+    let retry = talk(room(1), 10, "once", e.message_id.unwrap());
+    let out = s.store.insert(vec![e, j, next, retry]).await.unwrap();
+    assert_eq!(out, vec![Inserted::Stored, Inserted::Stored, Inserted::Stored, Inserted::Duplicate(7)]);
+    assert_eq!(seqs(&s.store.after(&room(1), 0, 10).await.unwrap()), [7, 8, 9]);
 }
 
 async fn a_repeated_message_id_is_refused_with_the_first_seq(s: Under) {
