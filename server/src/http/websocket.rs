@@ -10,6 +10,11 @@ mod frame;
 mod socket;
 mod upgrade;
 
+#[cfg(test)]
+mod rfc_tests;
+#[cfg(test)]
+mod test_client;
+
 pub use socket::{Limits, Socket};
 pub use upgrade::{Upgrade, Upgraded};
 

@@ -140,38 +140,21 @@ impl OutHead {
 }
 
 /// Whether a close code may be sent by a peer (RFC 6455 §7.4: not the reserved ones).
+///
+/// 1012–1014 came after the RFC (IANA's registry: service restart, try again later, bad
+/// gateway), and other endpoints send them.
 pub fn valid_close_code(code: u16) -> bool {
-    matches!(code, 1000..=1003 | 1007..=1011 | 3000..=4999)
+    matches!(code, 1000..=1003 | 1007..=1014 | 3000..=4999)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// A masked client frame, as a browser sends it.
-    fn client(b0: u8, payload: &[u8], mask: [u8; 4]) -> Vec<u8> {
-        let mut out = vec![b0];
-        match payload.len() {
-            n if n < 126 => out.push(0x80 | n as u8),
-            n if n <= 0xFFFF => {
-                out.push(0x80 | 126);
-                out.extend_from_slice(&(n as u16).to_be_bytes());
-            }
-            n => {
-                out.push(0x80 | 127);
-                out.extend_from_slice(&(n as u64).to_be_bytes());
-            }
-        }
-        out.extend_from_slice(&mask);
-        let mut body = payload.to_vec();
-        unmask(&mut body, mask, 0);
-        out.extend_from_slice(&body);
-        out
-    }
+    use crate::http::websocket::test_client::masked;
 
     #[test]
     fn a_masked_text_frame_parses_and_unmasks_to_its_payload() {
-        let bytes = client(0x81, b"hello", [1, 2, 3, 4]);
+        let bytes = masked(0x81, b"hello", [1, 2, 3, 4]);
         let head = parse(&bytes, 1024).unwrap().unwrap();
         assert_eq!((head.fin, head.op, head.start, head.len), (true, Op::Text, 6, 5));
         let mut body = bytes[head.start..head.end()].to_vec();
@@ -182,7 +165,7 @@ mod tests {
     #[test]
     fn every_length_encoding_parses_and_partial_headers_wait() {
         for n in [0, 125, 126, 65535, 65536] {
-            let bytes = client(0x82, &vec![7u8; n], [9, 8, 7, 6]);
+            let bytes = masked(0x82, &vec![7u8; n], [9, 8, 7, 6]);
             let head = parse(&bytes, 1 << 20).unwrap().unwrap();
             assert_eq!((head.len, head.end()), (n, bytes.len()), "length {n}");
             for cut in 0..head.start {
@@ -195,10 +178,10 @@ mod tests {
     fn broken_frames_are_protocol_errors_and_big_ones_are_refused_from_the_header() {
         let unmasked = [0x81, 0x01, b'x'];
         assert!(matches!(parse(&unmasked, 10), Err(Error::Protocol(_))));
-        assert!(matches!(parse(&client(0xC1, b"x", [0; 4]), 10), Err(Error::Protocol(_))), "RSV1");
-        assert!(matches!(parse(&client(0x83, b"x", [0; 4]), 10), Err(Error::Protocol(_))), "opcode 3");
-        assert!(matches!(parse(&client(0x09, b"x", [0; 4]), 10), Err(Error::Protocol(_))), "fragmented ping");
-        assert!(matches!(parse(&client(0x89, &[0; 126], [0; 4]), 1000), Err(Error::Protocol(_))), "long ping");
+        assert!(matches!(parse(&masked(0xC1, b"x", [0; 4]), 10), Err(Error::Protocol(_))), "RSV1");
+        assert!(matches!(parse(&masked(0x83, b"x", [0; 4]), 10), Err(Error::Protocol(_))), "opcode 3");
+        assert!(matches!(parse(&masked(0x09, b"x", [0; 4]), 10), Err(Error::Protocol(_))), "fragmented ping");
+        assert!(matches!(parse(&masked(0x89, &[0; 126], [0; 4]), 1000), Err(Error::Protocol(_))), "long ping");
         // Only the header has arrived: the size is known, the payload is never waited for.
         assert!(matches!(parse(&[0x82, 0x80 | 126, 0x04, 0x00], 1023), Err(Error::TooBig)));
     }
@@ -213,9 +196,9 @@ mod tests {
 
     #[test]
     fn reserved_close_codes_are_invalid() {
-        assert!(valid_close_code(1000) && valid_close_code(1011) && valid_close_code(4999));
+        assert!(valid_close_code(1000) && valid_close_code(1014) && valid_close_code(4999));
         assert!(
-            !valid_close_code(1005) && !valid_close_code(1006) && !valid_close_code(999) && !valid_close_code(5000)
+            !valid_close_code(1005) && !valid_close_code(1015) && !valid_close_code(999) && !valid_close_code(5000)
         );
     }
 }

@@ -54,6 +54,25 @@ impl Out {
 struct Partial {
     text: bool,
     data: Vec<u8>,
+    /// How much of a text message's `data` is known to be valid UTF-8.
+    checked: usize,
+}
+
+impl Partial {
+    /// Checks a text message's UTF-8 as each fragment arrives (a character may straddle two), so
+    /// bad text fails at once rather than after the client has had us buffer the rest of it.
+    fn check_utf8(&mut self) -> Result<(), Error> {
+        if !self.text {
+            return Ok(());
+        }
+        match std::str::from_utf8(&self.data[self.checked..]) {
+            Ok(_) => self.checked = self.data.len(),
+            // Only cut short by the fragment's end: the next fragment may finish it.
+            Err(e) if e.error_len().is_none() => self.checked += e.valid_up_to(),
+            Err(_) => return Err(Error::Utf8),
+        }
+        Ok(())
+    }
 }
 
 /// A WebSocket over `S` (the upgraded HTTP connection in the server, a pipe in tests).
@@ -196,7 +215,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Socket<S> {
             (Op::Continue, None) => return Err(Error::Protocol("continuation without a message")),
             (Op::Text | Op::Binary, None) if head.fin => (head.op == Op::Text, payload),
             (Op::Text | Op::Binary, None) => {
-                self.partial = Some(Box::new(Partial { text: head.op == Op::Text, data: payload }));
+                let mut p = Box::new(Partial { text: head.op == Op::Text, data: payload, checked: 0 });
+                p.check_utf8()?;
+                self.partial = Some(p);
                 return Ok(None);
             }
             (Op::Continue, Some(p)) => {
@@ -204,6 +225,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Socket<S> {
                     return Err(Error::TooBig);
                 }
                 p.data.extend_from_slice(&payload);
+                p.check_utf8()?;
                 if !head.fin {
                     return Ok(None);
                 }

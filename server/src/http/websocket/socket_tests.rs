@@ -1,7 +1,8 @@
 use futures_util::{SinkExt, StreamExt};
-use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
+use tokio::io::{AsyncWriteExt, DuplexStream};
 
 use super::*;
+use crate::http::websocket::test_client::{client_frame, server_frame};
 
 const LIMITS: Limits = Limits { max_message: 1000, read_chunk: 7, write_chunk: 4096 };
 
@@ -9,31 +10,6 @@ const LIMITS: Limits = Limits { max_message: 1000, read_chunk: 7, write_chunk: 4
 fn pair() -> (Socket<DuplexStream>, DuplexStream) {
     let (server, client) = tokio::io::duplex(1 << 18);
     (Socket::new(server, LIMITS), client)
-}
-
-/// A masked client frame.
-fn client_frame(b0: u8, payload: &[u8]) -> Vec<u8> {
-    assert!(payload.len() < 126);
-    let mask = [0x37, 0xfa, 0x21, 0x3d];
-    let mut out = vec![b0, 0x80 | payload.len() as u8];
-    out.extend_from_slice(&mask);
-    out.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
-    out
-}
-
-/// Reads one server frame: (first byte, payload).
-async fn server_frame(client: &mut DuplexStream) -> (u8, Vec<u8>) {
-    let mut head = [0u8; 2];
-    client.read_exact(&mut head).await.unwrap();
-    assert_eq!(head[1] & 0x80, 0, "server frames are unmasked");
-    let len = match head[1] {
-        126 => usize::from(client.read_u16().await.unwrap()),
-        127 => client.read_u64().await.unwrap() as usize,
-        n => usize::from(n),
-    };
-    let mut body = vec![0u8; len];
-    client.read_exact(&mut body).await.unwrap();
-    (head[0], body)
 }
 
 #[tokio::test]
