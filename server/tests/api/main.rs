@@ -4,6 +4,7 @@
 
 mod accounts;
 mod auth_matrix;
+mod chaos;
 mod cluster;
 mod compact;
 mod conformance;
