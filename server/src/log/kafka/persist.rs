@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, StreamConsumer};
 use rdkafka::message::{Message, OwnedMessage};
-use rdkafka::{Offset, TopicPartitionList};
+use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use tokio_util::sync::CancellationToken;
 
 use super::dedupe::Window;
@@ -32,8 +32,10 @@ use crate::store::{Inserted, Store, StoreError};
 /// The store writer of this node.
 pub(super) struct Persister {
     consumer: StreamConsumer,
-    /// Fills a taken-over partition's window from the topic.
-    warmer: Arc<BaseConsumer>,
+    /// The settings of the consumer that fills a taken-over partition's window from the topic:
+    /// a new one each time, since a takeover often follows a broker outage, and a consumer kept
+    /// idle through it may still wait out its stale connections (`socket.timeout.ms`).
+    warmer: ClientConfig,
     shared: Arc<Shared>,
     store: Arc<dyn Store>,
     metrics: Arc<Metrics>,
@@ -63,14 +65,13 @@ impl Persister {
             .create()
             .map_err(unavailable)?;
         consumer.subscribe(&[&shared.topic]).map_err(unavailable)?;
-        let warmer: BaseConsumer = client(settings, brokers)
+        let mut warmer = client(settings, brokers);
+        warmer
             .set("group.id", format!("{}-warm-{}", settings.kafka_store_group, settings.node_id))
-            .set("enable.auto.commit", "false")
-            .create()
-            .map_err(unavailable)?;
+            .set("enable.auto.commit", "false");
         Ok(Persister {
             consumer,
-            warmer: Arc::new(warmer),
+            warmer,
             shared,
             store,
             metrics,
@@ -180,10 +181,13 @@ impl Persister {
         if self.windows.get(&p).is_none_or(|(next, _)| *next != offset) {
             let mut pause = Duration::from_millis(50);
             let filled = loop {
-                let (warmer, topic) = (self.warmer.clone(), self.shared.topic.clone());
+                let (config, topic) = (self.warmer.clone(), self.shared.topic.clone());
                 let (window_ms, timeout) = (self.window_ms, self.timeout);
-                let got =
-                    tokio::task::spawn_blocking(move || warm(&warmer, &topic, p, offset, window_ms, timeout)).await;
+                let got = tokio::task::spawn_blocking(move || {
+                    let warmer: BaseConsumer = config.create().map_err(unavailable)?;
+                    warm(&warmer, &topic, p, offset, window_ms, timeout)
+                })
+                .await;
                 match got {
                     Ok(Ok(window)) => break window,
                     Ok(Err(e)) => {
