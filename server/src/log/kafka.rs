@@ -73,7 +73,7 @@ impl Shared {
     }
 
     fn watermark_key(&self, partition: i32) -> String {
-        format!("{}/{partition}", self.topic)
+        watermark_key(&self.topic, partition)
     }
 
     /// Refuses every append from now on: the topic's partitions were added to, or it was made
@@ -124,6 +124,11 @@ pub struct KafkaLog {
 
 fn unavailable(e: impl std::fmt::Display) -> LogError {
     LogError::Unavailable(e.to_string())
+}
+
+/// Where the store keeps how far the store group has written a partition of `topic`.
+fn watermark_key(topic: &str, partition: i32) -> String {
+    format!("{topic}/{partition}")
 }
 
 /// An event's log time, as every reader of the topic sees it (0 if it has none: never a

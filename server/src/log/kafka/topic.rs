@@ -12,7 +12,7 @@ use rdkafka::producer::{FutureProducer, Producer};
 use rdkafka::types::RDKafkaErrorCode;
 use tokio_util::sync::CancellationToken;
 
-use super::{LogError, Shared, client, unavailable};
+use super::{LogError, Shared, client, unavailable, watermark_key};
 use crate::config::Settings;
 use crate::metrics::Metrics;
 use crate::store::Store;
@@ -77,7 +77,7 @@ pub(super) async fn check_not_behind(
     .map_err(unavailable)?
     .map_err(unavailable)?;
     for (p, end) in ends.into_iter().enumerate() {
-        let stored = store.watermark(&format!("{topic}/{p}")).await?;
+        let stored = store.watermark(&watermark_key(&topic, p as i32)).await?;
         if stored > end {
             return Err(unavailable(format!(
                 "kafka_topic {topic} partition {p} ends at offset {end}, but the store holds it through {stored}: \
