@@ -6,6 +6,7 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
 
 mod api;
+mod browser;
 mod chat;
 mod chat_view;
 mod connection;

@@ -139,7 +139,7 @@ impl Games {
     /// Starts a driver for every game the store holds that is not over (at start: a game whose
     /// node stopped goes on here).
     pub async fn resume_all(self: &Arc<Self>) -> Result<(), HubError> {
-        for room in self.hub.store().rooms().await? {
+        for room in self.hub.all_rooms().await? {
             if room.game.as_ref().is_some_and(|g| !g.finished) {
                 self.watch(&room);
             }
@@ -226,7 +226,7 @@ impl Games {
             allowed: Vec::new(),
             game: Some(self.new_setup(req.world_type, None)),
         };
-        self.hub.store().create_room(room.clone()).await?;
+        self.hub.create_room(room.clone()).await?;
         self.view(&room).await
     }
 

@@ -8,7 +8,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::body::Bytes;
+use bytes::Bytes;
 use dungeontalk_app::wire::{ErrorCode, MemberId, Notification};
 use tokio::sync::broadcast;
 
@@ -20,6 +20,7 @@ use crate::model::{Actor, Appended, Draft, Refusal, StoredEvent};
 use crate::profanity::{Filter, Mode};
 use crate::store::{Store, StoreError};
 
+mod access;
 mod attendance;
 mod delivery;
 pub mod feed;

@@ -21,6 +21,7 @@ pub mod model;
 pub mod profanity;
 pub mod reads;
 pub mod serve;
+pub mod session;
 pub mod state;
 pub mod store;
 

@@ -1,7 +1,6 @@
 //! `dungeontalk`: parse the command line, start the server, stop it on Ctrl-C or SIGTERM.
 
-use clap::Parser;
-use dungeontalk::config::{Cli, Settings};
+use dungeontalk::config::Settings;
 use tracing_subscriber::EnvFilter;
 
 // glibc's malloc gives each thread an arena of its own and keeps what was freed in it: under
@@ -18,7 +17,7 @@ pub static malloc_conf: &[u8] = b"background_thread:true,dirty_decay_ms:1000,muz
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    let settings = match Settings::load(Cli::parse()) {
+    let settings = match Settings::from_command_line() {
         Ok(s) => s,
         Err(e) => {
             eprintln!("dungeontalk: {e}");

@@ -3,18 +3,22 @@
 
 use dungeontalk_app::wire::{ErrorCode, MemberId};
 
+mod draft;
 mod event;
 mod inbox;
 mod revoked;
 mod room;
 mod seats;
+mod text;
 mod watchers;
 
-pub use event::{Appended, Draft, EventBody, StoredEvent};
+pub use draft::{Appended, Draft, EventBody};
+pub use event::StoredEvent;
 pub use inbox::Inbox;
 pub use revoked::Revoked;
 pub use room::{GameSetup, RoomRecord};
 pub use seats::Seats;
+pub use text::Utf8Bytes;
 pub use watchers::Watch;
 
 /// Who is acting: always taken from a verified token.

@@ -39,8 +39,7 @@ impl Reads {
 
     /// Every room the member may enter, in the store's order, with what is new for them.
     pub async fn activity(&self, actor: &Actor) -> Result<Vec<RoomActivity>, AppError> {
-        let rooms: Vec<RoomRecord> =
-            self.hub.store().rooms().await?.into_iter().filter(|r| r.admits(&actor.member_id)).collect();
+        let rooms: Vec<RoomRecord> = self.hub.rooms_for(actor).await?;
         let ids: Vec<RoomId> = rooms.iter().map(|r| r.room_id.clone()).collect();
         let online = self.hub.connected_counts(&ids).await;
         let marks: HashMap<RoomId, u64> = self.marks.read_marks(&actor.member_id).await?.into_iter().collect();
@@ -82,7 +81,7 @@ impl Reads {
             return Ok(last);
         }
         self.hub.latest().begin(room);
-        let events = self.hub.store().before(room, u64::MAX, PREVIEW_SCAN).await?;
+        let events = self.hub.history_before(room, u64::MAX, PREVIEW_SCAN).await?.events;
         let head = events.first().map_or(0, |e| e.seq);
         let line = events.into_iter().find(previewable).map(Arc::new);
         Ok(self.hub.latest().fill(room, head, line))
@@ -93,7 +92,7 @@ impl Reads {
         let mut counts = Counts::default();
         let mut after = mark;
         for _ in 0..COUNT_PAGES {
-            let page = self.hub.store().after(room, after, COUNT_PAGE).await?;
+            let page = self.hub.history_after(room, after, COUNT_PAGE).await?.events;
             for event in page.iter().filter(|e| e.visible_to(&actor.member_id)) {
                 let Ok(frame) = serde_json::from_str::<ServerFrame>(event.json.as_str()) else { continue };
                 if let Some(new) = is_new(&frame, &actor.member_id) {

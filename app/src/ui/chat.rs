@@ -6,6 +6,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use uuid::Uuid;
 
+use super::browser::{clock, new_message_id, now_ms};
 use super::link::Transport;
 use super::toast::Toasts;
 use super::{SessionCtx, api};
@@ -89,28 +90,6 @@ fn message_id_of(frame: &ClientFrame) -> Option<Uuid> {
 /// Whether a frame changes a game's state (its events, its players, the narrator's chunks).
 fn folds(frame: &ServerFrame) -> bool {
     frame.is_game() || matches!(frame, ServerFrame::Join(_) | ServerFrame::Leave(_))
-}
-
-/// The local day, the local time and the seconds since the epoch of an RFC 3339 timestamp.
-pub fn clock(rfc3339: &str) -> (String, String, i64) {
-    let d = js_sys::Date::new(&wasm_bindgen::JsValue::from_str(rfc3339));
-    let day = format!("{}-{:02}-{:02}", d.get_full_year(), d.get_month() + 1, d.get_date());
-    let time = format!("{:02}:{:02}", d.get_hours(), d.get_minutes());
-    (day, time, (d.get_time() / 1000.0) as i64)
-}
-
-/// Milliseconds since the page loaded, sub-millisecond precise.
-pub fn now_ms() -> f64 {
-    web_sys::window().and_then(|w| w.performance()).map_or_else(js_sys::Date::now, |p| p.now())
-}
-
-/// A fresh UUIDv7 (time-ordered, random from the browser's CSPRNG): a message's idempotency key.
-pub fn new_message_id() -> Uuid {
-    let mut random = [0u8; 10];
-    if let Some(crypto) = web_sys::window().and_then(|w| w.crypto().ok()) {
-        let _ = crypto.get_random_values_with_u8_array(&mut random);
-    }
-    uuid::Builder::from_unix_timestamp_millis(js_sys::Date::now() as u64, &random).into_uuid()
 }
 
 impl ChatState {
@@ -409,15 +388,4 @@ pub enum Next {
     /// The server ended the link: its token expired (renew and reconnect), was logged out, or the
     /// room filled up without a seat for us (stop).
     Ended(ErrorBody),
-}
-
-/// Median and 99th percentile of some samples (nearest rank), if there are any.
-pub fn median_p99(samples: &[f64]) -> Option<(f64, f64)> {
-    if samples.is_empty() {
-        return None;
-    }
-    let mut sorted = samples.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    let rank = |q: f64| sorted[((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len()) - 1];
-    Some((rank(0.5), rank(0.99)))
 }

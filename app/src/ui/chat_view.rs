@@ -7,7 +7,8 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::use_params_map;
 
-use super::chat::{ChatState, Status, now_ms};
+use super::browser::now_ms;
+use super::chat::{ChatState, Status};
 use super::connection::{self, Inputs};
 use super::game::GamePanel;
 use super::invite::InviteForm;

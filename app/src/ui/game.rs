@@ -7,7 +7,8 @@ use leptos::task::spawn_local;
 
 use super::SessionCtx;
 use super::api;
-use super::chat::{ChatState, new_message_id};
+use super::browser::new_message_id;
+use super::chat::ChatState;
 use super::text_input::TextInput;
 use crate::game::hints::{move_box, phase_text, seconds_left};
 use crate::wire::{ClientFrame, Die, GameStatus, GameView};

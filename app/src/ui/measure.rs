@@ -8,7 +8,7 @@ use leptos::task::spawn_local;
 
 use super::SessionCtx;
 use super::api;
-use super::chat::{new_message_id, now_ms};
+use super::browser::{new_message_id, now_ms};
 use super::link::{Incoming, Link, Sent, Transport};
 use crate::fns::{last_comparison, recent_measurements, save_measurement};
 use crate::wire::{ClientFrame, Comparison, ErrorCode, MeasureReport, Measurement, ServerFrame};

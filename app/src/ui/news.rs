@@ -3,7 +3,8 @@
 
 use leptos::prelude::*;
 
-use super::chat::{ChatState, now_ms};
+use super::browser::now_ms;
+use super::chat::ChatState;
 use super::unread::UnreadCtx;
 use crate::announce::Announcer;
 use crate::timeline::Kind;

@@ -140,7 +140,7 @@ fn RoomEntry(r: RoomActivity) -> impl IntoView {
     let c = r.counts;
     let unread = c.unread > 0 || c.more;
     let last = r.last.clone().map(|p| {
-        let at = super::chat::clock(&p.created_at).1;
+        let at = super::browser::clock(&p.created_at).1;
         view! {
             <span class="preview" data-testid="room-preview">
                 <time>{at}</time>

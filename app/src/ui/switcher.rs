@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use super::chat::{ChatState, median_p99};
+use super::chat::ChatState;
 use super::link::Transport;
 
 /// The transport buttons, and per transport the echo latency of one's own messages.
@@ -59,4 +59,15 @@ pub fn Switcher(state: ChatState, switch: impl Fn(Transport) + Copy + Send + Syn
             </table>
         </div>
     }
+}
+
+/// Median and 99th percentile of some samples (nearest rank), if there are any.
+pub fn median_p99(samples: &[f64]) -> Option<(f64, f64)> {
+    if samples.is_empty() {
+        return None;
+    }
+    let mut sorted = samples.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let rank = |q: f64| sorted[((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len()) - 1];
+    Some((rank(0.5), rank(0.99)))
 }

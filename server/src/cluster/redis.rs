@@ -8,8 +8,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::model::Utf8Bytes;
 use async_trait::async_trait;
-use axum::extract::ws::Utf8Bytes;
 use dungeontalk_app::wire::{MemberId, NodeStats, Notification, RoomId, ServerFrame};
 use futures_util::StreamExt;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};

@@ -11,6 +11,11 @@ pub enum ConfigError {
     Read(PathBuf, std::io::Error),
     #[error("bad config file {0}: {1}")]
     Parse(PathBuf, toml::de::Error),
+    #[error("bad config file {0}: {1}")]
+    Key(PathBuf, String),
+    /// A bad flag or variable (clap's own error, with its usage line).
+    #[error("{0}")]
+    Args(clap::Error),
     #[error("invalid setting: {0}")]
     Invalid(&'static str),
 }

@@ -99,10 +99,10 @@ impl Games {
     /// Marks the room's game as over in its record (best effort: a node starting up reads the
     /// log anyway and finds it over).
     pub(super) async fn finished(&self, room: &RoomRecord) {
-        let Ok(Some(mut fresh)) = self.hub.store().room(&room.room_id).await else { return };
+        let Ok(mut fresh) = self.hub.room(&room.room_id).await else { return };
         if let Some(g) = fresh.game.as_mut().filter(|g| !g.finished) {
             g.finished = true;
-            if let Err(e) = self.hub.store().update_room(fresh).await {
+            if let Err(e) = self.hub.update_room(fresh).await {
                 tracing::warn!(error = %e, room = %room.room_id, "game: could not mark the game over");
             }
         }

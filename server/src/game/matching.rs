@@ -51,7 +51,7 @@ impl Games {
             allowed: party.iter().map(|a| a.member_id.clone()).collect(),
             game: Some(self.new_setup(world, Some(size))),
         };
-        self.hub.store().create_room(room.clone()).await?;
+        self.hub.create_room(room.clone()).await?;
         self.watch(&room);
         Ok(room.room_id)
     }

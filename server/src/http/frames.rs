@@ -6,7 +6,6 @@ use std::pin::Pin;
 use dungeontalk_app::wire::{ClientFrame, ErrorCode};
 use uuid::Uuid;
 
-use super::rooms::existing_room;
 use crate::cluster::Kind;
 use crate::error::AppError;
 use crate::model::{Actor, RoomRecord};
@@ -68,7 +67,7 @@ pub async fn start(
     }
     Ok(Started::Done(match frame {
         ClientFrame::Join => {
-            let fresh = existing_room(state, room_id).await?;
+            let fresh = state.hub.room(room_id).await?;
             Acted { seq: hub.join(&fresh, actor).await?.map(|a| a.seq), ..Acted::default() }
         }
         ClientFrame::Leave => Acted { seq: hub.leave(room_id, actor).await?.map(|a| a.seq), ..Acted::default() },

@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use dungeontalk_app::wire::{CreateGame, GameView, MatchRequest, MatchStatus, RoomId};
 
 use super::extract::{Body, Caller};
-use super::rooms::{check_room_quota, reader_for, room_for};
+use super::rooms::check_room_quota;
 use crate::cluster::Kind;
 use crate::error::AppError;
 use crate::game::Control;
@@ -29,7 +29,7 @@ pub async fn view(
     Caller(actor): Caller,
     Path(room_id): Path<String>,
 ) -> Result<Json<GameView>, AppError> {
-    let (room, _) = reader_for(&state, &RoomId(room_id), &actor).await?;
+    let (room, _) = state.hub.reader_for(&RoomId(room_id), &actor).await?;
     Ok(Json(state.games.view(&room).await?))
 }
 
@@ -46,7 +46,7 @@ pub async fn control(
         "end" => Control::End,
         _ => return Err(AppError::new(dungeontalk_app::wire::ErrorCode::NotFound, "No such API endpoint.")),
     };
-    let room = room_for(&state, &RoomId(room_id), &actor).await?;
+    let room = state.hub.room_for(&RoomId(room_id), &actor).await?;
     Ok(Json(state.games.control(&room, &actor, what).await?))
 }
 

@@ -3,8 +3,6 @@
 //! Same validation, limits and errors as a WebSocket frame; a retried TALK with the same
 //! `messageId` is stored once and answered with the same seq.
 
-use std::time::Duration;
-
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -14,8 +12,8 @@ use dungeontalk_app::wire::{Accepted, ErrorBody, ErrorCode, RoomId};
 
 use super::extract::Caller;
 use super::frames::{act, parse};
-use super::rooms::room_for;
 use crate::error::AppError;
+use crate::session::{self, Transport};
 use crate::state::AppState;
 
 /// The error for a frame over `max_frame_bytes`.
@@ -39,11 +37,10 @@ pub async fn post(
     if body.len() > max {
         return Err(too_large(max, Some(body.len())));
     }
-    let room = room_for(&state, &RoomId(room_id), &actor).await?;
+    let admitted = session::admit(&state, &actor, &RoomId(room_id), Transport::Post).await?;
     let frame = parse(&body)?;
-    let linger = Duration::from_millis(state.settings.poll_linger_ms);
-    let _attendance = state.hub.attend(&room.room_id, &actor, linger, &state.shutdown).await?;
-    let acted = act(&state, &room, &actor, frame).await?;
+    let entry = admitted.attend(&state, &actor).await?;
+    let acted = act(&state, &entry.room, &actor, frame).await?;
     let warning = acted.warning.map(|w| ErrorBody::new(w.code, w.message));
     Ok((StatusCode::ACCEPTED, Json(Accepted { message_id: acted.message_id, seq: acted.seq, warning })))
 }

@@ -14,7 +14,6 @@ use tokio::sync::broadcast::{self, error::RecvError};
 use super::alarms::{Alarm, Alarms};
 use super::detach::Detach;
 use super::extract::{Body, Caller, Params};
-use super::rooms::room_for;
 use super::sse::{HEARTBEAT, ended_event, heartbeat, sse_response, stream_caller};
 use crate::cluster::Kind;
 use crate::error::AppError;
@@ -120,12 +119,12 @@ pub async fn invite_member(
     room_id: &RoomId,
     member: MemberId,
 ) -> Result<Invited, AppError> {
-    let mut room = room_for(state, room_id, actor).await?;
+    let mut room = state.hub.room_for(room_id, actor).await?;
     state.hub.admit(actor, Kind::Invite).await?;
     if room.private && !room.allowed.contains(&member) {
         // An invitation into a private room is the key to it.
         room.allowed.push(member.clone());
-        state.hub.store().update_room(room.clone()).await?;
+        state.hub.update_room(room.clone()).await?;
     }
     let notification = Notification::Invitation {
         room_id: room.room_id,
@@ -149,7 +148,7 @@ pub async fn member_named(state: &AppState, name: &str) -> Result<MemberId, AppE
     }
     let wanted = name.trim().to_lowercase();
     let mut found = std::collections::HashSet::new();
-    for room in state.hub.store().rooms().await? {
+    for room in state.hub.all_rooms().await? {
         let (_, members) = state.hub.snapshot(&room.room_id).await?;
         found.extend(members.into_iter().filter(|m| m.nickname.to_lowercase() == wanted).map(|m| m.member_id));
     }

@@ -12,9 +12,10 @@ use futures_util::FutureExt;
 use serde::Deserialize;
 
 use super::extract::{Caller, Params};
-use super::rooms::{page_response, reader_for};
+use super::rooms::page_response;
 use crate::error::AppError;
-use crate::hub::feed::{Feed, Item, OnLag};
+use crate::hub::feed::Item;
+use crate::session::{self, Transport};
 use crate::state::AppState;
 
 #[derive(Deserialize)]
@@ -36,21 +37,12 @@ pub async fn poll(
     Path(room_id): Path<String>,
     Params(q): Params<PollQuery>,
 ) -> Result<Response, AppError> {
-    let room_id = RoomId(room_id);
-    let (_, seated) = reader_for(&state, &room_id, &actor).await?;
-    let settings = &state.settings;
     // This poll counts as a connection, and for `poll_linger_ms` after it: the client polls again.
-    let linger = Duration::from_millis(settings.poll_linger_ms);
-    let _attendance = state.hub.attend(&room_id, &actor, linger, &state.shutdown).await?;
+    let entry = session::enter(&state, &actor, &RoomId(room_id), Transport::Poll).await?;
     let _counted = state.hub.metrics().connection("poll");
+    let settings = &state.settings;
     let batch_max = settings.poll_batch_max;
-    let mut feed =
-        Feed::open(&state.hub, &room_id, &actor.member_id, batch_max.min(settings.replay_page), OnLag::CatchUp);
-    feed.keep_seat(seated);
-    match q.after {
-        Some(after) => feed.resume(after),
-        None => feed.recent(settings.history_on_join.min(batch_max)).await?,
-    }
+    let mut feed = entry.read(&state, &actor, q.after).await?;
     let mut skip = 0;
     if let (Some(after), Some(seen)) = (q.after, q.seen) {
         feed.replay_ephemeral_after(after);

@@ -7,7 +7,6 @@ use dungeontalk_app::fns::{Answer, RoomFns};
 use dungeontalk_app::wire::{ErrorBody, Invited, ReadMark, RoomActivity, RoomId};
 
 use super::notify::{invite_member, member_named};
-use super::rooms::room_for;
 use crate::error::AppError;
 use crate::model::Actor;
 use crate::state::AppState;
@@ -40,7 +39,7 @@ impl RoomFns for Fns {
         let called = self.caller(&token);
         Box::pin(async move {
             let (state, actor) = called?;
-            let room = room_for(&state, &room_id, &actor).await.map_err(body)?;
+            let room = state.hub.room_for(&room_id, &actor).await.map_err(|e| body(e.into()))?;
             state.reads.mark(&actor, &room.room_id, seq).await.map_err(body)
         })
     }

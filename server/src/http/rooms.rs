@@ -32,8 +32,7 @@ async fn summaries(state: &AppState, rooms: Vec<RoomRecord>) -> Vec<RoomSummary>
 
 /// `GET /api/rooms`: every room the caller may enter, with its online count.
 pub async fn list(State(state): State<AppState>, Caller(actor): Caller) -> Result<Json<Vec<RoomSummary>>, AppError> {
-    let rooms = state.hub.store().rooms().await?;
-    let visible = rooms.into_iter().filter(|r| r.admits(&actor.member_id)).collect();
+    let visible = state.hub.rooms_for(&actor).await?;
     Ok(Json(summaries(&state, visible).await))
 }
 
@@ -62,7 +61,7 @@ pub async fn create(
             private: req.private,
         };
         let game = state.games.create(&actor, req).await?;
-        let room = existing_room(&state, &game.room_id).await?;
+        let room = state.hub.room(&game.room_id).await?;
         return Ok((StatusCode::CREATED, Json(room.summary(0))));
     }
     if max_capacity > MAX_ROOM_CAPACITY {
@@ -80,35 +79,18 @@ pub async fn create(
         allowed: Vec::new(),
         game: None,
     };
-    state.hub.store().create_room(room.clone()).await?;
+    state.hub.create_room(room.clone()).await?;
     Ok((StatusCode::CREATED, Json(room.summary(0))))
 }
 
 /// Refuses a new room from a member who has made `max_rooms_per_member` already (`limit.rooms`).
 pub async fn check_room_quota(state: &AppState, actor: &Actor) -> Result<(), AppError> {
-    let made = state.hub.store().rooms().await?.iter().filter(|r| r.created_by == actor.member_id).count();
+    let made = state.hub.all_rooms().await?.iter().filter(|r| r.created_by == actor.member_id).count();
     if made >= state.settings.max_rooms_per_member {
         let msg = format!("You have made {made} rooms, as many as one may.");
         return Err(AppError::new(ErrorCode::TooManyRooms, msg));
     }
     Ok(())
-}
-
-/// The room if `actor` may enter it: 404 `room.not_found`, or 403 `room.forbidden` (private).
-pub async fn room_for(state: &AppState, room_id: &RoomId, actor: &Actor) -> Result<RoomRecord, AppError> {
-    let room = existing_room(state, room_id).await?;
-    if !room.admits(&actor.member_id) {
-        return Err(AppError::new(ErrorCode::RoomForbidden, "This room is private; you need an invitation."));
-    }
-    Ok(room)
-}
-
-/// The room if `actor` may read it now (see [`crate::hub::Hub::may_read`]), and whether they
-/// hold a seat in it: as [`room_for`], or 409 `room.full` for someone not in a full room.
-pub async fn reader_for(state: &AppState, room_id: &RoomId, actor: &Actor) -> Result<(RoomRecord, bool), AppError> {
-    let room = room_for(state, room_id, actor).await?;
-    let seated = state.hub.may_read(&room, actor).await?;
-    Ok((room, seated))
 }
 
 /// `PATCH /api/rooms/{roomId}`: the creator changes the capacity (`CAPACITY_UPDATED`).
@@ -118,7 +100,7 @@ pub async fn update(
     Path(room_id): Path<String>,
     Body(req): Body<UpdateRoom>,
 ) -> Result<Json<RoomSummary>, AppError> {
-    let mut room = room_for(&state, &RoomId(room_id), &actor).await?;
+    let mut room = state.hub.room_for(&RoomId(room_id), &actor).await?;
     if room.created_by != actor.member_id {
         return Err(AppError::new(ErrorCode::RoomForbidden, "Only the room's creator may change it."));
     }
@@ -127,7 +109,7 @@ pub async fn update(
         return Err(AppError::new(ErrorCode::InvalidRequest, msg));
     }
     room.max_capacity = req.max_capacity;
-    state.hub.store().update_room(room.clone()).await?;
+    state.hub.update_room(room.clone()).await?;
     state.hub.capacity_updated(&room.room_id, &actor).await;
     let count = state.hub.connected_counts(std::slice::from_ref(&room.room_id)).await[0];
     Ok(Json(room.summary(count)))
@@ -139,17 +121,9 @@ pub async fn presence(
     Caller(actor): Caller,
     Path(room_id): Path<String>,
 ) -> Result<Json<RoomPresence>, AppError> {
-    let (room, _) = reader_for(&state, &RoomId(room_id), &actor).await?;
+    let (room, _) = state.hub.reader_for(&RoomId(room_id), &actor).await?;
     let (connected_count, members) = state.hub.snapshot(&room.room_id).await?;
     Ok(Json(RoomPresence { room_id: room.room_id, max_capacity: room.max_capacity, connected_count, members }))
-}
-
-/// The room, or 404 `room.not_found`.
-pub async fn existing_room(state: &AppState, room_id: &RoomId) -> Result<RoomRecord, AppError> {
-    match state.hub.store().room(room_id).await? {
-        Some(room) => Ok(room),
-        None => Err(AppError::new(ErrorCode::RoomNotFound, "That room does not exist.")),
-    }
 }
 
 #[derive(Deserialize)]
@@ -167,7 +141,7 @@ pub async fn history(
     Params(q): Params<PageQuery>,
 ) -> Result<Response, AppError> {
     let room_id = RoomId(room_id);
-    reader_for(&state, &room_id, &actor).await?;
+    state.hub.reader_for(&room_id, &actor).await?;
     let limit = q.limit.unwrap_or(50).clamp(1, state.settings.max_page);
     let (events, next) = match (q.before, q.after) {
         (Some(_), Some(_)) => {

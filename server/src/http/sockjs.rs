@@ -12,7 +12,6 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::ws::Message;
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -22,10 +21,11 @@ use futures_util::{SinkExt, StreamExt, stream};
 use serde::Deserialize;
 
 use super::extract::Params;
-use super::rooms::reader_for;
 use super::stomp::conn;
+use super::websocket::Message;
 use crate::auth::{authenticate, authenticate_live, token_from};
 use crate::error::AppError;
+use crate::session::Transport;
 use crate::state::AppState;
 use frames::Close;
 use session::{Receiver, Sessions, Sock};
@@ -107,7 +107,7 @@ async fn open(sj: &Sj, headers: &HeaderMap, q: SjQuery, server: &str, id: &str) 
     }
     let (actor, revocation) = authenticate_live(&sj.app.auth, token)?;
     if let Some(room_id) = q.room_id.filter(|r| !r.is_empty()) {
-        reader_for(&sj.app, &RoomId(room_id), &actor).await?;
+        crate::session::admit(&sj.app, &actor, &RoomId(room_id), Transport::Stomp).await?;
     }
     let s = &sj.app.settings;
     let linger = Duration::from_millis(s.sockjs_disconnect_delay_ms);
@@ -264,7 +264,7 @@ async fn websocket(
     ids(&server, &id)?;
     let (actor, revocation) = authenticate_live(&sj.app.auth, token_from(&headers, q.token.as_deref()))?;
     if let Some(room_id) = q.room_id.filter(|r| !r.is_empty()) {
-        reader_for(&sj.app, &RoomId(room_id), &actor).await?;
+        crate::session::admit(&sj.app, &actor, &RoomId(room_id), Transport::Stomp).await?;
     }
     let upgrade = super::ws::sized(upgrade, &sj.app.settings)?;
     Ok(upgrade.on_upgrade(move |socket| async move {

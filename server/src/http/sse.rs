@@ -19,11 +19,11 @@ use tokio::time::{Instant, Interval, MissedTickBehavior};
 use super::alarms::{Alarm, Alarms};
 use super::detach::{Detach, streamed};
 use super::extract::Params;
-use super::rooms::reader_for;
 use crate::auth::{Ended, Revocation, authenticate_live, cookie_token, token_from};
 use crate::error::AppError;
 use crate::hub::Attendance;
-use crate::hub::feed::{Feed, FeedError, Item, OnLag};
+use crate::hub::feed::{Feed, FeedError, Item};
+use crate::session::{self, Transport};
 use crate::state::AppState;
 
 /// Most bytes of ready events written as one chunk (fewer, larger writes under load).
@@ -169,7 +169,7 @@ pub async fn room_events(
 ) -> Result<Response, AppError> {
     let (actor, revocation) = stream_caller(&state, &headers, q.token.as_deref(), q.expect.as_deref())?;
     let room_id = RoomId(room_id);
-    let (_, seated) = reader_for(&state, &room_id, &actor).await?;
+    let admitted = session::admit(&state, &actor, &room_id, Transport::Sse).await?;
     let last_event_id = match headers.get("last-event-id").map(|v| v.to_str().map(str::trim)) {
         None => None,
         Some(Ok(v)) => match v.parse::<u64>() {
@@ -178,12 +178,8 @@ pub async fn room_events(
         },
         Some(Err(_)) => return Err(AppError::new(ErrorCode::InvalidRequest, "Last-Event-ID must be a seq number.")),
     };
-    let mut feed = Feed::open(&state.hub, &room_id, &actor.member_id, state.settings.replay_page, OnLag::CatchUp);
-    feed.keep_seat(seated);
-    match last_event_id.or(q.after) {
-        Some(after) => feed.resume(after),
-        None => feed.recent(state.settings.history_on_join).await?,
-    }
+    let entry = admitted.attend(&state, &actor).await?;
+    let feed = entry.read(&state, &actor, last_event_id.or(q.after)).await?;
     let connected = ServerFrame::Connected {
         room_id: room_id.clone(),
         member_id: actor.member_id.clone(),
@@ -192,14 +188,13 @@ pub async fn room_events(
     // `retry:` makes the browser come back after 1 s instead of its default 3 s.
     let mut hello = b"retry: 1000\n".to_vec();
     hello.extend_from_slice(&event("connected", &connected));
-    let attendance = state.hub.attend(&room_id, &actor, Duration::ZERO, &state.shutdown).await?;
     let st = RoomStream {
         feed,
         alarms: Alarms::new(heartbeat(&state), &state.shutdown, revocation),
         hello: Some(Bytes::from(hello)),
         done: false,
         delivered: state.hub.metrics().deliveries.with_label_values(&["sse"]),
-        _attendance: attendance,
+        _attendance: entry.attendance,
         _counted: state.hub.metrics().connection("sse"),
     };
     // The state goes into each step's future and back out: boxed, a pointer moves per chunk, not

@@ -9,9 +9,9 @@ use dungeontalk_app::wire::RoomId;
 use serde::Deserialize;
 
 use super::extract::Params;
-use super::rooms::reader_for;
 use crate::auth::{authenticate_live, token_from};
 use crate::error::AppError;
+use crate::session::Transport;
 use crate::state::AppState;
 
 pub(super) mod conn;
@@ -42,7 +42,7 @@ pub async fn handshake(
     let token = token_from(&headers, q.token.as_deref());
     let (actor, revocation) = authenticate_live(&state.auth, token)?;
     if let Some(room_id) = q.room_id.filter(|r| !r.is_empty()) {
-        reader_for(&state, &RoomId(room_id), &actor).await?;
+        crate::session::admit(&state, &actor, &RoomId(room_id), Transport::Stomp).await?;
     }
     Ok(super::ws::sized(upgrade, &state.settings)?
         .protocols(&["v12.stomp", "v11.stomp", "v10.stomp"])

@@ -3,10 +3,11 @@
 //! Our own rather than axum's (tungstenite): a room event is one shared buffer for every
 //! subscriber, and this socket writes those buffers as they are (one vectored write per flush)
 //! and keeps no read or write buffer while idle, where tungstenite copies every frame into a
-//! per-socket buffer that keeps the capacity of its largest burst. Messages are axum's
-//! `Message` values, so the transports read the same either way.
+//! per-socket buffer that keeps the capacity of its largest burst. Text messages are the
+//! model's shared `Utf8Bytes`, the very buffers stored events are kept in.
 
 mod frame;
+mod message;
 mod socket;
 mod upgrade;
 
@@ -15,6 +16,7 @@ mod rfc_tests;
 #[cfg(test)]
 mod test_client;
 
+pub use message::{CloseFrame, Message, close_code};
 pub use socket::{Limits, Socket};
 pub use upgrade::{Upgrade, Upgraded};
 
@@ -39,7 +41,6 @@ pub enum Error {
 impl Error {
     /// The close code that tells the client why (RFC 6455 §7.4.1).
     pub fn close_code(&self) -> u16 {
-        use axum::extract::ws::close_code;
         match self {
             Error::TooBig => close_code::SIZE,
             Error::Utf8 => close_code::INVALID,

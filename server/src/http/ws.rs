@@ -11,10 +11,10 @@ use dungeontalk_app::wire::{ErrorCode, RoomId};
 use serde::Deserialize;
 
 use super::extract::Params;
-use super::rooms::reader_for;
 use super::websocket::{Limits, Upgrade};
 use crate::auth::{authenticate_live, token_from};
 use crate::error::AppError;
+use crate::session::{self, Transport};
 use crate::state::AppState;
 
 mod conn;
@@ -65,18 +65,16 @@ pub async fn handshake(
         return Err(AppError::new(ErrorCode::MissingParam, "roomId is required."));
     };
     let (actor, revocation) = authenticate_live(&state.auth, token)?;
-    let (room, seated) = reader_for(&state, &room_id, &actor).await?;
+    let admitted = session::admit(&state, &actor, &room_id, Transport::WebSocket).await?;
     let upgrade = sized(upgrade, &state.settings)?;
-    // Counted (and capped) before the upgrade, so a refusal is a real 429. The member stays
-    // counted `ws_linger_ms` after the socket closes: a quick reconnect is no LEAVE and JOIN.
-    let linger = std::time::Duration::from_millis(state.settings.ws_linger_ms);
-    let attendance = state.hub.attend(&room.room_id, &actor, linger, &state.shutdown).await?;
+    // Counted (and capped) before the upgrade, so a refusal is a real 429.
+    let entry = admitted.attend(&state, &actor).await?;
     // One box for what the socket's task starts from: axum's task keeps its callback's captures
     // for the socket's whole life, so they are one pointer there.
-    let start = conn::Start { after: q.after, seated, compact: q.encoding == Encoding::Compact };
-    let setup = Box::new((state, actor, room, start, revocation, attendance));
+    let start = conn::Start { after: q.after, compact: q.encoding == Encoding::Compact };
+    let setup = Box::new((state, actor, entry, start, revocation));
     Ok(upgrade.on_upgrade(move |socket| {
-        let (state, actor, room, start, revocation, attendance) = *setup;
-        conn::run(socket, state, actor, room, start, revocation, attendance)
+        let (state, actor, entry, start, revocation) = *setup;
+        conn::run(socket, state, actor, entry, start, revocation)
     }))
 }

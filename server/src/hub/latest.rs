@@ -112,7 +112,7 @@ impl Latest {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use axum::extract::ws::Utf8Bytes;
+    use crate::model::Utf8Bytes;
 
     fn event(room: &str, seq: u64, json: &str) -> Arc<StoredEvent> {
         Arc::new(StoredEvent::new(RoomId(room.into()), seq, Utf8Bytes::from(json.to_owned())))

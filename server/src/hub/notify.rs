@@ -6,7 +6,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 
-use axum::body::Bytes;
+use bytes::Bytes;
 use dungeontalk_app::wire::{MemberId, Notification, ServerFrame};
 use tokio::sync::broadcast;
 

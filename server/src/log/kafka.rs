@@ -1,6 +1,7 @@
 //! The room log on Kafka: the topic is the one order. `seq` = partition offset + 1, so every node
 //! gives an event the same seq; a room's seqs rise (one partition per room, key = roomId) but
-//! are not contiguous. An append returns once the broker has it (`acks=all`, idempotent
+//! are not contiguous. A topic made anew under the same store starts a new *epoch*, whose seqs
+//! are `epoch << 40 | offset + 1`: above every seq of the old topic, so cursors stay valid. An append returns once the broker has it (`acks=all`, idempotent
 //! producer); each node reads every partition itself (manual assignment, never a shared group)
 //! and hands each event to its inbox; one consumer group shared by the nodes writes the topic to
 //! the store in batches and records how far it got (the partition's *watermark*), which is what
@@ -35,7 +36,17 @@ mod topic;
 mod warm;
 
 use dedupe::Window;
-use topic::{check_not_behind, ensure_topic, report_lag};
+use topic::{ensure_topic, epoch, report_lag};
+
+/// A seq's bits below this are the offset + 1; above it, the topic's epoch.
+const EPOCH_SHIFT: u32 = 40;
+/// Seqs stay below 2^53, the largest integer a browser's JSON numbers hold exactly.
+const MAX_EPOCH: u64 = (1 << (53 - EPOCH_SHIFT)) - 1;
+
+/// The seq of the event at `offset` in a topic of `epoch` (`offset` -1: the seq before the first).
+fn seq_of(epoch: u64, offset: i64) -> u64 {
+    (epoch << EPOCH_SHIFT) | (offset + 1).max(0) as u64
+}
 
 /// Headers that let a node recognise its own appends when it reads them back.
 const NODE_HEADER: &str = "dt-node";
@@ -50,6 +61,8 @@ type Outcome = oneshot::Sender<Appended>;
 struct Shared {
     topic: String,
     partitions: i32,
+    /// How many times the topic was made anew under this store (see [`seq_of`]).
+    epoch: u64,
     node: String,
     /// Per partition: the seq through which this node has handed events to its inbox.
     positions: Vec<AtomicU64>,
@@ -61,7 +74,7 @@ struct Shared {
     pending: Mutex<HashMap<u64, Outcome>>,
     /// Partitions stopped at an envelope this node cannot decode, by (reader or store, partition):
     /// why, for `/readyz`. Rare, so one lock; the reader's hot path reads `reader_parked`.
-    parked: Mutex<BTreeMap<(&'static str, i32), String>>,
+    parked: Mutex<BTreeMap<(Role, i32), String>>,
     reader_parked: Vec<AtomicBool>,
     /// The topic is no longer the one this node started on (see [`Shared::topic_changed`]).
     changed: AtomicBool,
@@ -76,22 +89,33 @@ impl Shared {
         watermark_key(&self.topic, partition)
     }
 
-    /// Refuses every append from now on: the topic's partitions were added to, or it was made
-    /// anew, while this node ran. A room's partition is its roomId's hash modulo the count, and
-    /// its seqs are offsets: either change would give a room a second order, or seqs that clients
-    /// hold already. Nodes started on the new topic refuse to start over the old store.
+    /// The seq of the event at `offset`.
+    fn seq(&self, offset: i64) -> u64 {
+        seq_of(self.epoch, offset)
+    }
+
+    /// The offset just after the event with `seq`, in this epoch's topic (0 for an older epoch).
+    fn offset_after(&self, seq: u64) -> u64 {
+        if seq >> EPOCH_SHIFT == self.epoch { seq & ((1 << EPOCH_SHIFT) - 1) } else { 0 }
+    }
+
+    /// Refuses every append, and stops this node's store writer, from now on: the topic's
+    /// partitions were added to, or it was made anew, while this node ran. A room's partition is
+    /// its roomId's hash modulo the count, and its seqs are offsets in this epoch: either change
+    /// would give a room a second order, or seqs that clients hold already. A node started on a
+    /// topic made anew begins its next epoch; one started with added partitions refuses to start.
     fn topic_changed(&self, why: String, metrics: &Metrics) {
         if !self.changed.swap(true, Ordering::SeqCst) {
             tracing::error!("kafka: {why}; appends are refused until the nodes are restarted (README: the room log)");
             metrics.backend_errors.with_label_values(&["log"]).inc();
-            self.parked.lock().expect("parked lock").insert(("topic", -1), why);
+            self.parked.lock().expect("parked lock").insert((Role::Topic, -1), why);
         }
     }
 
-    /// Whether `role` ("reader" or "store") stopped at an envelope of partition `p`.
-    fn is_parked(&self, role: &'static str, p: i32) -> bool {
+    /// Whether `role` stopped at an envelope of partition `p`.
+    fn is_parked(&self, role: Role, p: i32) -> bool {
         match role {
-            "reader" => self.reader_parked.get(p as usize).is_some_and(|b| b.load(Ordering::Relaxed)),
+            Role::Reader => self.reader_parked.get(p as usize).is_some_and(|b| b.load(Ordering::Relaxed)),
             _ => self.parked.lock().expect("parked lock").contains_key(&(role, p)),
         }
     }
@@ -99,16 +123,38 @@ impl Shared {
     /// Stops `role` at the envelope at `offset` of partition `p`, which this node cannot decode:
     /// a rolling upgrade that changed the envelope. Skipping it would lose an acknowledged
     /// event; stopped, the node says so until one that can read it takes the partition.
-    fn park(&self, role: &'static str, p: i32, offset: i64, why: &dyn std::fmt::Display, metrics: &Metrics) {
-        let said = format!("{role} stopped at partition {p} offset {offset}: {why}");
+    fn park(&self, role: Role, p: i32, offset: i64, why: &dyn std::fmt::Display, metrics: &Metrics) {
+        let said = format!("{} stopped at partition {p} offset {offset}: {why}", role.name());
         tracing::error!("kafka: {said}");
-        if role == "reader"
+        if role == Role::Reader
             && let Some(flag) = self.reader_parked.get(p as usize)
         {
             flag.store(true, Ordering::Relaxed);
         }
         self.parked.lock().expect("parked lock").insert((role, p), said);
-        metrics.log_parked.with_label_values(&[role, &p.to_string()]).set(offset + 1);
+        metrics.log_parked.with_label_values(&[role.name(), &p.to_string()]).set(offset + 1);
+    }
+}
+
+/// Who on this node stops at what it cannot read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Role {
+    /// The reader that hands the topic's events to this node's readers.
+    Reader,
+    /// This node's share of the store group.
+    Store,
+    /// The whole topic (it changed under the node).
+    Topic,
+}
+
+impl Role {
+    /// Its name on `/metrics` and `/readyz`.
+    fn name(self) -> &'static str {
+        match self {
+            Role::Reader => "reader",
+            Role::Store => "store",
+            Role::Topic => "topic",
+        }
     }
 }
 
@@ -126,9 +172,14 @@ fn unavailable(e: impl std::fmt::Display) -> LogError {
     LogError::Unavailable(e.to_string())
 }
 
-/// Where the store keeps how far the store group has written a partition of `topic`.
+/// Where the store keeps how far the store group has written a partition of `topic` (a seq).
 fn watermark_key(topic: &str, partition: i32) -> String {
     format!("{topic}/{partition}")
+}
+
+/// Where the store keeps the epoch of `topic`.
+fn epoch_key(topic: &str) -> String {
+    format!("{topic}/epoch")
 }
 
 /// An event's log time, as every reader of the topic sees it (0 if it has none: never a
@@ -177,10 +228,11 @@ impl KafkaLog {
                 settings.kafka_topic, settings.kafka_partitions
             )));
         }
-        check_not_behind(settings, &producer, &*store, partitions, timeout).await?;
+        let epoch = epoch(settings, &producer, &*store, partitions, timeout).await?;
         let shared = Arc::new(Shared {
             topic: settings.kafka_topic.clone(),
             partitions,
+            epoch,
             node: settings.node_id.clone(),
             positions: (0..partitions).map(|_| AtomicU64::new(0)).collect(),
             durable: (0..partitions).map(|_| (AtomicU64::new(0), Mutex::new(None))).collect(),
@@ -257,6 +309,7 @@ impl RoomLog for KafkaLog {
             }
         };
         let timeout = self.timeout;
+        let epoch = self.shared.epoch;
         Ok(Box::pin(async move {
             let offset = match delivery.await {
                 Ok(Ok(d)) => d.offset,
@@ -274,7 +327,7 @@ impl RoomLog for KafkaLog {
                 Ok(Ok(appended)) => Ok(appended),
                 _ => {
                     forget();
-                    Ok(Appended { seq: offset as u64 + 1, message_id, duplicate: false })
+                    Ok(Appended { seq: seq_of(epoch, offset), message_id, duplicate: false })
                 }
             }
         }))

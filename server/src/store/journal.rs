@@ -23,7 +23,7 @@ use std::os::unix::fs::FileExt;
 use std::path::Path;
 use std::sync::Arc;
 
-use axum::extract::ws::Utf8Bytes;
+use crate::model::Utf8Bytes;
 use dungeontalk_app::wire::RoomId;
 
 use crate::model::StoredEvent;

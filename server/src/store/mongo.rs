@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::model::Utf8Bytes;
 use async_trait::async_trait;
-use axum::extract::ws::Utf8Bytes;
 use dungeontalk_app::wire::RoomId;
 use futures_util::TryStreamExt;
 use mongodb::bson::{Document, doc};

@@ -167,7 +167,7 @@ fn from_store(event: &StoredEvent) -> StoredEvent {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use axum::extract::ws::Utf8Bytes;
+    use crate::model::Utf8Bytes;
 
     fn event(room: &str, seq: u64) -> Arc<StoredEvent> {
         let json = format!(r#"{{"type":"JOIN","seq":{seq},"roomId":"{room}"}}"#);

@@ -1,6 +1,6 @@
 //! The chaos checker, as Jepsen does it: three nodes over Redis, the broker and the MongoDB-wire
 //! server; clients on every transport (WebSocket, SSE, long polling, STOMP) in many rooms send
-//! with retries through other nodes and reconnect with their cursor through any node, while a
+//! (by POST, over WebSockets and as STOMP SENDs) with retries through other nodes and reconnect with their cursor through any node, while a
 //! seeded schedule kill -9s and restarts nodes, restarts Redis and the broker, pauses the store
 //! (SIGSTOP) and drops clients. Then the whole history is checked (`check.rs`).
 //!
@@ -22,6 +22,7 @@ mod sender;
 
 use cluster::Cluster;
 use reader::{Journal, Kind};
+use sender::Via;
 
 /// A seeded generator (SplitMix64): the same seed, the same choices.
 #[derive(Clone)]
@@ -98,7 +99,10 @@ async fn chaos() {
     for room in &room_ids {
         for s in 0..2 {
             let (guest, _) = cluster.any().guest(&format!("S{s}")).await;
-            let args = sender::Args { room: room.clone(), token: guest, rng: rng.fork() };
+            // Every way to send, in turn over the rooms: POST twice as often (SSE and polling
+            // clients send that way).
+            let via = [Via::Post, Via::Ws, Via::Post, Via::Stomp][senders.len() % 4];
+            let args = sender::Args { room: room.clone(), token: guest, via, rng: rng.fork() };
             let (cluster, sent, counts, halt) = (cluster.clone(), sent.clone(), counts.clone(), halt_sending.clone());
             senders.push(tokio::spawn(sender::run(cluster, args, sent, counts, halt)));
         }

@@ -7,11 +7,11 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
-use axum::extract::ws::{Message, Utf8Bytes};
 use axum::extract::{Query, State};
 use axum::response::Response;
 use axum::routing::get;
-use dungeontalk::http::websocket::{Limits, Socket, Upgrade, Upgraded};
+use dungeontalk::http::websocket::{Limits, Message, Socket, Upgrade, Upgraded};
+use dungeontalk::model::Utf8Bytes;
 use futures_util::{SinkExt, StreamExt};
 use serde::Deserialize;
 use tokio::sync::broadcast::{self, error::RecvError};

@@ -2,7 +2,7 @@
 //! llama.cpp server, a hosted API). Its server-sent `data:` lines carry the answer's pieces in
 //! `choices[0].delta.content`, up to `data: [DONE]`.
 
-use axum::body::Bytes;
+use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 use serde_json::{Value, json};
 

@@ -18,9 +18,8 @@ use super::readers::Readers;
 use super::subs::{Destination, Out, RoomStart, reading};
 use crate::error::AppError;
 use crate::http::frames::{Acted, PendingActed, Started, start};
-use crate::http::rooms::{reader_for, room_for};
-use crate::hub::feed::{Feed, OnLag};
 use crate::model::Actor;
+use crate::session::{self, Transport};
 use crate::state::AppState;
 
 /// Open transactions per connection, and frames held by one.
@@ -173,19 +172,10 @@ impl Session {
             Some(v) => Some(v.trim().parse::<u64>().map_err(|_| invalid("resume-after must be a seq number."))?),
             None => None,
         };
-        let (room, seated) = reader_for(&self.state, &room_id, &self.actor).await?;
-        let linger = Duration::from_millis(self.state.settings.ws_linger_ms);
-        let attendance = self.state.hub.attend(&room.room_id, &self.actor, linger, &self.state.shutdown).await?;
-        let settings = &self.state.settings;
-        let mut feed =
-            Feed::open(&self.state.hub, &room_id, &self.actor.member_id, settings.replay_page, OnLag::Report);
-        feed.keep_seat(seated);
-        match after {
-            Some(after) => feed.resume(after),
-            // Boxed: a store read is rare, and inline it would size this connection's future.
-            None => Box::pin(feed.recent(settings.history_on_join)).await?,
-        }
-        let start = RoomStart { id: id.clone(), destination, acks, attendance };
+        let entry = session::enter(&self.state, &self.actor, &room_id, Transport::Stomp).await?;
+        // Boxed: a store read is rare, and inline it would size this connection's future.
+        let feed = Box::pin(entry.read(&self.state, &self.actor, after)).await?;
+        let start = RoomStart { id: id.clone(), destination, acks, attendance: entry.attendance };
         self.readers.add(id.clone(), reading(&self.state, &dest, feed, start));
         self.subs.insert(id);
         Ok(())
@@ -212,7 +202,7 @@ impl Session {
                 return Err(invalid(format!("Send to /pub/chat/send, not {destination:?}.")));
             }
             let (room_id, frame) = super::send::read(&f.body)?;
-            let room = room_for(&self.state, &room_id, &self.actor).await?;
+            let room = self.state.hub.room_for(&room_id, &self.actor).await?;
             start(&self.state, &room, &self.actor, frame).await
         };
         let pending: PendingActed = match started.await {

@@ -1,6 +1,7 @@
 //! The WebSocket pipe: STOMP frames as text messages, pings for liveness.
 
-use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, close_code};
+use crate::http::websocket::{CloseFrame, Message, close_code};
+use crate::model::Utf8Bytes;
 use futures_util::{SinkExt, StreamExt};
 
 use super::conn::{Incoming, Pipe};

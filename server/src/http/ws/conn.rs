@@ -8,8 +8,9 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, close_code};
-use dungeontalk_app::wire::{ErrorCode, RoomId, ServerFrame};
+use super::super::websocket::{CloseFrame, Message, close_code};
+use crate::model::Utf8Bytes;
+use dungeontalk_app::wire::{ErrorCode, ServerFrame};
 use futures_util::stream::{FuturesOrdered, SplitSink, SplitStream};
 use futures_util::{FutureExt, SinkExt, StreamExt};
 
@@ -20,9 +21,9 @@ use super::super::websocket::{self, WebSocket};
 use super::replies::Replies;
 use crate::auth::{Ended, Revocation};
 use crate::error::AppError;
-use crate::hub::Attendance;
-use crate::hub::feed::{Feed, FeedError, Item, OnLag};
-use crate::model::{Actor, RoomRecord};
+use crate::hub::feed::{FeedError, Item};
+use crate::model::Actor;
+use crate::session::Entry;
 use crate::state::AppState;
 
 /// Most frames written in one flush.
@@ -65,8 +66,6 @@ impl Heard {
 pub struct Start {
     /// The client's cursor (none: the recent history).
     pub after: Option<u64>,
-    /// Whether the member held a seat at the handshake.
-    pub seated: bool,
     /// TALKs go as compact binary frames (`?encoding=compact`).
     pub compact: bool,
 }
@@ -74,6 +73,8 @@ pub struct Start {
 /// What the reader and the writer of one connection share.
 struct Shared {
     actor: Actor,
+    /// The room, the seat and the attendance the handshake got.
+    entry: Entry,
     replies: Replies,
     heard: Heard,
 }
@@ -87,35 +88,33 @@ pub fn run(
     socket: WebSocket,
     state: AppState,
     actor: Actor,
-    room: RoomRecord,
+    entry: Entry,
     start: Start,
     revocation: Revocation,
-    attendance: Attendance,
 ) -> impl Future<Output = ()> + Send + 'static {
-    let room_id = room.room_id.clone();
     let counted = state.hub.metrics().connection("ws");
     let (sink, stream) = socket.split();
     let replies = Replies::new(state.settings.ws_pipeline.max(1) * 2);
-    let shared = Shared { actor, replies, heard: Heard::new() };
+    let shared = Shared { actor, entry, replies, heard: Heard::new() };
     // Pings keep proxies from closing a quiet socket and tell a live client from a vanished one.
     let every = Duration::from_secs(state.settings.ws_ping_secs);
     let ping = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
     let alarms = Alarms::new(ping, &state.shutdown, revocation);
     let mut writer = Writer { sink, state: state.clone(), alarms, compact: start.compact };
-    let mut reader = Reader { stream, state, room };
+    let mut reader = Reader { stream, state };
     async move {
         tokio::select! {
-            _ = writer.run(&room_id, start, &shared) => {}
+            _ = writer.run(start, &shared) => {}
             _ = reader.run(&shared) => {}
         }
-        drop((counted, attendance));
+        // The attendance (in `shared`) ends with the connection, the metric with it.
+        drop((counted, shared));
     }
 }
 
 struct Reader {
     stream: SplitStream<WebSocket>,
     state: AppState,
-    room: RoomRecord,
 }
 
 impl Reader {
@@ -132,7 +131,7 @@ impl Reader {
                     Some(Ok(Message::Text(t))) => {
                         // Boxed: an idle connection's task holds only its waiting state, not
                         // room for this one (idle sockets are most sockets).
-                        let started = Box::pin(self.start(t, &shared.actor)).await;
+                        let started = Box::pin(self.start(t, shared)).await;
                         inflight.get_or_insert_with(FuturesOrdered::new).push_back(started);
                     }
                     Some(Ok(Message::Binary(_))) => {
@@ -164,14 +163,14 @@ impl Reader {
     }
 
     /// Starts one frame; what it comes to is awaited in order with the others.
-    async fn start(&self, text: Utf8Bytes, actor: &Actor) -> PendingActed {
+    async fn start(&self, text: Utf8Bytes, shared: &Shared) -> PendingActed {
         let max = self.state.settings.max_frame_bytes;
         if text.len() > max {
             let msg = format!("Frames may be at most {} KiB; this one has {} bytes.", max / 1024, text.len());
             return Box::pin(std::future::ready(Err(AppError::new(ErrorCode::FrameTooLarge, msg))));
         }
         let started = match parse(text.as_bytes()) {
-            Ok(frame) => start(&self.state, &self.room, actor, frame).await,
+            Ok(frame) => start(&self.state, &shared.entry.room, &shared.actor, frame).await,
             Err(e) => Err(e),
         };
         match started {
@@ -220,28 +219,24 @@ struct Writer {
 }
 
 impl Writer {
-    async fn run(&mut self, room_id: &RoomId, start: Start, shared: &Shared) {
+    async fn run(&mut self, start: Start, shared: &Shared) {
         let actor = &shared.actor;
         let settings = self.state.settings.clone();
         let hub = self.state.hub.clone();
-        let mut feed = Feed::open(&hub, room_id, &actor.member_id, settings.replay_page, OnLag::Report);
-        feed.keep_seat(start.seated);
         // A temporary: a named frame would stay in this future (~190 bytes) for the socket's life.
         let mut batch = vec![text(&ServerFrame::Connected {
-            room_id: room_id.clone(),
+            room_id: shared.entry.room.room_id.clone(),
             member_id: actor.member_id.clone(),
             nickname: actor.nickname.clone(),
         })];
-        match start.after {
-            Some(after) => feed.resume(after),
-            None => {
-                if let Err(e) = Box::pin(feed.recent(settings.history_on_join)).await {
-                    batch.push(text(&AppError::from(e).to_frame()));
-                    let _ = Box::pin(self.write(&mut batch)).await;
-                    return;
-                }
+        let mut feed = match Box::pin(shared.entry.read(&self.state, actor, start.after)).await {
+            Ok(feed) => feed,
+            Err(e) => {
+                batch.push(text(&e.to_frame()));
+                let _ = Box::pin(self.write(&mut batch)).await;
+                return;
             }
-        }
+        };
         // Boxed like every write: inline, the largest wait of this future would be this one.
         if Box::pin(self.write(&mut batch)).await.is_err() {
             return;

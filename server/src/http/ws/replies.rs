@@ -9,7 +9,7 @@ use std::collections::VecDeque;
 use std::sync::Mutex;
 use std::task::{Context, Poll, Waker};
 
-use axum::extract::ws::Message;
+use super::super::websocket::Message;
 
 /// A bounded queue from one reader to one writer.
 pub struct Replies {

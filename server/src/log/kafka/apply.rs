@@ -1,5 +1,5 @@
 //! This node's reader of the whole topic (every partition assigned by hand, never through a
-//! group shared with other nodes): it seals each event with seq = offset + 1, drops a messageId
+//! group shared with other nodes): it seals each event with its seq (`seq_of`), drops a messageId
 //! repeated within the dedupe window, moves the partition's position, then hands the event to
 //! the inbox, and tells this node's waiting appends how theirs ended.
 //!
@@ -16,7 +16,7 @@ use rdkafka::{Offset, TopicPartitionList};
 use tokio_util::sync::CancellationToken;
 
 use super::warm::warm;
-use super::{LogError, NODE_HEADER, REQUEST_HEADER, Shared, client, envelope, log_time, unavailable};
+use super::{LogError, NODE_HEADER, REQUEST_HEADER, Role, Shared, client, envelope, log_time, unavailable};
 use crate::config::Settings;
 use crate::metrics::Metrics;
 use crate::model::{Appended, Inbox, StoredEvent};
@@ -60,7 +60,7 @@ impl Reader {
             for p in 0..s.partitions {
                 let (_, high) = warmer.fetch_watermarks(&s.topic, p, timeout).map_err(unavailable)?;
                 *s.dedupe[p as usize].lock().expect("dedupe lock") =
-                    warm(&warmer, &s.topic, p, high, window_ms, timeout)?;
+                    warm(&warmer, &s.topic, s.epoch, p, high, window_ms, timeout)?;
                 live_from.push(high);
             }
             Ok::<_, LogError>(live_from)
@@ -70,7 +70,7 @@ impl Reader {
         let mut assignment = TopicPartitionList::new();
         for p in 0..shared.partitions {
             // Everything before the end of the topic is the store's to serve.
-            shared.positions[p as usize].store(live_from[p as usize].max(0) as u64, Ordering::SeqCst);
+            shared.positions[p as usize].store(shared.seq(live_from[p as usize] - 1), Ordering::SeqCst);
             assignment
                 .add_partition_offset(&shared.topic, p, Offset::Offset(live_from[p as usize]))
                 .map_err(unavailable)?;
@@ -99,10 +99,10 @@ impl Reader {
     fn handle(&self, m: &BorrowedMessage<'_>) {
         let (p, offset) = (m.partition(), m.offset());
         let Some(position) = self.shared.positions.get(p as usize) else { return };
-        if self.shared.is_parked("reader", p) {
+        if self.shared.is_parked(Role::Reader, p) {
             return;
         }
-        let seq = offset as u64 + 1;
+        let seq = self.shared.seq(offset);
         let mine = self.own_request(m);
         let draft = match envelope::decode(m.payload().unwrap_or_default()) {
             Ok(d) => d,
@@ -112,7 +112,7 @@ impl Reader {
                 let mut paused = TopicPartitionList::new();
                 let _ = paused.add_partition(&self.shared.topic, p);
                 let _ = self.consumer.pause(&paused);
-                self.shared.park("reader", p, offset, &e, &self.metrics);
+                self.shared.park(Role::Reader, p, offset, &e, &self.metrics);
                 return;
             }
         };

@@ -23,11 +23,16 @@ use tokio_util::sync::CancellationToken;
 
 use super::dedupe::Window;
 use super::warm::warm;
-use super::{LogError, Shared, client, envelope, log_time, unavailable};
+use super::{LogError, Role, Shared, client, envelope, log_time, unavailable};
 use crate::config::Settings;
 use crate::metrics::Metrics;
 use crate::model::StoredEvent;
 use crate::store::{Inserted, Store, StoreError};
+
+/// The store group of a topic's epoch: the first keeps the configured name.
+fn store_group(name: &str, epoch: u64) -> String {
+    if epoch == 0 { name.to_owned() } else { format!("{name}-epoch{epoch}") }
+}
 
 /// The store writer of this node.
 pub(super) struct Persister {
@@ -56,7 +61,8 @@ impl Persister {
         metrics: Arc<Metrics>,
     ) -> Result<Persister, LogError> {
         let consumer: StreamConsumer = client(settings, brokers)
-            .set("group.id", &settings.kafka_store_group)
+            // A new epoch's topic has offsets of its own: the old group's commits would skip them.
+            .set("group.id", store_group(&settings.kafka_store_group, shared.epoch))
             .set("enable.auto.commit", "false")
             .set("auto.offset.reset", "earliest")
             .set("fetch.wait.max.ms", "50")
@@ -116,7 +122,7 @@ impl Persister {
         let mut events = Vec::with_capacity(batch.len());
         for m in &batch {
             let (p, offset) = (m.partition(), m.offset());
-            if self.shared.is_parked("store", p) {
+            if self.shared.is_parked(Role::Store, p) {
                 continue;
             }
             let draft = match envelope::decode(m.payload().unwrap_or_default()) {
@@ -127,8 +133,8 @@ impl Persister {
                 }
             };
             through.insert(p, offset);
+            let seq = self.shared.seq(offset);
             let Some(window) = self.window(p, offset, shutdown).await else { return false };
-            let seq = offset as u64 + 1;
             if let Some(id) = draft.message_id()
                 && window.note(&draft.room_id, id, seq, log_time(m)).is_some()
             {
@@ -157,7 +163,7 @@ impl Persister {
         }
         for (&p, &offset) in &through {
             let key = self.shared.watermark_key(p);
-            let seq = offset as u64 + 1;
+            let seq = self.shared.seq(offset);
             if self.retry(shutdown, || store.set_watermark(&key, seq)).await.is_none() {
                 return false;
             }
@@ -181,11 +187,11 @@ impl Persister {
         if self.windows.get(&p).is_none_or(|(next, _)| *next != offset) {
             let mut pause = Duration::from_millis(50);
             let filled = loop {
-                let (config, topic) = (self.warmer.clone(), self.shared.topic.clone());
+                let (config, topic, epoch) = (self.warmer.clone(), self.shared.topic.clone(), self.shared.epoch);
                 let (window_ms, timeout) = (self.window_ms, self.timeout);
                 let got = tokio::task::spawn_blocking(move || {
                     let warmer: BaseConsumer = config.create().map_err(unavailable)?;
-                    warm(&warmer, &topic, p, offset, window_ms, timeout)
+                    warm(&warmer, &topic, epoch, p, offset, window_ms, timeout)
                 })
                 .await;
                 match got {
@@ -216,10 +222,11 @@ impl Persister {
             tracing::warn!(error = %e, partition = p, "kafka: cannot pause a parked partition");
         }
         self.windows.remove(&p);
-        self.shared.park("store", p, offset, why, &self.metrics);
+        self.shared.park(Role::Store, p, offset, why, &self.metrics);
     }
 
-    /// Runs `op` until it succeeds (backing off up to 2 s); `None` if the server stops first.
+    /// Runs `op` until it succeeds (backing off up to 2 s); `None` if the server stops first or
+    /// the topic changed under the node (the store group then stops here).
     async fn retry<T, F, Fut>(&self, shutdown: &CancellationToken, op: F) -> Option<T>
     where
         F: Fn() -> Fut,
@@ -227,6 +234,11 @@ impl Persister {
     {
         let mut pause = Duration::from_millis(50);
         loop {
+            // The topic changed under this node: what it would write now could be numbered in
+            // the old epoch; a node started on the new topic writes it.
+            if self.shared.changed.load(std::sync::atomic::Ordering::Relaxed) {
+                return None;
+            }
             match op().await {
                 Ok(v) => return Some(v),
                 Err(e) => {

@@ -1,6 +1,7 @@
-//! The topic itself: made if missing and checked at start (its partition count, that it does
-//! not end before what the store holds, how many replicas keep it), and watched while the node
-//! runs (how far each reader is behind its end; partitions added or the topic made anew).
+//! The topic itself: made if missing and checked at start (its partition count, its epoch: a
+//! new one when it ends before what the store holds, how many replicas keep it), and watched
+//! while the node runs (how far each reader is behind its end; partitions added or the topic made
+//! anew).
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -12,7 +13,7 @@ use rdkafka::producer::{FutureProducer, Producer};
 use rdkafka::types::RDKafkaErrorCode;
 use tokio_util::sync::CancellationToken;
 
-use super::{LogError, Shared, client, unavailable, watermark_key};
+use super::{EPOCH_SHIFT, LogError, MAX_EPOCH, Shared, client, epoch_key, seq_of, unavailable, watermark_key};
 use crate::config::Settings;
 use crate::metrics::Metrics;
 use crate::store::Store;
@@ -56,15 +57,18 @@ pub(super) async fn ensure_topic(
     .map_err(unavailable)?
 }
 
-/// Refuses a topic that ends before what the store holds of it: it was deleted and made anew (or
-/// lost its data), so its offsets, which are seqs, would name events the store has already.
-pub(super) async fn check_not_behind(
+/// The topic's epoch: how many times it was made anew under this store. A topic that ends before
+/// what the store holds of it (deleted and made again, or its data lost) starts the next epoch,
+/// whose seqs (`seq_of`) lie above every seq of the old one: clients resume with the cursors they
+/// hold and miss nothing, and no stored seq is given out again. Two nodes starting at once on the
+/// new topic reach the same epoch (each takes the highest the store says, then bumps it alike).
+pub(super) async fn epoch(
     settings: &Settings,
     producer: &FutureProducer,
     store: &dyn Store,
     partitions: i32,
     timeout: Duration,
-) -> Result<(), LogError> {
+) -> Result<u64, LogError> {
     let topic = settings.kafka_topic.clone();
     let p2 = producer.clone();
     let t2 = topic.clone();
@@ -76,16 +80,34 @@ pub(super) async fn check_not_behind(
     .await
     .map_err(unavailable)?
     .map_err(unavailable)?;
-    for (p, end) in ends.into_iter().enumerate() {
-        let stored = store.watermark(&watermark_key(&topic, p as i32)).await?;
-        if stored > end {
-            return Err(unavailable(format!(
-                "kafka_topic {topic} partition {p} ends at offset {end}, but the store holds it through {stored}: \
-                 the topic was made anew; its seqs would repeat stored ones (README: the room log)"
-            )));
-        }
+    let mut stored = Vec::with_capacity(ends.len());
+    for p in 0..partitions {
+        stored.push(store.watermark(&watermark_key(&topic, p)).await?);
     }
-    Ok(())
+    // The epoch key is written before the watermarks: a node that read it before another's bump
+    // may see a bumped watermark, and goes by the highest.
+    let mut epoch = store.watermark(&epoch_key(&topic)).await?;
+    epoch = stored.iter().map(|w| w >> EPOCH_SHIFT).fold(epoch, u64::max);
+    let mask = (1 << EPOCH_SHIFT) - 1;
+    let behind =
+        ends.iter().zip(&stored).enumerate().find(|(_, (end, w))| *w >> EPOCH_SHIFT == epoch && *w & mask > **end);
+    let Some((p, (end, held))) = behind else { return Ok(epoch) };
+    epoch += 1;
+    if epoch > MAX_EPOCH {
+        return Err(unavailable(format!("kafka_topic {topic} was made anew {epoch} times: use another topic name")));
+    }
+    store.set_watermark(&epoch_key(&topic), epoch).await?;
+    // The old epoch is as stored as it will ever be: readers wait for nothing below the new one.
+    for p in 0..partitions {
+        store.set_watermark(&watermark_key(&topic, p), seq_of(epoch, -1)).await?;
+    }
+    tracing::warn!(
+        "kafka_topic {topic} partition {p} ends at offset {end}, but the store holds it through offset {}: the topic \
+         was made anew; its events now count from seq {} (epoch {epoch}), above every stored one",
+        held & mask,
+        seq_of(epoch, 0)
+    );
+    Ok(epoch)
 }
 
 /// Rounds of `report_lag` in a row that must find the topic changed before a node stops appending.
@@ -136,7 +158,7 @@ pub(super) async fn report_lag(
             .then(|| format!("kafka_topic {} now has {count} partitions, not {}", shared.topic, shared.partitions));
         for (p, end) in ends.into_iter().enumerate() {
             let label = p.to_string();
-            let read = shared.positions[p].load(Ordering::SeqCst);
+            let read = shared.offset_after(shared.positions[p].load(Ordering::SeqCst));
             if end < read {
                 changed.get_or_insert_with(|| {
                     let topic = &shared.topic;
@@ -145,6 +167,7 @@ pub(super) async fn report_lag(
             }
             metrics.consumer_lag.with_label_values(&["reader", &label]).set(end.saturating_sub(read) as i64);
             if let Ok(stored) = store.watermark(&shared.watermark_key(p as i32)).await {
+                let stored = shared.offset_after(stored);
                 metrics.consumer_lag.with_label_values(&["store", &label]).set(end.saturating_sub(stored) as i64);
             }
         }

@@ -14,13 +14,15 @@ use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
 
 use super::dedupe::Window;
-use super::{LogError, envelope, log_time, unavailable};
+use super::{LogError, envelope, log_time, seq_of, unavailable};
 
-/// Reads partition `p` of `topic` before `until` into a window of `window_ms`. `consumer` is a
-/// consumer of this node used for nothing else meanwhile (its assignment is replaced).
+/// Reads partition `p` of `topic` (of `epoch`) before `until` into a window of `window_ms`.
+/// `consumer` is a consumer of this node used for nothing else meanwhile (its assignment is
+/// replaced).
 pub(super) fn warm(
     consumer: &BaseConsumer,
     topic: &str,
+    epoch: u64,
     p: i32,
     until: i64,
     window_ms: u64,
@@ -47,7 +49,7 @@ pub(super) fn warm(
         if let Ok(draft) = envelope::decode(m.payload().unwrap_or_default())
             && let Some(id) = draft.message_id()
         {
-            window.note(&draft.room_id, id, m.offset() as u64 + 1, at);
+            window.note(&draft.room_id, id, seq_of(epoch, m.offset()), at);
         }
     })?;
     Ok(window)
