@@ -70,28 +70,36 @@ pub(super) async fn epoch(
     timeout: Duration,
 ) -> Result<u64, LogError> {
     let topic = settings.kafka_topic.clone();
-    let p2 = producer.clone();
-    let t2 = topic.clone();
-    let ends = tokio::task::spawn_blocking(move || {
-        (0..partitions)
-            .map(|p| p2.client().fetch_watermarks(&t2, p, timeout).map(|(_, h)| h.max(0) as u64))
-            .collect::<Result<Vec<_>, _>>()
-    })
-    .await
-    .map_err(unavailable)?
-    .map_err(unavailable)?;
-    let mut stored = Vec::with_capacity(ends.len());
+    // The store's marks first, then the topic's ends: a mark the store group writes in between
+    // is not taken for a topic that ends before it.
+    let mut stored = Vec::with_capacity(partitions as usize);
     for p in 0..partitions {
         stored.push(store.watermark(&watermark_key(&topic, p)).await?);
     }
-    // The epoch key is written before the watermarks: a node that read it before another's bump
-    // may see a bumped watermark, and goes by the highest.
+    // Read after the watermarks, which a bump writes after the epoch: a node that sees any bumped
+    // watermark sees the bumped epoch too, and the highest of all wins.
     let mut epoch = store.watermark(&epoch_key(&topic)).await?;
     epoch = stored.iter().map(|w| w >> EPOCH_SHIFT).fold(epoch, u64::max);
     let mask = (1 << EPOCH_SHIFT) - 1;
-    let behind =
-        ends.iter().zip(&stored).enumerate().find(|(_, (end, w))| *w >> EPOCH_SHIFT == epoch && *w & mask > **end);
-    let Some((p, (end, held))) = behind else { return Ok(epoch) };
+    // A new epoch cannot be undone: the topic must end before the store's mark at every look
+    // (a broker that has just restarted may answer with a partial view for a moment).
+    let mut behind = None;
+    for look in 0..EPOCH_LOOKS {
+        if look > 0 {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+        let ends = ends(producer, &topic, partitions, timeout).await?;
+        behind = ends
+            .iter()
+            .zip(&stored)
+            .enumerate()
+            .find(|(_, (end, w))| *w >> EPOCH_SHIFT == epoch && *w & mask > **end)
+            .map(|(p, (end, w))| (p, *end, *w));
+        if behind.is_none() {
+            return Ok(epoch);
+        }
+    }
+    let Some((p, end, held)) = behind else { return Ok(epoch) };
     epoch += 1;
     if epoch > MAX_EPOCH {
         return Err(unavailable(format!("kafka_topic {topic} was made anew {epoch} times: use another topic name")));
@@ -108,6 +116,27 @@ pub(super) async fn epoch(
         seq_of(epoch, 0)
     );
     Ok(epoch)
+}
+
+/// Looks at start that must all find the topic ending before the store's mark before a new epoch.
+const EPOCH_LOOKS: u32 = 3;
+
+/// Each partition's end (the offset after its last event).
+async fn ends(
+    producer: &FutureProducer,
+    topic: &str,
+    partitions: i32,
+    timeout: Duration,
+) -> Result<Vec<u64>, LogError> {
+    let (producer, topic) = (producer.clone(), topic.to_owned());
+    tokio::task::spawn_blocking(move || {
+        (0..partitions)
+            .map(|p| producer.client().fetch_watermarks(&topic, p, timeout).map(|(_, h)| h.max(0) as u64))
+            .collect::<Result<Vec<_>, _>>()
+    })
+    .await
+    .map_err(unavailable)?
+    .map_err(unavailable)
 }
 
 /// Rounds of `report_lag` in a row that must find the topic changed before a node stops appending.
@@ -142,6 +171,10 @@ pub(super) async fn report_lag(
             _ = shutdown.cancelled() => return,
             _ = timer.tick() => {}
         }
+        // Read before the topic's ends: what this node read then lies within the ends found
+        // after it, however much arrives in between (read after, it could pass them).
+        let read: Vec<u64> =
+            shared.positions.iter().map(|pos| shared.offset_after(pos.load(Ordering::SeqCst))).collect();
         let (p2, s2) = (producer.clone(), shared.clone());
         let ends = tokio::task::spawn_blocking(move || {
             let wait = Duration::from_secs(2);
@@ -158,7 +191,7 @@ pub(super) async fn report_lag(
             .then(|| format!("kafka_topic {} now has {count} partitions, not {}", shared.topic, shared.partitions));
         for (p, end) in ends.into_iter().enumerate() {
             let label = p.to_string();
-            let read = shared.offset_after(shared.positions[p].load(Ordering::SeqCst));
+            let read = read[p];
             if end < read {
                 changed.get_or_insert_with(|| {
                     let topic = &shared.topic;
